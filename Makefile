@@ -1,0 +1,138 @@
+# darkdaq build.  `make` builds every program; `make check` runs every test;
+# `make SANITIZE=address,undefined check` does so in its own build directory;
+# `make fuzz` runs each libFuzzer harness for FUZZ_SECONDS; `make bench`;
+# `make install` honours PREFIX and DESTDIR.
+#
+# Sources are found by convention, so adding a module needs no edit here:
+#   daemon/*.c daemon/physics/*.c drivers/*.c  -> libdarkdaq.a (not main.c)
+#   daemon/main.c                              -> darkdaqd
+#   daemon/tools/NAME.c, daemon/tools/NAME/*.c -> darkdaq-NAME
+#   tests/test_NAME.c                          -> a unit-test program
+#   tests/test_*.py                            -> pytest, after the C tests
+#   tests/fuzz/fuzz_NAME.c                     -> a libFuzzer harness
+#   tests/bench/bench_NAME.c                   -> a benchmark
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+SANITIZE    ?=
+FUZZ_SECONDS ?= 60
+PYTHON      ?= /usr/bin/python3
+
+ifeq ($(SANITIZE),)
+BUILD       ?= build
+SAN_FLAGS   :=
+else
+BUILD       ?= build-$(subst $(comma),-,$(SANITIZE))
+SAN_FLAGS   := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+CC          ?= cc
+PKGS        := libzmq libprotobuf-c libusb-1.0
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
+OPT         ?= -O2 -g
+CFLAGS_ALL  := -std=gnu11 $(WARN) $(OPT) $(SAN_FLAGS) -D_GNU_SOURCE \
+               -DDARKDAQ_VERSION='"$(VERSION)"' \
+               -Idaemon -Idaemon/physics -Idrivers -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL  := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
+
+GEN_C       := $(BUILD)/gen/darkdaq.pb-c.c
+GEN_H       := $(BUILD)/gen/darkdaq.pb-c.h
+GEN_PY      := $(BUILD)/gen/darkdaq_pb2.py
+
+LIB_SRC     := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/physics/*.c drivers/*.c))
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/darkdaq.pb-c.o
+LIB         := $(BUILD)/libdarkdaq.a
+
+TOOL_FILES  := $(wildcard daemon/tools/*.c)
+TOOL_DIRS   := $(patsubst %/,%,$(dir $(wildcard daemon/tools/*/*.c)))
+TOOLS       := $(sort $(patsubst daemon/tools/%.c,darkdaq-%,$(TOOL_FILES)) \
+                      $(patsubst daemon/tools/%,darkdaq-%,$(TOOL_DIRS)))
+PROGRAMS    := $(BUILD)/bin/darkdaqd $(TOOLS:%=$(BUILD)/bin/%)
+
+TEST_SRC    := $(wildcard tests/test_*.c)
+TESTS       := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
+BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all check fuzz fuzz-build bench install clean programs tests
+.SECONDARY:
+
+all: programs $(GEN_PY)
+programs: $(PROGRAMS)
+tests: $(TESTS)
+
+$(BUILD)/gen/darkdaq.pb-c.c $(BUILD)/gen/darkdaq.pb-c.h: proto/darkdaq.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(GEN_PY): proto/darkdaq.proto
+	@mkdir -p $(BUILD)/gen
+	protoc --proto_path=proto --python_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/gen/darkdaq.pb-c.o: $(GEN_C) $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) $(SAN_FLAGS) $(PKG_CFLAGS) -I$(BUILD)/gen -c $< -o $@
+
+# Every object waits for the generated header; -MMD tracks the rest.
+$(BUILD)/obj/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/darkdaqd: $(BUILD)/obj/daemon/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+.SECONDEXPANSION:
+$(BUILD)/bin/darkdaq-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard daemon/tools/$$*.c daemon/tools/$$*/*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
+
+# Fuzzers: clang with libFuzzer, ASan and UBSan, in their own directory.
+FUZZ_BUILD  := build-fuzz
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	    $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $< $(LIB) $(LDLIBS_ALL) -o $@
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/run-fuzz.sh $(FUZZ_SRC:tests/fuzz/%.c=%)
+
+check: all $(TESTS)
+	BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TESTS)
+
+bench: all $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/darkdaq/python
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(GEN_PY) proto/darkdaq.proto $(wildcard proto/*.py) \
+	    $(DESTDIR)$(PREFIX)/share/darkdaq/python/
+
+clean:
+	rm -rf build build-* 
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

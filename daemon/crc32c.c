@@ -1,0 +1,209 @@
+/* crc32c: CRC-32C by the SSE4.2 crc32 instruction (three interleaved
+ * chains combined by carry-less-free shift tables) or by slicing-by-8 tables.
+ * Owns no state but the tables, built once; does no I/O. */
+#include "crc32c.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define POLY 0x82F63B78u        /* reflected Castagnoli polynomial */
+
+static uint32_t table[8][256];
+
+/* Shift tables for the hardware path: zeros_LONG[k][b] is the CRC state after
+ * feeding LONG zero bytes to a state whose byte k is b; likewise SHORT. */
+#define LONG_BLOCK 8192
+#define SHORT_BLOCK 256
+static uint32_t zeros_long[4][256];
+static uint32_t zeros_short[4][256];
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool have_hw;
+
+static uint32_t s_gf2_times(const uint32_t *mat, uint32_t vec)
+{
+        uint32_t sum = 0;
+        for (; vec; vec >>= 1, mat++)
+                if (vec & 1)
+                        sum ^= *mat;
+        return sum;
+}
+
+static void s_gf2_square(uint32_t *square, const uint32_t *mat)
+{
+        for (int n = 0; n < 32; n++)
+                square[n] = s_gf2_times(mat, mat[n]);
+}
+
+/* Operator that applies len zero bytes to a CRC state (Mark Adler's method). */
+static void s_zeros_op(uint32_t *even, size_t len)
+{
+        uint32_t odd[32];
+        uint32_t row = 1;
+
+        odd[0] = POLY;
+        for (int n = 1; n < 32; n++) {
+                odd[n] = row;
+                row <<= 1;
+        }
+        s_gf2_square(even, odd);        /* 2 zero bits */
+        s_gf2_square(odd, even);        /* 4 zero bits */
+        do {
+                s_gf2_square(even, odd);
+                len >>= 1;
+                if (len == 0)
+                        return;
+                s_gf2_square(odd, even);
+                len >>= 1;
+        } while (len);
+        memcpy(even, odd, sizeof odd);
+}
+
+static void s_zeros_table(uint32_t zeros[4][256], size_t len)
+{
+        uint32_t op[32];
+
+        s_zeros_op(op, len);
+        for (uint32_t n = 0; n < 256; n++) {
+                zeros[0][n] = s_gf2_times(op, n);
+                zeros[1][n] = s_gf2_times(op, n << 8);
+                zeros[2][n] = s_gf2_times(op, n << 16);
+                zeros[3][n] = s_gf2_times(op, n << 24);
+        }
+}
+
+static inline uint32_t s_shift(uint32_t zeros[4][256], uint32_t crc)
+{
+        return zeros[0][crc & 0xff] ^ zeros[1][(crc >> 8) & 0xff] ^
+               zeros[2][(crc >> 16) & 0xff] ^ zeros[3][crc >> 24];
+}
+
+static void s_init(void)
+{
+        for (uint32_t n = 0; n < 256; n++) {
+                uint32_t c = n;
+                for (int k = 0; k < 8; k++)
+                        c = c & 1 ? (c >> 1) ^ POLY : c >> 1;
+                table[0][n] = c;
+        }
+        for (uint32_t n = 0; n < 256; n++) {
+                uint32_t c = table[0][n];
+                for (int k = 1; k < 8; k++) {
+                        c = table[0][c & 0xff] ^ (c >> 8);
+                        table[k][n] = c;
+                }
+        }
+        s_zeros_table(zeros_long, LONG_BLOCK);
+        s_zeros_table(zeros_short, SHORT_BLOCK);
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        have_hw = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+bool crc32c_have_hw(void)
+{
+        pthread_once(&init_once, s_init);
+        return have_hw;
+}
+
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
+{
+        const unsigned char *p = buf;
+
+        pthread_once(&init_once, s_init);
+        crc = ~crc;
+        while (len && ((uintptr_t)p & 7)) {
+                crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+                len--;
+        }
+        while (len >= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                w ^= crc;       /* little-endian: the low 4 bytes meet the state */
+                crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^
+                      table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
+                      table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+                      table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+                p += 8;
+                len -= 8;
+        }
+        while (len--)
+                crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        return ~crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static inline uint64_t s_hw64(uint64_t crc, const unsigned char *p)
+{
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return __builtin_ia32_crc32di(crc, w);
+}
+
+/* Three independent chains over adjacent blocks hide the instruction's
+ * 3-cycle latency; the chains are joined by shifting the first two over the
+ * zeros that follow them. */
+__attribute__((target("sse4.2")))
+static uint32_t s_hw_blocks(uint32_t crc, const unsigned char **pp, size_t *lenp,
+                            size_t block, uint32_t zeros[4][256])
+{
+        const unsigned char *p = *pp;
+        size_t len = *lenp;
+
+        while (len >= 3 * block) {
+                uint64_t c0 = crc, c1 = 0, c2 = 0;
+                const unsigned char *end = p + block;
+                do {
+                        c0 = s_hw64(c0, p);
+                        c1 = s_hw64(c1, p + block);
+                        c2 = s_hw64(c2, p + 2 * block);
+                        p += 8;
+                } while (p < end);
+                crc = s_shift(zeros, (uint32_t)c0) ^ (uint32_t)c1;
+                crc = s_shift(zeros, crc) ^ (uint32_t)c2;
+                p += 2 * block;
+                len -= 3 * block;
+        }
+        *pp = p;
+        *lenp = len;
+        return crc;
+}
+
+__attribute__((target("sse4.2")))
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+        const unsigned char *p = buf;
+        uint64_t c;
+
+        pthread_once(&init_once, s_init);
+        crc = ~crc;
+        while (len && ((uintptr_t)p & 7)) {
+                crc = __builtin_ia32_crc32qi(crc, *p++);
+                len--;
+        }
+        crc = s_hw_blocks(crc, &p, &len, LONG_BLOCK, zeros_long);
+        crc = s_hw_blocks(crc, &p, &len, SHORT_BLOCK, zeros_short);
+        c = crc;
+        while (len >= 8) {
+                c = s_hw64(c, p);
+                p += 8;
+                len -= 8;
+        }
+        crc = (uint32_t)c;
+        while (len--)
+                crc = __builtin_ia32_crc32qi(crc, *p++);
+        return ~crc;
+}
+#else
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+        return crc32c_sw(crc, buf, len);
+}
+#endif
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+        return crc32c_have_hw() ? crc32c_hw(crc, buf, len) : crc32c_sw(crc, buf, len);
+}
