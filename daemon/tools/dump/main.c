@@ -1,0 +1,91 @@
+/* darkdaq-dump: prints raw board-interface streams and run files, each
+ * recognised by its content, as text for people or as JSON lines
+ * (interfaces.md s.3). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "raw.h"
+
+static void s_usage(FILE *out)
+{
+        fputs("usage: darkdaq-dump [--json] FILE...\n"
+              "Prints raw board-interface streams (as the boards send them) and darkdaq\n"
+              "run files (.dkr), telling them apart by content.\n"
+              "\n"
+              "  -j, --json     one JSON object per line (interfaces.md section 3)\n"
+              "  -h, --help     this text\n"
+              "  -V, --version  the version\n"
+              "\n"
+              "Raw files: every byte is accounted for once, as a good fragment, a bad\n"
+              "fragment with its reason, or a junk run.  Run files: one object per record;\n"
+              "a file cut short is read to its last whole frame and the cut is reported.\n"
+              "Exit status: 0 printed, 1 a file could not be read, 2 usage.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { 0 },
+        };
+        bool json = false;
+        int c, status = 0;
+
+        while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        s_usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("darkdaq-dump %s\n", DARKDAQ_VERSION);
+                        return 0;
+                default:
+                        s_usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                fputs("darkdaq-dump: no file given\n", stderr);
+                s_usage(stderr);
+                return 2;
+        }
+        for (int i = optind; i < argc; i++) {
+                uint8_t head[4096];
+                ssize_t n;
+                int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        fprintf(stderr, "darkdaq-dump: %s: cannot open: %s\n", argv[i],
+                                strerror(errno));
+                        status = 1;
+                        continue;
+                }
+                n = read(fd, head, sizeof head);
+                close(fd);
+                if (n < 0) {
+                        fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", argv[i],
+                                strerror(errno));
+                        status = 1;
+                        continue;
+                }
+                int r = dump_is_run_file(head, (size_t)n) ? dump_run_file(argv[i], stdout, json)
+                                                          : dump_raw_file(argv[i], stdout, json);
+                if (r < 0)
+                        status = 1;
+        }
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "darkdaq-dump: writing output: %s\n", strerror(errno));
+                return 1;
+        }
+        return status;
+}
