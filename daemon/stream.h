@@ -40,8 +40,11 @@ typedef int (*stream_cb)(void *ctx, const struct stream_item *item);
 typedef struct stream stream_t;
 
 /* Bytes a junk run may reach before it is handed out in pieces (runs are
- * maximal below this). */
-#define STREAM_MAX_JUNK_RUN (4u << 20)
+ * maximal below this; a consumer that wants longer runs joins adjacent
+ * pieces by offset).  The reader then never holds more than one decision
+ * needs: 2 x FRAG_MAX_BYTES, when a good fragment starts inside a bad one
+ * and ends beyond it. */
+#define STREAM_MAX_JUNK_RUN (1u << 20)
 
 stream_t *stream_new(void);
 stream_t *stream_free(stream_t *s);     /* accepts NULL, returns NULL */

@@ -22,6 +22,7 @@ struct raw_ctx {
         uint64_t per_source[FRAG_MAX_SOURCE + 1];
         uint64_t bad_by_err[FRAG_E_COUNT_];
         uint64_t good, bad, junk_runs, junk_bytes;
+        uint64_t junk_at, junk_len;     /* a junk run not yet printed */
 };
 
 static void s_json_string(FILE *out, const char *s)
@@ -97,15 +98,25 @@ static void s_print_flags(FILE *out, uint16_t flags, bool json)
         fputs(json ? "]" : "", out);
 }
 
+/* The reader hands out junk runs longer than STREAM_MAX_JUNK_RUN in pieces;
+ * runs are printed whole. */
+static void s_flush_junk(struct raw_ctx *c)
+{
+        if (!c->junk_len)
+                return;
+        c->junk_runs++;
+        if (c->json)
+                fprintf(c->out, "{\"type\":\"junk\",\"offset\":%" PRIu64 ",\"bytes\":%" PRIu64
+                        "}\n", c->junk_at, c->junk_len);
+        else
+                fprintf(c->out, "%10" PRIu64 " %8" PRIu64 "  junk\n", c->junk_at, c->junk_len);
+        c->junk_len = 0;
+}
+
 static void s_json_item(struct raw_ctx *c, const struct stream_item *it, const char *why)
 {
         FILE *out = c->out;
 
-        if (it->kind == STREAM_JUNK) {
-                fprintf(out, "{\"type\":\"junk\",\"offset\":%" PRIu64 ",\"bytes\":%zu}\n",
-                        it->offset, it->bytes);
-                return;
-        }
         fprintf(out, "{\"type\":\"fragment\",\"offset\":%" PRIu64 ",\"bytes\":%zu",
                 it->offset, it->bytes);
         if (it->kind != STREAM_BAD_MAGIC)
@@ -148,7 +159,6 @@ static void s_text_item(struct raw_ctx *c, const struct stream_item *it, const c
                 fprintf(out, "BAD: %s\n", why);
                 break;
         case STREAM_JUNK:
-                fprintf(out, "junk\n");
                 break;
         }
 }
@@ -159,9 +169,14 @@ static int s_item(void *ctx, const struct stream_item *it)
         char why[160] = "";
 
         if (it->kind == STREAM_JUNK) {
-                c->junk_runs++;
+                if (!c->junk_len)
+                        c->junk_at = it->offset;
+                c->junk_len += it->bytes;
                 c->junk_bytes += it->bytes;
-        } else if (it->kind == STREAM_FRAGMENT) {
+                return 0;
+        }
+        s_flush_junk(c);
+        if (it->kind == STREAM_FRAGMENT) {
                 c->good++;
                 c->per_source[it->hdr.source_id]++;
         } else {
@@ -239,6 +254,7 @@ int dump_raw_file(const char *path, FILE *out, bool json)
         }
         if (r == 0)
                 r = stream_finish(s, s_item, &c);
+        s_flush_junk(&c);
         if (!json)
                 s_summary(&c, stream_offset(s));
 out:

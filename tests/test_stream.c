@@ -1,0 +1,379 @@
+/* Tests of the stream reader: each clause of interfaces.md s.3's rule for
+ * deciding a region, splits at every byte position, and bounded memory. */
+#include "check.h"
+#include "frag_build.h"
+#include "stream.h"
+
+#define MAX_ITEMS 4096
+
+struct got {
+        size_t n;
+        struct { enum stream_kind kind; uint64_t offset; size_t bytes; uint32_t trigger;
+                 enum frag_err err; bool crc_ok; } it[MAX_ITEMS];
+        size_t max_held;
+        stream_t *s;
+};
+
+static int s_collect(void *ctx, const struct stream_item *item)
+{
+        struct got *g = ctx;
+        if (g->n < MAX_ITEMS) {
+                g->it[g->n].kind = item->kind;
+                g->it[g->n].offset = item->offset;
+                g->it[g->n].bytes = item->bytes;
+                g->it[g->n].trigger = item->hdr.trigger;
+                g->it[g->n].err = item->err.code;
+                g->it[g->n].crc_ok = item->crc_ok;
+        }
+        g->n++;
+        return 0;
+}
+
+/* Feeds buf in pieces of `piece` bytes (0: whole), then finishes. */
+static struct got *s_read(const uint8_t *buf, size_t len, size_t piece)
+{
+        struct got *g = calloc(1, sizeof *g);
+        stream_t *s = stream_new();
+        size_t pos = 0;
+        if (!piece)
+                piece = len ? len : 1;
+        while (pos < len) {
+                size_t n = len - pos < piece ? len - pos : piece;
+                stream_feed(s, buf + pos, n, s_collect, g, NULL);
+                if (stream_held(s) > g->max_held)
+                        g->max_held = stream_held(s);
+                pos += n;
+        }
+        stream_finish(s, s_collect, g);
+        stream_free(s);
+        return g;
+}
+
+/* Every byte once, in order. */
+static void s_check_accounting(const struct got *g, size_t len)
+{
+        uint64_t at = 0;
+        for (size_t i = 0; i < g->n && i < MAX_ITEMS; i++) {
+                CHECK_EQ_U(g->it[i].offset, at);
+                at += g->it[i].bytes;
+        }
+        CHECK_EQ_U(at, len);
+}
+
+static bool s_same(const struct got *a, const struct got *b)
+{
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n && i < MAX_ITEMS; i++)
+                if (a->it[i].kind != b->it[i].kind || a->it[i].offset != b->it[i].offset ||
+                    a->it[i].bytes != b->it[i].bytes || a->it[i].err != b->it[i].err)
+                        return false;
+        return true;
+}
+
+static uint8_t buf[1 << 16];
+
+TEST(three_fragments_split_at_every_byte)
+{
+        size_t len = 0;
+        len += fb_fragment(buf + len, 0, 1, 2);
+        len += fb_fragment(buf + len, 1, 1, 0);
+        len += fb_fragment(buf + len, 0, 2, 3);
+        struct got *whole = s_read(buf, len, 0);
+        REQUIRE(whole->n == 3);
+        for (size_t i = 0; i < 3; i++)
+                CHECK(whole->it[i].kind == STREAM_FRAGMENT);
+        s_check_accounting(whole, len);
+        int differ = 0;
+        for (size_t cut = 1; cut < len; cut++) {
+                struct got *g = calloc(1, sizeof *g);
+                stream_t *s = stream_new();
+                stream_feed(s, buf, cut, s_collect, g, NULL);
+                stream_feed(s, buf + cut, len - cut, s_collect, g, NULL);
+                stream_finish(s, s_collect, g);
+                differ += !s_same(whole, g);
+                stream_free(s);
+                free(g);
+        }
+        CHECK_EQ_U(differ, 0);
+        for (size_t piece = 1; piece <= 9; piece++) {
+                struct got *g = s_read(buf, len, piece);
+                CHECK(s_same(whole, g));
+                free(g);
+        }
+        free(whole);
+}
+
+/* A CRC-failed fragment with its trailer in place and no good fragment
+ * inside spans its whole size, with its header. */
+TEST(corrupt_fragment_spans_whole)
+{
+        size_t a = fb_fragment(buf, 0, 1, 2);
+        buf[50] ^= 1;
+        size_t len = a + fb_fragment(buf + a, 0, 2, 1);
+        struct got *g = s_read(buf, len, 0);
+        REQUIRE(g->n == 2);
+        CHECK(g->it[0].kind == STREAM_BAD_FRAGMENT);
+        CHECK_EQ_U(g->it[0].bytes, a);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_CRC);
+        CHECK(!g->it[0].crc_ok);
+        CHECK_EQ_U(g->it[0].trigger, 1);
+        CHECK(g->it[1].kind == STREAM_FRAGMENT);
+        free(g);
+
+        /* content bad, CRC good: the header is trustworthy */
+        a = fb_fragment(buf, 0, 1, 2);
+        buf[32 + 8 + 20] = 3;
+        fb_reseal(buf);
+        g = s_read(buf, a, 0);
+        REQUIRE(g->n == 1);
+        CHECK(g->it[0].kind == STREAM_BAD_FRAGMENT);
+        CHECK(g->it[0].crc_ok);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_CHARGE);
+        free(g);
+}
+
+/* A header that claims a long payload, junk, then a real fragment whose
+ * trailer sits where the long claim puts the first trailer: the good
+ * fragment inside wins; the false header is 4 bytes, the junk a run. */
+TEST(good_fragment_inside_a_corrupt_span_is_not_hidden)
+{
+        uint8_t inner[512];
+        size_t n_in = fb_fragment(inner, 2, 9, 3);
+        size_t junk = 24;
+        struct frag_header h = { .magic = FRAG_MAGIC, .version = 1, .source_id = 1,
+                                 .trigger = 8 };
+        /* outer span = 32 + 32 (rest of false payload) ... ends with inner's trailer */
+        h.payload_bytes = (uint32_t)(junk + n_in - 8);
+        fb_header(buf, &h);
+        memset(buf + 32, 0xA5, junk);
+        memcpy(buf + 32 + junk, inner, n_in);
+        size_t len = 32 + junk + n_in;
+        CHECK_EQ_U(len, 32 + h.payload_bytes + 8);
+        struct got *g = s_read(buf, len, 0);
+        REQUIRE(g->n == 3);
+        CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+        CHECK_EQ_U(g->it[0].bytes, 4);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_CRC);
+        CHECK(g->it[1].kind == STREAM_JUNK);
+        CHECK_EQ_U(g->it[1].bytes, 28 + junk);
+        CHECK(g->it[2].kind == STREAM_FRAGMENT);
+        CHECK_EQ_U(g->it[2].offset, 32 + junk);
+        s_check_accounting(g, len);
+        free(g);
+}
+
+/* "Whether or not it also ends inside": the good fragment starts inside the
+ * corrupt span and ends past it. */
+TEST(good_fragment_starting_inside_and_ending_outside)
+{
+        size_t a = fb_fragment(buf, 0, 1, 4);   /* 32+8+96+8+12+8 = 164 */
+        buf[40] ^= 1;                           /* corrupt: CRC */
+        /* overwrite the last 60 bytes of a with the start of a good fragment
+         * whose end lies beyond a's end */
+        uint8_t good[512];
+        size_t ng = fb_fragment(good, 1, 1, 2);
+        size_t at = a - 60;
+        at -= at % 4;
+        /* keep a's trailer magic in place so that a looks like a fragment */
+        memcpy(buf + at, good, ng);
+        size_t len = at + ng;
+        if (len < a)
+                len = a;
+        fb_put32(buf + a - 4, FRAG_END_MAGIC);
+        /* good overwritten where a's trailer lies?  Only if it doesn't
+         * change good: check that good is still intact */
+        bool intact = memcmp(buf + at, good, ng) == 0;
+        struct got *g = s_read(buf, len, 0);
+        s_check_accounting(g, len);
+        if (intact) {
+                CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+                bool found = false;
+                for (size_t i = 0; i < g->n; i++)
+                        found |= g->it[i].kind == STREAM_FRAGMENT && g->it[i].offset == at;
+                CHECK(found);
+        } else {
+                CHECK(g->it[0].kind != STREAM_FRAGMENT);
+        }
+        free(g);
+}
+
+TEST(other_header_magic_is_4_bytes_and_scanning_goes_on)
+{
+        size_t a = fb_fragment(buf, 0, 1, 1);
+        buf[4] = 7;     /* version */
+        size_t len = a + fb_fragment(buf + a, 0, 2, 1);
+        struct got *g = s_read(buf, len, 0);
+        REQUIRE(g->n >= 3);
+        CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+        CHECK_EQ_U(g->it[0].bytes, 4);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_VERSION);
+        CHECK(g->it[1].kind == STREAM_JUNK);
+        CHECK_EQ_U(g->it[1].offset, 4);
+        CHECK_EQ_U(g->it[1].bytes, a - 4);
+        CHECK(g->it[2].kind == STREAM_FRAGMENT);
+        s_check_accounting(g, len);
+        free(g);
+
+        /* trailer magic missing where payload_bytes puts it */
+        a = fb_fragment(buf, 0, 1, 1);
+        buf[a - 2] = 'X';
+        g = s_read(buf, a, 0);
+        REQUIRE(g->n == 2);
+        CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_TRAILER_MAGIC);
+        CHECK(g->it[1].kind == STREAM_JUNK);
+        free(g);
+}
+
+TEST(cut_by_end_of_stream_spans_to_the_end)
+{
+        size_t a = fb_fragment(buf, 0, 1, 1);
+        size_t b = fb_fragment(buf + a, 0, 2, 3);
+        size_t len = a + b - 10;        /* not a multiple of 4: the tail is in the cut */
+        struct got *g = s_read(buf, len, 0);
+        REQUIRE(g->n == 2);
+        CHECK(g->it[0].kind == STREAM_FRAGMENT);
+        CHECK(g->it[1].kind == STREAM_CUT_FRAGMENT);
+        CHECK_EQ_U(g->it[1].bytes, b - 10);
+        CHECK_EQ_U(g->it[1].trigger, 2);
+        CHECK_EQ_U(g->it[1].err, FRAG_E_CUT);
+        free(g);
+
+        /* ... unless a good fragment starts inside the cut span */
+        struct frag_header h = { .magic = FRAG_MAGIC, .version = 1, .source_id = 1,
+                                 .payload_bytes = 4096 };
+        fb_header(buf, &h);
+        memset(buf + 32, 0, 16);
+        size_t c = fb_fragment(buf + 48, 2, 3, 1);
+        len = 48 + c;
+        g = s_read(buf, len, 0);
+        REQUIRE(g->n == 3);
+        CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+        CHECK_EQ_U(g->it[0].err, FRAG_E_CUT);
+        CHECK(g->it[1].kind == STREAM_JUNK);
+        CHECK_EQ_U(g->it[1].bytes, 44);
+        CHECK(g->it[2].kind == STREAM_FRAGMENT);
+        free(g);
+}
+
+TEST(one_mib_claim_at_the_end_of_a_file)
+{
+        size_t a = fb_fragment(buf, 0, 1, 1);
+        struct frag_header h = { .magic = FRAG_MAGIC, .version = 1, .source_id = 1,
+                                 .payload_bytes = FRAG_MAX_PAYLOAD };
+        fb_header(buf + a, &h);
+        size_t len = a + 32 + 100;
+        memset(buf + a + 32, 0x77, 100);
+        for (size_t piece = 0; piece <= 7; piece += 7) {
+                struct got *g = s_read(buf, len, piece);
+                REQUIRE(g->n == 2);
+                CHECK(g->it[0].kind == STREAM_FRAGMENT);
+                CHECK(g->it[1].kind == STREAM_CUT_FRAGMENT);
+                CHECK_EQ_U(g->it[1].bytes, 132);
+                free(g);
+        }
+}
+
+TEST(incomplete_header_and_odd_tail)
+{
+        size_t a = fb_fragment(buf, 0, 1, 1);
+        fb_put32(buf + a, FRAG_MAGIC);
+        memset(buf + a + 4, 0x33, 15);
+        size_t len = a + 4 + 15;
+        struct got *g = s_read(buf, len, 0);
+        REQUIRE(g->n == 3);
+        CHECK(g->it[1].kind == STREAM_BAD_MAGIC);
+        CHECK_EQ_U(g->it[1].err, FRAG_E_HEADER_CUT);
+        CHECK_EQ_U(g->it[1].bytes, 4);
+        CHECK(g->it[2].kind == STREAM_JUNK);
+        CHECK_EQ_U(g->it[2].bytes, 15);
+        free(g);
+}
+
+TEST(magic_only_at_multiples_of_4)
+{
+        memset(buf, 0, 2);
+        size_t a = fb_fragment(buf + 2, 0, 1, 1);       /* misaligned by 2 */
+        struct got *g = s_read(buf, a + 2, 0);
+        REQUIRE(g->n == 1);
+        CHECK(g->it[0].kind == STREAM_JUNK);
+        CHECK_EQ_U(g->it[0].bytes, a + 2);
+        free(g);
+}
+
+TEST(empty_and_pure_junk)
+{
+        struct got *g = s_read(buf, 0, 0);
+        CHECK_EQ_U(g->n, 0);
+        free(g);
+        memset(buf, 0x42, 10001);
+        for (size_t piece = 0; piece <= 13; piece += 13) {
+                g = s_read(buf, 10001, piece);
+                REQUIRE(g->n == 1);
+                CHECK(g->it[0].kind == STREAM_JUNK);
+                CHECK_EQ_U(g->it[0].bytes, 10001);
+                free(g);
+        }
+}
+
+/* A header that claims 1 MiB followed by megabytes of junk and fragments:
+ * the reader holds no more than one decision needs. */
+TEST(memory_stays_bounded)
+{
+        size_t len = 12u << 20;
+        uint8_t *big = malloc(len);
+        REQUIRE(big);
+        memset(big, 0x5C, len);
+        struct frag_header h = { .magic = FRAG_MAGIC, .version = 1, .source_id = 1,
+                                 .payload_bytes = FRAG_MAX_PAYLOAD };
+        fb_header(big, &h);                             /* no trailer magic */
+        size_t at = 5u << 20;
+        size_t n = fb_fragment(big + at, 3, 4, 1);
+        struct got *g = s_read(big, len, 65536);
+        s_check_accounting(g, len);
+        CHECK(g->max_held <= 2 * FRAG_MAX_BYTES + 8);
+        CHECK(g->it[0].kind == STREAM_BAD_MAGIC);
+        bool found = false;
+        for (size_t i = 0; i < g->n && i < MAX_ITEMS; i++)
+                found |= g->it[i].kind == STREAM_FRAGMENT && g->it[i].offset == at &&
+                         g->it[i].bytes == n;
+        CHECK(found);
+        /* junk runs longer than the cap come in pieces, each at most the cap */
+        for (size_t i = 0; i < g->n && i < MAX_ITEMS; i++)
+                CHECK(g->it[i].bytes <= STREAM_MAX_JUNK_RUN);
+        free(g);
+        free(big);
+}
+
+struct pause_ctx { int seen; };
+static int s_pause(void *ctx, const struct stream_item *item)
+{
+        struct pause_ctx *p = ctx;
+        (void)item;
+        p->seen++;
+        return 1;
+}
+
+TEST(callback_can_pause_the_feed)
+{
+        size_t len = 0;
+        for (uint32_t t = 1; t <= 5; t++)
+                len += fb_fragment(buf + len, 0, t, 1);
+        stream_t *s = stream_new();
+        struct pause_ctx p = { 0 };
+        size_t pos = 0, used;
+        int calls = 0;
+        while (pos < len && calls < 100) {
+                int r = stream_feed(s, buf + pos, len - pos, s_pause, &p, &used);
+                CHECK(r == 1 || used == len - pos);
+                pos += used;
+                calls++;
+        }
+        stream_finish(s, s_pause, &p);
+        CHECK_EQ_U(p.seen, 5);
+        CHECK_EQ_U(stream_offset(s), len);
+        stream_free(s);
+}
+
+TEST_MAIN()
