@@ -29,7 +29,7 @@ endif
 comma := ,
 
 CC          ?= cc
-PKGS        := libzmq libprotobuf-c libusb-1.0
+PKGS        := libzmq libprotobuf-c libusb-1.0 inih
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
@@ -94,7 +94,8 @@ $(BUILD)/bin/darkdaqd: $(BUILD)/obj/daemon/main.o $(LIB)
 	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
 
 .SECONDEXPANSION:
-$(BUILD)/bin/darkdaq-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard daemon/tools/$$*.c daemon/tools/$$*/*.c)) $(LIB)
+# (no % inside: in a pattern rule's second expansion it would become the stem)
+$(BUILD)/bin/darkdaq-%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard daemon/tools/$$*.c daemon/tools/$$*/*.c))) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $^ $(LDLIBS_ALL) -o $@
 

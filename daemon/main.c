@@ -1,0 +1,264 @@
+/* darkdaqd: the darkdaq daemon.  Today its offline mode: --replay reads
+ * recorded raw files through stream readers into the builder, tags every
+ * event, and writes everything (events, late, junk, corrupt records) to a run
+ * file, then prints a one-line summary.  The live service (-c alone) is the
+ * next step. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "builder.h"
+#include "config.h"
+#include "record.h"
+#include "replay.h"
+#include "runfile.h"
+#include "tagger.h"
+
+struct replay_ctx {
+        tagger_t *tagger;
+        record_enc_t *enc;
+        runfile_writer_t *writer;
+        const char *out_path;
+        int error;                      /* first write error, -errno */
+        uint64_t records;
+};
+
+static uint64_t s_realtime_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void s_write(struct replay_ctx *c, const Darkdaq__Record *rec)
+{
+        if (c->error)
+                return;
+        int r = rec ? runfile_writer_write(c->writer, rec) : -ENOMEM;
+        if (r < 0)
+                c->error = r;
+        else
+                c->records++;
+}
+
+static void s_event(void *ctx, const struct built_event *ev)
+{
+        struct replay_ctx *c = ctx;
+        struct tag_input in = { ev->tag_frags, ev->n_tag_frags };
+        struct tag_result res;
+
+        if (tagger_run(c->tagger, &in, &res) < 0)
+                c->error = c->error ? c->error : -ENOMEM;
+        s_write(c, record_event(c->enc, ev, &res));
+}
+
+static void s_late(void *ctx, const struct built_late *late)
+{
+        struct replay_ctx *c = ctx;
+        s_write(c, record_late(c->enc, late));
+}
+
+static void s_junk(void *ctx, const struct built_junk *junk)
+{
+        struct replay_ctx *c = ctx;
+        s_write(c, record_junk(c->enc, junk));
+}
+
+static void s_corrupt(void *ctx, const struct built_corrupt *cr)
+{
+        struct replay_ctx *c = ctx;
+        s_write(c, record_corrupt(c->enc, cr));
+}
+
+static void s_usage(FILE *out)
+{
+        fputs("usage: darkdaqd --replay FILE... -o RUNFILE [--run N] [-c CONFIG]\n"
+              "       darkdaqd --print-config\n"
+              "The darkdaq readout daemon.  --replay builds and tags events offline from\n"
+              "recorded raw board streams (per-board files or interleaved ones), in the\n"
+              "order interfaces.md section 1 fixes, and writes a run file.\n"
+              "\n"
+              "  -r, --replay        the remaining arguments are raw files to replay\n"
+              "  -o, --output FILE   the run file to write (replaced if it exists)\n"
+              "  -n, --run N         run number in the run file (default 0)\n"
+              "  -c, --config FILE   INI configuration: [builder], [physics], [prescale]\n"
+              "      --print-config  print every configuration key with its default\n"
+              "  -h, --help          this text\n"
+              "  -V, --version       the version\n"
+              "\n"
+              "Exit status: 0 done, 1 unreadable input or unwritable output (the message\n"
+              "says which), 2 usage or a configuration that cannot be used.\n", out);
+}
+
+static void s_summary(const struct replay_summary *s, const record_enc_t *enc,
+                      const char *out_path, uint64_t records)
+{
+        const struct builder_counters *k = &s->counters;
+        const uint64_t *tags = record_tag_counts(enc);
+
+        printf("darkdaqd: replayed %zu file%s, %" PRIu64 " bytes: %" PRIu64 " events (%" PRIu64
+               " complete, %" PRIu64 " incomplete, %" PRIu64 " duplicate, %" PRIu64 " corrupt, %"
+               PRIu64 " time_mismatch), %" PRIu64 " late, %" PRIu64 " junk (%" PRIu64 " bytes), %"
+               PRIu64 " corrupt records; tags:", s->files, s->files == 1 ? "" : "s", s->bytes_read,
+               k->events, k->complete, k->incomplete, k->duplicate, k->corrupt_events,
+               k->time_mismatch, k->late, k->junk, k->junk_bytes, k->corrupt);
+        for (unsigned t = 0; t < TAG_COUNT_; t++)
+                printf(" %s=%" PRIu64, tag_name((enum tag_id)t), tags ? tags[t] : 0);
+        printf("; %" PRIu64 " records in %s\n", records, out_path);
+}
+
+static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
+                    const struct darkdaq_config *cfg)
+{
+        struct replay_ctx c = { .out_path = out_path };
+        struct replay_options opt;
+        struct replay_summary sum;
+        char err[512] = "";
+        int status = 1, r;
+
+        replay_options_default(&opt);
+        opt.builder = cfg->builder;
+        opt.builder.build_timeout_ms = 0;       /* replay never waits on time */
+        opt.expected_given = cfg->sources_given;
+
+        c.tagger = tagger_new(&cfg->physics);
+        c.enc = record_enc_new();
+        if (!c.tagger || !c.enc) {
+                fprintf(stderr, "darkdaqd: out of memory\n");
+                goto out;
+        }
+        struct record_run_info info = {
+                .run = run,
+                .start_time_ns = s_realtime_ns(),
+                .config_text = cfg->text ? cfg->text : "",
+                .sources = cfg->sources_given ? cfg->builder.expected : 0,
+        };
+        struct runfile_writer_opts wo = { .path = out_path };
+        r = runfile_writer_open(&c.writer, &wo, record_run_header(c.enc, &info));
+        if (r < 0) {
+                fprintf(stderr, "darkdaqd: %s: cannot write run file: %s\n", out_path,
+                        strerror(-r));
+                goto out;
+        }
+        c.records = 1;
+        struct builder_sink sink = { &c, s_event, s_late, s_junk, s_corrupt };
+        r = replay_run(&opt, (const char *const *)files, n, &sink, &sum, err, sizeof err);
+        if (r < 0) {
+                fprintf(stderr, "darkdaqd: %s\n", err[0] ? err : strerror(-r));
+                /* what was built so far is kept: the trailer says why it ends */
+        }
+        for (size_t i = 0; r == 0 && i < sum.n_out_of_step; i++)
+                fprintf(stderr, "darkdaqd: source %u is out of step: its fragment for trigger T "
+                        "carries the time of trigger T%+" PRId32 ", from trigger %" PRIu32
+                        "; events flagged time_mismatch, data not realigned\n",
+                        sum.out_of_step[i].source, sum.out_of_step[i].offset,
+                        sum.out_of_step[i].first_trigger);
+        struct record_totals tot = {
+                .counters = r == 0 ? &sum.counters : NULL,
+                .oos = r == 0 ? sum.out_of_step : NULL,
+                .n_oos = r == 0 ? sum.n_out_of_step : 0,
+                .end_reason = r == 0 ? "end of input" : "input error",
+                .end_time_ns = s_realtime_ns(),
+        };
+        int rc = runfile_writer_close(c.writer, record_trailer(c.enc, &tot));
+        c.writer = NULL;
+        if (c.error == 0 && rc < 0)
+                c.error = rc;
+        c.records++;
+        if (c.error) {
+                fprintf(stderr, "darkdaqd: %s: writing the run file failed: %s\n", out_path,
+                        strerror(-c.error));
+                goto out;
+        }
+        if (r < 0)
+                goto out;
+        s_summary(&sum, c.enc, out_path, c.records);
+        status = 0;
+out:
+        runfile_writer_free(c.writer);
+        record_enc_free(c.enc);
+        tagger_free(c.tagger);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "replay", no_argument, NULL, 'r' },
+                { "output", required_argument, NULL, 'o' },
+                { "run", required_argument, NULL, 'n' },
+                { "config", required_argument, NULL, 'c' },
+                { "print-config", no_argument, NULL, 'P' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { 0 },
+        };
+        struct darkdaq_config cfg;
+        const char *out_path = NULL, *cfg_path = NULL;
+        bool replay = false;
+        uint32_t run = 0;
+        char err[512];
+        int c, status;
+
+        config_default(&cfg);
+        while ((c = getopt_long(argc, argv, "ro:n:c:hV", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        replay = true;
+                        break;
+                case 'o':
+                        out_path = optarg;
+                        break;
+                case 'n': {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || *optarg == '-' || v > UINT32_MAX) {
+                                fprintf(stderr, "darkdaqd: --run: \"%s\" is not a run number "
+                                        "(0..4294967295)\n", optarg);
+                                return 2;
+                        }
+                        run = (uint32_t)v;
+                        break;
+                }
+                case 'c':
+                        cfg_path = optarg;
+                        break;
+                case 'P':
+                        config_print_defaults(stdout);
+                        return 0;
+                case 'h':
+                        s_usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("darkdaqd %s\n", DARKDAQ_VERSION);
+                        return 0;
+                default:
+                        s_usage(stderr);
+                        return 2;
+                }
+        }
+        if (!replay) {
+                fputs("darkdaqd: only --replay is implemented in this version\n", stderr);
+                s_usage(stderr);
+                return 2;
+        }
+        if (optind >= argc || !out_path) {
+                fputs(optind >= argc ? "darkdaqd: --replay needs at least one raw file\n"
+                                     : "darkdaqd: --replay needs -o RUNFILE\n", stderr);
+                s_usage(stderr);
+                return 2;
+        }
+        if (cfg_path && config_load(&cfg, cfg_path, err, sizeof err) < 0) {
+                fprintf(stderr, "darkdaqd: %s\n", err);
+                config_clear(&cfg);
+                return 2;
+        }
+        status = s_replay(argv + optind, (size_t)(argc - optind), out_path, run, &cfg);
+        config_clear(&cfg);
+        return status;
+}

@@ -1,0 +1,21 @@
+"""Shared fixtures for the Python tests: where the built programs are."""
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = ROOT / os.environ.get("DARKDAQ_BUILD", "build")
+DATA = ROOT / "tests" / "data"
+
+
+def program(name):
+    """Path of a built program; the test fails (not skips) when it is missing."""
+    path = BUILD / "bin" / name
+    assert path.exists(), f"{path} is not built: run make first"
+    return str(path)
+
+
+@pytest.fixture
+def bin_dir():
+    return BUILD / "bin"
