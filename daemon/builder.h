@@ -28,6 +28,11 @@ enum ev_status {
 /* "complete", "incomplete", ... for bit b. */
 const char *ev_status_name(unsigned bit);
 
+/* Past max_open_events or max_open_bytes (0: no limit) the oldest open
+ * events are decided as they stand (complete only if they hold a good
+ * fragment from every expected source, which is rare), counted in
+ * forced_by_*; a fragment that comes later for a decided trigger is a late
+ * record.  The pool of event slots grows to max_open_events + 1. */
 struct builder_config {
         uint64_t expected;              /* bit s: source s is expected */
         uint32_t build_timeout_ms;      /* silent live source; 0: never */
@@ -90,7 +95,8 @@ struct built_corrupt {
         const char *reason;
 };
 
-/* Where decided things go.  Pointers are valid during the call only. */
+/* Where decided things go.  Pointers are valid during the call only.  The
+ * callbacks must not call back into the builder. */
 struct builder_sink {
         void *ctx;
         void (*event)(void *ctx, const struct built_event *ev);
@@ -101,7 +107,13 @@ struct builder_sink {
 
 /* A source found out of step: its trigger numbers are off by offset from the
  * others' (its fragment for trigger T carries the time of trigger T+offset),
- * from first_trigger on. */
+ * from first_trigger on.  A board that misses one trigger and stays one
+ * behind labels the next trigger's data with the missed number: offset +1
+ * (tests/data/desync: source 2, offset +1, first_trigger 101).  A board that
+ * invents a trigger runs ahead: offset -1.  The builder only reports this;
+ * it never realigns data.  Found by a majority vote on trigger_time in each
+ * decided event: after a source disagreed in 4 events in a row, offsets
+ * +-1..16 are tried against the reference times of the events around. */
 struct builder_out_of_step {
         uint8_t source;
         int32_t offset;
@@ -117,6 +129,7 @@ struct builder_counters {
         uint64_t forced_by_events, forced_by_bytes, forced_by_timeout;
         uint64_t bytes_in;              /* every byte given to the builder */
         uint64_t bytes_out;             /* every byte handed to the sink */
+        uint64_t out_of_step;           /* diagnoses made (builder_out_of_step) */
         uint64_t per_source_fragments[64];
         uint64_t per_source_late[64];
         uint64_t per_source_missing[64];
@@ -128,7 +141,10 @@ builder_t *builder_new(const struct builder_config *cfg, const struct builder_si
 builder_t *builder_free(builder_t *b);  /* accepts NULL, returns NULL */
 
 /* Takes one item from the stream reader of input stream (index) stream, at
- * time now_ms (CLOCK_MONOTONIC; ignored when build_timeout_ms is 0). */
+ * time now_ms (CLOCK_MONOTONIC; ignored when build_timeout_ms is 0).  The
+ * item's bytes are copied if kept: the item need live only during the call.
+ * Decided events and records go to the sink before it returns.  Returns 0,
+ * or -ENOMEM (the item's bytes then went out as a corrupt record). */
 int builder_add(builder_t *b, uint32_t stream, const struct stream_item *item,
                 uint64_t now_ms);
 
@@ -144,7 +160,9 @@ void builder_flush(builder_t *b);
 
 const struct builder_counters *builder_counters(const builder_t *b);
 
-/* Sources found out of step so far (at most 64); returns how many. */
+/* Sources found out of step so far (at most 64, one entry per source, the
+ * latest diagnosis); returns how many.  counters.out_of_step grows by one at
+ * each new diagnosis, so a caller can log it once. */
 size_t builder_out_of_step(const builder_t *b, const struct builder_out_of_step **ret);
 
 /* Open events and their bytes now (for status and metrics). */
