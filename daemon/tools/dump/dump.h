@@ -1,4 +1,6 @@
-/* dump: darkdaq-dump's printer of run files (interfaces.md s.3 and s.4). */
+/* dump: darkdaq-dump's printers, shared between its main.c (arguments, file
+ * kinds, raw board streams) and run.c (run files, interfaces.md s.3 and s.4).
+ * Printers write to the FILE given and report damage on stderr. */
 #ifndef DARKDAQ_DUMP_H
 #define DARKDAQ_DUMP_H
 
@@ -7,13 +9,22 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* True when the first bytes of a file (head[0..n)) are a run file's: a first
- * frame that holds a run header. */
+/* Whether the first n bytes of a file are those of a run file (the first
+ * frame holds a run header); pass 4 KiB or more, or the whole file. */
 bool dump_is_run_file(const uint8_t *head, size_t n);
 
-/* Prints the run file at path, as JSON lines or text.  Returns 0 when the
- * file was read (a cut at its end is reported, not an error), -errno when it
- * cannot be opened. */
+/* Prints the run file at path, one record a line (JSON objects with json).
+ * A file cut short or without a run trailer is printed to its last whole
+ * frame, then said so on stderr with the offset and reason, and, with json,
+ * in a last line {"type":"end","complete":false,"offset":N,"frames":K,
+ * "reason":"..."}.  Returns 0 if the file could be read (damaged or not),
+ * -errno if it cannot be opened or read (message on stderr), as
+ * dump_raw_file() does. */
 int dump_run_file(const char *path, FILE *out, bool json);
+
+/* The same over len bytes at buf, named name in messages, reporting damage
+ * on err (for the fuzzer and tests).  Returns 0, or -ENOMEM. */
+int dump_run_mem(const uint8_t *buf, size_t len, const char *name, FILE *out,
+                 FILE *err, bool json);
 
 #endif

@@ -1,0 +1,81 @@
+/* record: builder outputs and tagger results as darkdaq.Record messages
+ * (proto/darkdaq.proto), and the run header and trailer.  Pure: no I/O, no
+ * logging.  Messages are built in the encoder's own storage, pointing at the
+ * caller's bytes (fragments are never copied); arrays grow to the largest
+ * event seen and are then reused, so steady state allocates nothing. */
+#ifndef DARKDAQ_RECORD_H
+#define DARKDAQ_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "builder.h"
+#include "darkdaq.pb-c.h"
+#include "tagger.h"
+
+typedef struct record_enc record_enc_t;
+
+/* Returns NULL on out of memory. */
+record_enc_t *record_enc_new(void);
+/* Accepts NULL.  Returns NULL. */
+record_enc_t *record_enc_free(record_enc_t *e);
+
+struct record_run_info {
+        uint32_t run;                   /* run number */
+        uint64_t start_time_ns;         /* CLOCK_REALTIME */
+        const char *config_text;        /* the configuration as read; NULL: "" */
+        uint64_t sources;               /* bit s: source s expected */
+        uint32_t file_sequence;         /* SSS of the file (the writer sets it) */
+};
+
+/* What the run trailer reports.  counters and oos may be NULL/0. */
+struct record_totals {
+        const struct builder_counters *counters;
+        const struct builder_out_of_step *oos;
+        size_t n_oos;
+        /* Events per tag, TAG_COUNT_ entries; NULL: those this encoder
+         * counted in record_event() since record_enc_new(). */
+        const uint64_t *tag_counts;
+        const char *end_reason;         /* "stop", "end of input", "signal", "silence" */
+        uint64_t end_time_ns;           /* CLOCK_REALTIME */
+};
+
+/* Each function below returns a Record held by the encoder, valid (with the
+ * caller's bytes it points at) until the next call that builds the same kind
+ * of record or record_enc_free(); NULL only on out of memory (the event's
+ * arrays could not grow).  The caller may change fields before packing. */
+
+/* The run header: info as given, config_hash = SHA-256 hex of config_text,
+ * software_version = DARKDAQ_VERSION, sources ascending from the mask. */
+Darkdaq__Record *record_run_header(record_enc_t *e, const struct record_run_info *info);
+
+/* One built event and its tags: status in interfaces.md order from the
+ * bits, sources and missing ascending from the masks, every fragment with
+ * its bytes verbatim, the event quantities of tags, and one submessage per
+ * fired tag holding its quantities.  tags may be NULL (no quantities, no
+ * tags).  Counts fired tags for record_trailer(). */
+Darkdaq__Record *record_event(record_enc_t *e, const struct built_event *ev,
+                              const struct tag_result *tags);
+
+Darkdaq__Record *record_late(record_enc_t *e, const struct built_late *late);
+Darkdaq__Record *record_junk(record_enc_t *e, const struct built_junk *junk);
+Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c);
+
+/* The run trailer: every builder counter by its field name ("events",
+ * "complete", ..., "bytes_out"), "source_N_fragments"/"_late"/"_missing"
+ * for each source with any, "tag_NAME" for every tag, the out-of-step list,
+ * end reason and time.  records_in_file and continued are left 0 for the
+ * run-file writer to set. */
+Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t);
+
+/* Events per tag counted by record_event() (TAG_COUNT_ entries). */
+const uint64_t *record_tag_counts(const record_enc_t *e);
+
+/* "complete", "incomplete", ... for a darkdaq.Status value; NULL if unknown. */
+const char *record_status_name(unsigned status);
+
+/* "zprime_invisible", ... for enum tag_id, from the proto's Tags fields. */
+const char *record_tag_name(unsigned tag);
+
+#endif

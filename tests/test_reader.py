@@ -1,0 +1,161 @@
+"""Tests of proto/darkdaq_reader.py: it reads the run file darkdaqd --replay
+writes, counts events per tag as the reference data does, and its CRC-32C
+check catches a flipped byte.  Run by tests/run.sh with
+PYTHONPATH=$BUILD/gen:proto and DARKDAQ_BUILD=$BUILD."""
+
+import json
+import struct
+import subprocess
+
+import pytest
+
+import darkdaq_pb2
+import darkdaq_reader
+from conftest import DATA, program
+from darkdaq_reader import RunFile, RunFileError, crc32c, read_run, tag_counts
+
+
+def _replay(tmp_path, name="mix-clean"):
+    raws = sorted(str(p) for p in (DATA / name).glob("*.raw"))
+    out = tmp_path / f"{name}.dkr"
+    r = subprocess.run([program("darkdaqd"), "--replay", *raws, "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _expected(name):
+    with open(DATA / name / "expected.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+def _frames(data):
+    """(offset, length) of each frame of a well-formed image."""
+    pos, frames = 0, []
+    while pos + 8 <= len(data):
+        (n,) = struct.unpack_from("<I", data, pos)
+        frames.append((pos, n))
+        pos += 8 + n
+    return frames
+
+
+def test_crc32c_check_value():
+    assert crc32c(b"123456789") == 0xE3069283
+    assert crc32c(b"") == 0
+    assert crc32c(b"6789", crc32c(b"12345")) == 0xE3069283
+
+
+def test_replay_events_per_tag(tmp_path):
+    path = _replay(tmp_path)
+    run = RunFile(str(path))
+    records = list(run)
+    assert run.complete and run.stop_reason is None
+    assert records[0].WhichOneof("body") == "run_header"
+    assert records[0].run_header.run == 0
+    assert records[-1].WhichOneof("body") == "run_trailer"
+    assert records[-1].run_trailer.records_in_file == len(records)
+    assert not records[-1].run_trailer.continued
+
+    counts, events = tag_counts(records)
+    expected = _expected("mix-clean")
+    want = {name: 0 for name in counts}
+    n_events = 0
+    for rec in expected:
+        if rec["type"] == "event":
+            n_events += 1
+            for name in rec["tags"]:
+                want[name] += 1
+    assert events == n_events
+    assert counts == want
+
+    trailer = {c.name: c.value for c in records[-1].run_trailer.counts}
+    assert trailer["events"] == n_events
+    for name, n in want.items():
+        assert trailer[f"tag_{name}"] == n
+
+    # Every event's fragments hold their bytes verbatim: each starts "DKFR".
+    for rec in records:
+        if rec.WhichOneof("body") == "event":
+            for frag in rec.event.fragments:
+                assert frag.raw[:4] == b"DKFR"
+
+
+def test_flipped_byte_is_caught(tmp_path):
+    path = _replay(tmp_path)
+    data = bytearray(path.read_bytes())
+    frames = _frames(data)
+    good = list(read_run(str(path)))
+    assert len(good) == len(frames)
+
+    k = len(frames) // 2
+    off, n = frames[k]
+    data[off + 8 + n // 2] ^= 0x04
+    bad = tmp_path / "flipped.dkr"
+    bad.write_bytes(bytes(data))
+
+    got = []
+    with pytest.raises(RunFileError) as err:
+        for rec in read_run(str(bad)):
+            got.append(rec)
+    assert err.value.offset == off
+    assert err.value.frame == k
+    assert "crc mismatch" in err.value.reason
+    assert [r.SerializeToString() for r in got] == [r.SerializeToString() for r in good[:k]]
+
+    run = RunFile(str(bad), strict=False)
+    assert len(list(run)) == k
+    assert not run.complete
+    assert run.stop_offset == off
+
+
+def test_cut_file_reads_to_last_whole_frame(tmp_path):
+    path = _replay(tmp_path)
+    data = path.read_bytes()
+    frames = _frames(data)
+    off, n = frames[-3]
+    cut = tmp_path / "cut.dkr"
+    cut.write_bytes(data[:off + 8 + n // 3])
+    run = RunFile(str(cut), strict=False)
+    assert len(list(run)) == len(frames) - 3
+    assert not run.complete
+    assert run.stop_offset == off
+    assert run.stop_reason.startswith(f"frame cut at byte {off}: header says {n} bytes")
+    with pytest.raises(RunFileError):
+        list(read_run(str(cut)))
+
+    # Ends on a frame boundary, without its trailer: no error, not complete.
+    cut.write_bytes(data[:frames[-1][0]])
+    run = RunFile(str(cut))
+    assert len(list(run)) == len(frames) - 1
+    assert not run.complete and run.stop_reason is None
+
+
+def test_dump_json_matches_reader(tmp_path):
+    """darkdaq-dump --json prints, per record, what the reader reads."""
+    path = _replay(tmp_path, "mix-faults")
+    out = subprocess.run([program("darkdaq-dump"), "--json", str(path)], check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
+    records = list(read_run(str(path)))
+    assert len(lines) == len(records)
+    for line, rec in zip(lines, records):
+        body = rec.WhichOneof("body")
+        assert line["type"] == {"run_header": "run_header", "run_trailer": "run_trailer"}.get(
+            body, body)
+        if body == "event":
+            ev = rec.event
+            assert line["trigger"] == ev.trigger
+            assert line["status"] == [darkdaq_pb2.Status.Name(s)[7:].lower() for s in ev.status]
+            assert line["e_miss_gev"] == ev.e_miss_gev
+            assert sorted(line["tags"]) == sorted(f.name for f, _ in ev.tags.ListFields())
+            assert ("missing" in line) == ("incomplete" in line["status"])
+
+
+def test_main_prints_counts(tmp_path, capsys):
+    path = _replay(tmp_path, "zprime-m3")
+    assert darkdaq_reader.main(["darkdaq_reader.py", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    events = [r for r in _expected("zprime-m3") if r["type"] == "event"]
+    assert lines[0] == f"{len(events)} events"
+    n_zprime = sum("zprime_invisible" in r["tags"] for r in events)
+    assert ["zprime_invisible", str(n_zprime)] in [line.split() for line in lines]

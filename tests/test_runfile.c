@@ -1,0 +1,586 @@
+/* Tests of runfile: write a run file and read it back; a file cut at every
+ * byte of its last frame; rotation; damaged frames and garbage; recognising
+ * run files.  With DARKDAQ_RUNFILE_SAMPLE=PATH, sample_file also leaves a
+ * small run file there (for tests/test_reader.py). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "crc32c.h"
+#include "record.h"
+#include "runfile.h"
+
+/* A fresh directory of its own under $TMPDIR. */
+static char *s_tmpdir(void)
+{
+        const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        char *dir;
+        if (asprintf(&dir, "%s/test_runfile.XXXXXX", base) < 0)
+                return NULL;
+        if (!mkdtemp(dir)) {
+                free(dir);
+                return NULL;
+        }
+        return dir;
+}
+
+static void s_rmdir(char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                char *p;
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&p, "%s/%s", dir, de->d_name) >= 0) {
+                        unlink(p);
+                        free(p);
+                }
+        }
+        if (d)
+                closedir(d);
+        rmdir(dir);
+        free(dir);
+}
+
+static uint8_t *s_slurp(const char *path, size_t *len)
+{
+        FILE *f = fopen(path, "rb");
+        if (!f)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+        if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+                free(b);
+                b = NULL;
+        }
+        fclose(f);
+        *len = (size_t)n;
+        return b;
+}
+
+static uint8_t frag_bytes[4][200];
+static struct built_frag frags[4];
+
+/* Event number i: 4 fragments of 40 + 8i bytes (mod 160), tags by i. */
+static void s_event(unsigned i, struct built_event *ev, struct tag_result *t)
+{
+        for (int s = 0; s < 4; s++) {
+                uint32_t n = 40 + (8 * i + 4 * (unsigned)s) % 160;
+                for (uint32_t k = 0; k < n; k++)
+                        frag_bytes[s][k] = (uint8_t)(i * 31 + (unsigned)s * 7 + k);
+                frags[s] = (struct built_frag){ frag_bytes[s], n, (uint8_t)s, 0, true,
+                                                (uint32_t)s, 1000ull * i };
+        }
+        memset(ev, 0, sizeof *ev);
+        ev->trigger = 100 + i;
+        ev->time_ticks = 123456000 + 17ull * i;
+        ev->trigger_bits = 256 + i % 13;
+        ev->status = i % 5 == 4 ? (EV_INCOMPLETE | EV_CORRUPT) : EV_COMPLETE;
+        ev->sources = 0xF;
+        ev->missing = i % 5 == 4 ? 0x2 : 0;
+        ev->frags = frags;
+        ev->n_frags = 4;
+        memset(t, 0, sizeof *t);
+        t->n_tracks = i % 7;
+        t->charge_sum = (int32_t)(i % 3) - 1;
+        t->e_miss_gev = 0.5 * i;
+        if (i % 3 == 0) {
+                t->fired |= 1u << TAG_ZPRIME_INVISIBLE;
+                t->zprime.recoil_m2_gev2 = 9.0 + i / 1000.0;
+                t->zprime.recoil_theta_rad = 1.25;
+        }
+        if (i % 4 == 1) {
+                t->fired |= 1u << TAG_MISSING_ENERGY | 1u << TAG_IDM_DARK_HIGGS;
+                t->missing.e_miss_gev = 0.5 * i;
+        }
+}
+
+static Darkdaq__Record *s_header(record_enc_t *e, uint32_t run)
+{
+        struct record_run_info info = { .run = run, .start_time_ns = 1700000000000000000ull,
+                                        .config_text = "[builder]\nbuild_timeout_ms = 500\n",
+                                        .sources = 0xF };
+        return record_run_header(e, &info);
+}
+
+/* Writes a run file at path: header, n events, a late, a junk, a corrupt,
+ * trailer. */
+static int s_write_file(const char *path, unsigned n_events)
+{
+        record_enc_t *e = record_enc_new();
+        runfile_writer_t *w;
+        struct runfile_writer_opts o = { .path = path };
+        if (!e)
+                return -ENOMEM;
+        int r = runfile_writer_open(&w, &o, s_header(e, 7));
+        if (r < 0) {
+                record_enc_free(e);
+                return r;
+        }
+        for (unsigned i = 0; i < n_events && r == 0; i++) {
+                struct built_event ev;
+                struct tag_result t;
+                s_event(i, &ev, &t);
+                r = runfile_writer_write(w, record_event(e, &ev, &t));
+        }
+        uint8_t raw[40] = "DKFR";
+        struct built_late l = { 1, 500, 2, 90, raw, 40 };
+        struct built_junk j = { 0, 4096, raw, 12, "no header magic" };
+        struct built_corrupt c = { 3, 8192, 3, 99, raw, 40, "crc mismatch" };
+        if (r == 0)
+                r = runfile_writer_write(w, record_late(e, &l));
+        if (r == 0)
+                r = runfile_writer_write(w, record_junk(e, &j));
+        if (r == 0)
+                r = runfile_writer_write(w, record_corrupt(e, &c));
+        struct builder_counters bc;
+        memset(&bc, 0, sizeof bc);
+        bc.events = n_events;
+        struct record_totals tot = { .counters = &bc, .end_reason = "end of input" };
+        if (r == 0)
+                r = runfile_writer_close(w, record_trailer(e, &tot));
+        else
+                runfile_writer_free(w);
+        record_enc_free(e);
+        return r;
+}
+
+TEST(write_and_read_back)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/out.dkr", dir);
+        REQUIRE(s_write_file(path, 50) == 0);
+
+        runfile_reader_t *r;
+        REQUIRE(runfile_reader_open(&r, path) == 0);
+        const Darkdaq__Record *rec;
+        uint64_t off, prev_off = 0;
+        unsigned n = 0, events = 0;
+        while (runfile_reader_next(r, &rec, &off) > 0) {
+                CHECK(n == 0 ? off == 0 : off > prev_off);
+                prev_off = off;
+                if (n == 0) {
+                        REQUIRE(rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER);
+                        CHECK_EQ_U(rec->run_header->run, 7);
+                        CHECK_EQ_U(rec->run_header->file_sequence, 0);
+                        CHECK_STR(rec->run_header->config_text,
+                                  "[builder]\nbuild_timeout_ms = 500\n");
+                        CHECK_EQ_U(strlen(rec->run_header->config_hash), 64);
+                        CHECK_EQ_U(rec->run_header->n_sources, 4);
+                } else if (n <= 50) {
+                        struct built_event ev;
+                        struct tag_result t;
+                        s_event(n - 1, &ev, &t);
+                        REQUIRE(rec->body_case == DARKDAQ__RECORD__BODY_EVENT);
+                        const Darkdaq__Event *m = rec->event;
+                        CHECK_EQ_U(m->trigger, ev.trigger);
+                        CHECK_EQ_U(m->time_ticks, ev.time_ticks);
+                        CHECK_EQ_U(m->n_fragments, 4);
+                        CHECK_EQ_U(m->fragments[3]->raw.len, frags[3].bytes);
+                        CHECK(memcmp(m->fragments[3]->raw.data, frags[3].data,
+                                     frags[3].bytes) == 0);
+                        CHECK(m->e_miss_gev == t.e_miss_gev);
+                        CHECK(!!m->tags->zprime_invisible == !!(t.fired & 1));
+                        events++;
+                } else if (n == 51) {
+                        CHECK(rec->body_case == DARKDAQ__RECORD__BODY_LATE);
+                } else if (n == 52) {
+                        CHECK(rec->body_case == DARKDAQ__RECORD__BODY_JUNK);
+                } else if (n == 53) {
+                        CHECK(rec->body_case == DARKDAQ__RECORD__BODY_CORRUPT);
+                } else if (n == 54) {
+                        REQUIRE(rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER);
+                        CHECK_EQ_U(rec->run_trailer->records_in_file, 55);
+                        CHECK(!rec->run_trailer->continued);
+                        CHECK_STR(rec->run_trailer->end_reason, "end of input");
+                        CHECK(rec->run_trailer->end_time_ns > 0);
+                }
+                n++;
+        }
+        CHECK_EQ_U(n, 55);
+        CHECK_EQ_U(events, 50);
+        const struct runfile_stop *st = runfile_reader_stop(r);
+        CHECK(st->kind == RUNFILE_END);
+        CHECK_EQ_U(st->offset, runfile_reader_size(r));
+        CHECK_EQ_U(st->frame, 55);
+        /* Stopped stays stopped. */
+        CHECK(runfile_reader_next(r, &rec, &off) == 0);
+        runfile_reader_free(r);
+        s_rmdir(dir);
+}
+
+/* Offsets of the frames of a well-formed image. */
+static size_t s_frames(const uint8_t *b, size_t len, size_t *offs, size_t max)
+{
+        size_t n = 0, pos = 0;
+        while (pos + 8 <= len && n < max) {
+                offs[n++] = pos;
+                pos += 8 + (size_t)(b[pos] | b[pos + 1] << 8 | b[pos + 2] << 16 |
+                                    (uint32_t)b[pos + 3] << 24);
+        }
+        return n;
+}
+
+TEST(cut_at_every_byte_of_last_frame)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/cut.dkr", dir);
+        REQUIRE(s_write_file(path, 5) == 0);
+        size_t len;
+        uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        size_t offs[64];
+        size_t nf = s_frames(img, len, offs, 64);
+        REQUIRE(nf == 10);
+        size_t last = offs[nf - 1];
+
+        for (size_t cut = last; cut < len; cut++) {
+                /* A copy of exactly cut bytes, so ASan sees any overread. */
+                uint8_t *part = malloc(cut ? cut : 1);
+                REQUIRE(part);
+                memcpy(part, img, cut);
+                runfile_reader_t *r = runfile_reader_new_mem(part, cut);
+                REQUIRE(r);
+                const Darkdaq__Record *rec;
+                size_t n = 0;
+                while (runfile_reader_next(r, &rec, NULL) > 0)
+                        n++;
+                const struct runfile_stop *st = runfile_reader_stop(r);
+                CHECK_EQ_U(n, nf - 1);
+                CHECK_EQ_U(st->offset, last);
+                CHECK_EQ_U(st->frame, nf - 1);
+                if (cut == last) {
+                        CHECK(st->kind == RUNFILE_END);
+                } else if (cut - last < 8) {
+                        CHECK(st->kind == RUNFILE_HEADER_CUT);
+                        CHECK(strstr(st->reason, "frame header cut at byte") != NULL);
+                } else {
+                        char want[128];
+                        snprintf(want, sizeof want,
+                                 "frame cut at byte %zu: header says %zu bytes, %zu present",
+                                 last, len - last - 8, cut - last - 8);
+                        CHECK(st->kind == RUNFILE_CUT);
+                        CHECK_STR(st->reason, want);
+                }
+                runfile_reader_free(r);
+                free(part);
+        }
+
+        /* The same through a real file, cut in the middle of the last frame. */
+        REQUIRE(truncate(path, (off_t)(last + 11)) == 0);
+        runfile_reader_t *r;
+        REQUIRE(runfile_reader_open(&r, path) == 0);
+        const Darkdaq__Record *rec;
+        size_t n = 0;
+        while (runfile_reader_next(r, &rec, NULL) > 0)
+                n++;
+        CHECK_EQ_U(n, nf - 1);
+        CHECK(runfile_reader_stop(r)->kind == RUNFILE_CUT);
+        CHECK_EQ_U(runfile_reader_stop(r)->offset, last);
+        runfile_reader_free(r);
+        free(img);
+        s_rmdir(dir);
+}
+
+struct trailer_ctx {
+        record_enc_t *enc;
+        unsigned calls;
+};
+
+static Darkdaq__Record *s_rotation_trailer(void *ctx)
+{
+        struct trailer_ctx *t = ctx;
+        struct record_totals tot = { .end_reason = "ignored" };
+        t->calls++;
+        return record_trailer(t->enc, &tot);
+}
+
+TEST(rotation)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        record_enc_t *e = record_enc_new();
+        REQUIRE(e);
+        struct trailer_ctx tc = { .enc = e };
+        const uint64_t max = 3000;
+        struct runfile_writer_opts o = { .dir = dir, .max_file_bytes = max,
+                                         .trailer = s_rotation_trailer, .trailer_ctx = &tc };
+        runfile_writer_t *w;
+        REQUIRE(runfile_writer_open(&w, &o, s_header(e, 42)) == 0);
+        CHECK(strstr(runfile_writer_path(w), "/run-000042-000.dkr") != NULL);
+        for (unsigned i = 0; i < 60; i++) {
+                struct built_event ev;
+                struct tag_result t;
+                s_event(i, &ev, &t);
+                REQUIRE(runfile_writer_write(w, record_event(e, &ev, &t)) == 0);
+        }
+        unsigned last_seq = runfile_writer_sequence(w);
+        CHECK(last_seq >= 3);
+        CHECK_EQ_U(tc.calls, last_seq);
+        struct record_totals tot = { .end_reason = "stop" };
+        REQUIRE(runfile_writer_close(w, record_trailer(e, &tot)) == 0);
+
+        /* A second writer for the same run must not overwrite its files. */
+        CHECK(runfile_writer_open(&w, &o, s_header(e, 42)) == -EEXIST);
+
+        unsigned events = 0, expect_trigger = 100;
+        for (unsigned seq = 0; seq <= last_seq; seq++) {
+                char name[64], path[600];
+                REQUIRE(runfile_name(name, sizeof name, 42, seq) == 0);
+                snprintf(path, sizeof path, "%s/%s", dir, name);
+                runfile_reader_t *r;
+                REQUIRE(runfile_reader_open(&r, path) == 0);
+                const Darkdaq__Record *rec, *last = NULL;
+                unsigned n = 0;
+                bool first_is_header = false;
+                while (runfile_reader_next(r, &rec, NULL) > 0) {
+                        if (n == 0)
+                                first_is_header = rec->body_case ==
+                                                          DARKDAQ__RECORD__BODY_RUN_HEADER &&
+                                                  rec->run_header->file_sequence == seq &&
+                                                  rec->run_header->run == 42;
+                        if (rec->body_case == DARKDAQ__RECORD__BODY_EVENT) {
+                                CHECK_EQ_U(rec->event->trigger, expect_trigger);
+                                expect_trigger++;
+                                events++;
+                        }
+                        n++;
+                        last = rec;
+                }
+                CHECK(first_is_header);
+                CHECK(runfile_reader_stop(r)->kind == RUNFILE_END);
+                REQUIRE(last && last->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER);
+                CHECK_EQ_U(last->run_trailer->records_in_file, n);
+                CHECK(!!last->run_trailer->continued == (seq < last_seq));
+                CHECK_STR(last->run_trailer->end_reason, seq < last_seq ? "rotate" : "stop");
+                /* The limit holds but for the trailer. */
+                uint64_t trailer_bytes = 8 + protobuf_c_message_get_packed_size(&last->base);
+                CHECK(runfile_reader_size(r) - trailer_bytes <= max);
+                runfile_reader_free(r);
+        }
+        CHECK_EQ_U(events, 60);
+        char name[64], path[600];
+        runfile_name(name, sizeof name, 42, last_seq + 1);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        CHECK(access(path, F_OK) != 0);
+        record_enc_free(e);
+        s_rmdir(dir);
+}
+
+TEST(writer_options)
+{
+        record_enc_t *e = record_enc_new();
+        REQUIRE(e);
+        runfile_writer_t *w = NULL;
+        struct runfile_writer_opts both = { .path = "/tmp/x", .dir = "/tmp" };
+        struct runfile_writer_opts none = { 0 };
+        struct runfile_writer_opts path_rot = { .path = "/tmp/x", .max_file_bytes = 100 };
+        CHECK(runfile_writer_open(&w, &both, s_header(e, 1)) == -EINVAL);
+        CHECK(runfile_writer_open(&w, &none, s_header(e, 1)) == -EINVAL);
+        CHECK(runfile_writer_open(&w, &path_rot, s_header(e, 1)) == -EINVAL);
+        struct runfile_writer_opts ok = { .path = "/nonexistent-dir/x.dkr" };
+        CHECK(runfile_writer_open(&w, &ok, s_header(e, 1)) == -ENOENT);
+        struct built_junk j = { 0, 0, (const uint8_t *)"x", 1, "r" };
+        CHECK(runfile_writer_open(&w, &ok, record_junk(e, &j)) == -EINVAL);
+        CHECK(w == NULL);
+        char name[64];
+        CHECK(runfile_name(name, sizeof name, 12, 3) == 0);
+        CHECK_STR(name, "run-000012-003.dkr");
+        CHECK(runfile_name(name, 8, 12, 3) < 0);
+        record_enc_free(e);
+}
+
+/* A crash: frames written, no trailer; packed records written as given. */
+TEST(no_trailer_and_packed)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/crash.dkr", dir);
+        record_enc_t *e = record_enc_new();
+        REQUIRE(e);
+        runfile_writer_t *w;
+        struct runfile_writer_opts o = { .path = path };
+        REQUIRE(runfile_writer_open(&w, &o, s_header(e, 3)) == 0);
+        struct built_event ev;
+        struct tag_result t;
+        s_event(3, &ev, &t);
+        Darkdaq__Record *rec = record_event(e, &ev, &t);
+        size_t n = protobuf_c_message_get_packed_size(&rec->base);
+        uint8_t *buf = malloc(n);
+        REQUIRE(buf);
+        protobuf_c_message_pack(&rec->base, buf);
+        CHECK(runfile_writer_write_packed(w, buf, n) == 0);
+        CHECK(runfile_writer_flush(w) == 0);
+        struct stat sb;
+        CHECK(stat(path, &sb) == 0 && runfile_writer_file_bytes(w) == (uint64_t)sb.st_size);
+        runfile_writer_free(w);
+
+        size_t len;
+        uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        runfile_reader_t *r = runfile_reader_new_mem(img, len);
+        REQUIRE(r);
+        const Darkdaq__Record *got;
+        REQUIRE(runfile_reader_next(r, &got, NULL) == 1);
+        CHECK(got->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER);
+        REQUIRE(runfile_reader_next(r, &got, NULL) == 1);
+        REQUIRE(got->body_case == DARKDAQ__RECORD__BODY_EVENT);
+        CHECK_EQ_U(got->event->trigger, 103);
+        CHECK(runfile_reader_next(r, &got, NULL) == 0);
+        CHECK(runfile_reader_stop(r)->kind == RUNFILE_END);
+        runfile_reader_free(r);
+        free(img);
+        free(buf);
+        record_enc_free(e);
+        s_rmdir(dir);
+}
+
+/* Reads an image to its stop; returns the records read. */
+static size_t s_read_all(const uint8_t *b, size_t len, struct runfile_stop *ret)
+{
+        runfile_reader_t *r = runfile_reader_new_mem(b, len);
+        const Darkdaq__Record *rec;
+        size_t n = 0;
+        if (!r)
+                return 0;
+        while (runfile_reader_next(r, &rec, NULL) > 0)
+                n++;
+        *ret = *runfile_reader_stop(r);
+        runfile_reader_free(r);
+        return n;
+}
+
+TEST(damaged_frames)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/d.dkr", dir);
+        REQUIRE(s_write_file(path, 5) == 0);
+        size_t len;
+        uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        size_t offs[64];
+        REQUIRE(s_frames(img, len, offs, 64) == 10);
+        struct runfile_stop st;
+
+        /* A flipped payload byte in frame 2. */
+        img[offs[2] + 8 + 5] ^= 0x10;
+        CHECK_EQ_U(s_read_all(img, len, &st), 2);
+        CHECK(st.kind == RUNFILE_CRC);
+        CHECK_EQ_U(st.offset, offs[2]);
+        char want[64];
+        snprintf(want, sizeof want, "crc mismatch at frame 2 offset %zu", offs[2]);
+        CHECK(strncmp(st.reason, want, strlen(want)) == 0);
+        img[offs[2] + 8 + 5] ^= 0x10;
+
+        /* A flipped CRC byte. */
+        img[offs[4] + 6] ^= 1;
+        CHECK_EQ_U(s_read_all(img, len, &st), 4);
+        CHECK(st.kind == RUNFILE_CRC);
+        img[offs[4] + 6] ^= 1;
+
+        /* A length past the end of the file, and one beyond belief. */
+        img[offs[3] + 2] ^= 0x01;
+        CHECK_EQ_U(s_read_all(img, len, &st), 3);
+        CHECK(st.kind == RUNFILE_CUT || st.kind == RUNFILE_CRC);
+        img[offs[3] + 2] ^= 0x01;
+        img[offs[3] + 3] = 0xFF;
+        CHECK_EQ_U(s_read_all(img, len, &st), 3);
+        CHECK(st.kind == RUNFILE_TOO_BIG);
+        free(img);
+
+        /* Good CRC, bad protobuf; and an empty frame (zeros after a crash). */
+        uint8_t bad[8 + 6] = { 0 };
+        memcpy(bad + 8, "\xff\xff\xff\xff\xff\xff", 6);
+        runfile_frame_header(bad, bad + 8, 6);
+        CHECK_EQ_U(s_read_all(bad, sizeof bad, &st), 0);
+        CHECK(st.kind == RUNFILE_PARSE);
+        CHECK(strstr(st.reason, "record does not parse at frame 0 offset 0") != NULL);
+        uint8_t zeros[64] = { 0 };
+        CHECK_EQ_U(s_read_all(zeros, sizeof zeros, &st), 0);
+        CHECK(st.kind == RUNFILE_PARSE);
+
+        /* An empty image, and NULL. */
+        CHECK_EQ_U(s_read_all(zeros, 0, &st), 0);
+        CHECK(st.kind == RUNFILE_END);
+        CHECK_EQ_U(s_read_all(NULL, 5, &st), 0);
+        CHECK(st.kind == RUNFILE_END);
+        s_rmdir(dir);
+}
+
+TEST(garbage_does_not_crash)
+{
+        uint64_t x = 0x9E3779B97F4A7C15ull;
+        for (int round = 0; round < 2000; round++) {
+                size_t len = (size_t)(round % 300);
+                uint8_t *b = malloc(len + 1);
+                REQUIRE(b);
+                for (size_t i = 0; i < len; i++) {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        b[i] = (uint8_t)x;
+                }
+                /* Half the time, a believable frame header around the garbage. */
+                if (round % 2 && len >= 8)
+                        runfile_frame_header(b, b + 8, (uint32_t)(len - 8));
+                struct runfile_stop st;
+                s_read_all(b, len, &st);
+                CHECK(st.kind != RUNFILE_READING);
+                runfile_is_run_file(b, len);
+                free(b);
+        }
+}
+
+TEST(recognise_run_files)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/r.dkr", dir);
+        REQUIRE(s_write_file(path, 2) == 0);
+        size_t len;
+        uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        CHECK(runfile_is_run_file(img, len));
+        CHECK(runfile_is_run_file(img, 12));    /* frame not whole: by length and tag */
+        CHECK(!runfile_is_run_file(img, 9));
+        img[9] ^= 0x40;                         /* inner length no longer fits */
+        CHECK(!runfile_is_run_file(img, len));
+        img[9] ^= 0x40;
+        img[20] ^= 1;                           /* CRC fails */
+        CHECK(!runfile_is_run_file(img, len));
+        free(img);
+
+        char raw[512];
+        snprintf(raw, sizeof raw, "%s/%s", TEST_DATA("mix-clean/board-0.raw"));
+        img = s_slurp(raw, &len);
+        REQUIRE(img);
+        CHECK(!runfile_is_run_file(img, len < 4096 ? len : 4096));
+        free(img);
+        CHECK(!runfile_is_run_file((const uint8_t *)"DKFR", 4));
+        s_rmdir(dir);
+}
+
+/* Leaves a run file for the Python reader's tests when asked to. */
+TEST(sample_file)
+{
+        const char *path = getenv("DARKDAQ_RUNFILE_SAMPLE");
+        if (!path)
+                return;
+        CHECK(s_write_file(path, 24) == 0);
+}
+
+TEST_MAIN()
