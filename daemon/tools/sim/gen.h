@@ -1,0 +1,56 @@
+/* sim_gen: the physics processes.  Turns a process name (or a weighted mix)
+ * into one event's particles: generated in the CMS as simple phase space,
+ * boosted to the lab with the beams of physics.md, long-lived particles
+ * flown to their decay vertex.  Pure computation on a caller's rng. */
+#ifndef DARKDAQ_SIM_GEN_H
+#define DARKDAQ_SIM_GEN_H
+
+#include <stddef.h>
+
+#include "physics_config.h"
+#include "rng.h"
+#include "sim.h"
+
+enum sim_process_id {
+        SIM_P_ZPRIME,
+        SIM_P_MUMU,
+        SIM_P_MUMUTAUTAU,
+        SIM_P_FOURMU,
+        SIM_P_TAU1X3,
+        SIM_P_DISPLACED,
+        SIM_P_IDM,
+        SIM_P_SINGLE_PHOTON,
+        SIM_P_THREE_PHOTON,
+        SIM_P_BHABHA,
+        SIM_P_QQBAR,
+        SIM_P_COUNT_
+};
+
+struct sim_gen {
+        struct kin_beams beams;         /* lab beams and the CMS boost */
+        struct kin_v3 axis_cms;         /* electron beam direction in the CMS */
+        double weight[SIM_P_COUNT_];    /* relative weights of the processes drawn */
+        double weight_sum;
+        double mass_gev;                /* --mass, or NAN for each process's default */
+        double ctau_cm;                 /* proper decay length of S and h' */
+};
+
+/* Name of a process, as --process takes it; NULL past the end. */
+const char *sim_gen_process_name(unsigned id);
+
+/* Default weight of a process in "mix" (weights need not sum to 1). */
+double sim_gen_mix_weight(unsigned id);
+
+/* One line describing a process and its parameters, for --help. */
+const char *sim_gen_process_help(unsigned id);
+
+/* Sets up g for spec ("mix", a process name, or "name[:weight],..."), mass
+ * (NAN for defaults) and ctau_cm (> 0), with the beams of cfg.  Returns 0,
+ * or -EINVAL with a message for people in err (naming the process or value). */
+int sim_gen_init(struct sim_gen *g, const struct physics_config *cfg, const char *spec,
+                 double mass_gev, double ctau_cm, char *err, size_t err_size);
+
+/* Generates one event into *ev (lab frame, vertices placed). */
+void sim_gen_event(const struct sim_gen *g, struct sim_rng *r, struct sim_event *ev);
+
+#endif

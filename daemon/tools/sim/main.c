@@ -1,0 +1,397 @@
+/* darkdaq-sim: the physics simulator and board stand-in.  Parses options,
+ * opens the output sinks and runs generator -> detector -> writer for each
+ * trigger, writing truth.jsonl beside the raw files.  The only module here
+ * that prints or exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "detector.h"
+#include "gen.h"
+#include "physics_config.h"
+#include "rng.h"
+#include "sink.h"
+#include "truth.h"
+#include "writer.h"
+
+#define PROG            "darkdaq-sim"
+#define STREAM_GEN      1
+#define STREAM_DET      2
+#define STREAM_TIME     3
+#define TIME_START      123456789u      /* ticks of the first trigger's clock */
+#define TIME_MIN_GAP    100             /* dead time between triggers, ticks */
+#define TIME_MEAN_GAP   900.0           /* mean of the exponential part, ticks */
+
+struct options {
+        uint64_t n_events;
+        uint64_t seed;
+        const char *process;
+        double mass_gev;
+        double ctau_cm;
+        const char *out_dir;
+        bool interleaved;
+        bool noise;
+        uint32_t first_trigger;
+        struct sim_writer_config w;
+};
+
+static void s_usage(FILE *f)
+{
+        fprintf(f,
+"Usage: " PROG " -n N -o DIR [options]\n"
+"Simulates e+e- collisions at the beams of physics.md and writes what the\n"
+"readout boards would send: DIR/board-0.raw .. board-K-1.raw (board 0 tracks,\n"
+"1 clusters, 2 muons, 3.. RAW blocks), or DIR/all.raw with --interleaved, and\n"
+"DIR/truth.jsonl (one line per trigger: process, true parameters, faults).\n"
+"The same options and seed give byte-identical files (integer random stream,\n"
+"no FMA contraction; libm's exp/log/sin/cos as in glibc).\n"
+"\n"
+"  -n, --events N          triggers to write (default 1000)\n"
+"  -o, --output DIR        output directory (created if missing)\n"
+"  -s, --seed S            random seed, 0..2^64-1 (default 1)\n"
+"  -p, --process P         a process, \"mix\", or a weighted list such as\n"
+"                          \"zprime:2,bhabha:1\" (default mix)\n"
+"  -m, --mass M            mass parameter (GeV) of every selected process\n"
+"                          that takes one (default: each process's own)\n"
+"      --ctau-cm C         proper decay length of S (displaced) and h' (idm),\n"
+"                          cm (default 5)\n"
+"      --boards K          boards 1..64 (default 4)\n"
+"      --raw-bytes B       RAW block bytes of boards >= 3, a multiple of 4\n"
+"                          (default 64)\n"
+"      --first-trigger T   trigger number of the first trigger, 0..2^32-1\n"
+"                          (default 1); numbers wrap from 2^32-1 to 0\n"
+"      --interleaved       one stream DIR/all.raw, board order shuffled per trigger\n"
+"      --no-noise          no low-energy (< 0.05 GeV) noise clusters\n"
+"\n"
+"Faults, each a probability per fragment (0..1, default 0), recorded in\n"
+"truth.jsonl as \"kind:board\":\n"
+"      --crc-errors P      one bit of payload or CRC flipped      (crc)\n"
+"      --missing P         the fragment is not sent                (missing)\n"
+"      --duplicates P      the fragment is sent twice             (dup)\n"
+"      --late P            sent after the board's fragment %d triggers later (late)\n"
+"      --junk P            4..64 garbage bytes before the fragment (junk)\n"
+"      --truncated P       TRUNCATED flag set                      (truncflag)\n"
+"      --busy P            BUSY_SEEN flag set                      (busy)\n"
+"  crc, dup and late exclude each other; a missing fragment has no other fault\n"
+"  but junk.\n"
+"      --desync-board B    board B misses trigger index I (from 0) of\n"
+"      --desync-at I       --desync-at and stays one behind: its later fragments\n"
+"                          carry the trigger number one lower (desync)\n"
+"\n"
+"  -h, --help              this text\n"
+"  -V, --version           the version\n"
+"\n"
+"Processes (weight in \"mix\"):\n", SIM_WRITER_LATE_BY);
+        for (unsigned id = 0; sim_gen_process_name(id); id++)
+                fprintf(f, "  %-14s %3g  %s\n", sim_gen_process_name(id),
+                        sim_gen_mix_weight(id), sim_gen_process_help(id));
+        fprintf(f,
+"\nTrigger time starts at %u ticks and grows by %d + Exp(mean %g) ticks per\n"
+"trigger; trigger bits: 0x100 always, 0x1 two tracks, 0x2 cluster sum >= 1 GeV,\n"
+"0x4 a cluster >= 1 GeV, 0x8 a MUON record.\n"
+"Exit status: 0 done, 1 output error (the path is named), 2 usage error.\n",
+                TIME_START, TIME_MIN_GAP, TIME_MEAN_GAP);
+}
+
+static void s_usage_error(const char *fmt, const char *opt, const char *arg)
+{
+        fprintf(stderr, PROG ": ");
+        fprintf(stderr, fmt, opt, arg);
+        fprintf(stderr, "\nTry '" PROG " --help'.\n");
+        exit(2);
+}
+
+static uint64_t s_uint(const char *opt, const char *arg, uint64_t max)
+{
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        if (!arg[0] || arg[0] == '-' || arg[0] == '+' || arg[0] == ' ')
+                s_usage_error("%s: \"%s\" is not a non-negative integer", opt, arg);
+        v = strtoull(arg, &end, 0);
+        if (*end || errno)
+                s_usage_error("%s: \"%s\" is not a non-negative integer", opt, arg);
+        if (v > max) {
+                char text[64];
+
+                snprintf(text, sizeof(text), "%s (at most %llu)", arg, (unsigned long long)max);
+                s_usage_error("%s: %s is out of range", opt, text);
+        }
+        return v;
+}
+
+static double s_double(const char *opt, const char *arg, double lo, double hi)
+{
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(arg, &end);
+        if (end == arg || *end || errno || !isfinite(v))
+                s_usage_error("%s: \"%s\" is not a number", opt, arg);
+        if (v < lo || v > hi) {
+                char text[96];
+
+                snprintf(text, sizeof(text), "%s (allowed %g..%g)", arg, lo, hi);
+                s_usage_error("%s: %s is out of range", opt, text);
+        }
+        return v;
+}
+
+enum {
+        OPT_CTAU = 256, OPT_BOARDS, OPT_RAW, OPT_FIRST, OPT_INTERLEAVED, OPT_NO_NOISE,
+        OPT_CRC, OPT_MISSING, OPT_DUP, OPT_LATE, OPT_JUNK, OPT_TRUNC, OPT_BUSY,
+        OPT_DESYNC_BOARD, OPT_DESYNC_AT,
+};
+
+static void s_parse(int argc, char **argv, struct options *o)
+{
+        static const struct option longopts[] = {
+                { "events", required_argument, NULL, 'n' },
+                { "output", required_argument, NULL, 'o' },
+                { "seed", required_argument, NULL, 's' },
+                { "process", required_argument, NULL, 'p' },
+                { "mass", required_argument, NULL, 'm' },
+                { "ctau-cm", required_argument, NULL, OPT_CTAU },
+                { "boards", required_argument, NULL, OPT_BOARDS },
+                { "raw-bytes", required_argument, NULL, OPT_RAW },
+                { "first-trigger", required_argument, NULL, OPT_FIRST },
+                { "interleaved", no_argument, NULL, OPT_INTERLEAVED },
+                { "no-noise", no_argument, NULL, OPT_NO_NOISE },
+                { "crc-errors", required_argument, NULL, OPT_CRC },
+                { "missing", required_argument, NULL, OPT_MISSING },
+                { "duplicates", required_argument, NULL, OPT_DUP },
+                { "late", required_argument, NULL, OPT_LATE },
+                { "junk", required_argument, NULL, OPT_JUNK },
+                { "truncated", required_argument, NULL, OPT_TRUNC },
+                { "busy", required_argument, NULL, OPT_BUSY },
+                { "desync-board", required_argument, NULL, OPT_DESYNC_BOARD },
+                { "desync-at", required_argument, NULL, OPT_DESYNC_AT },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                { NULL, 0, NULL, 0 },
+        };
+        bool have_desync_board = false, have_desync_at = false;
+        int c;
+
+        *o = (struct options){
+                .n_events = 1000, .seed = 1, .process = "mix", .mass_gev = NAN,
+                .ctau_cm = 5.0, .noise = true, .first_trigger = 1,
+                .w = { .n_boards = 4, .raw_bytes = 64, .desync_board = -1 },
+        };
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":n:o:s:p:m:hV", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'n': o->n_events = s_uint("--events", optarg, UINT64_MAX / 2); break;
+                case 'o': o->out_dir = optarg; break;
+                case 's': o->seed = s_uint("--seed", optarg, UINT64_MAX); break;
+                case 'p': o->process = optarg; break;
+                case 'm': o->mass_gev = s_double("--mass", optarg, 0.0, 11.0); break;
+                case OPT_CTAU: o->ctau_cm = s_double("--ctau-cm", optarg, 1e-6, 1e6); break;
+                case OPT_BOARDS:
+                        o->w.n_boards = (unsigned)s_uint("--boards", optarg, SIM_WRITER_MAX_BOARDS);
+                        if (o->w.n_boards < 1)
+                                s_usage_error("%s: %s is out of range (1..64)", "--boards", optarg);
+                        break;
+                case OPT_RAW:
+                        o->w.raw_bytes = (uint32_t)s_uint("--raw-bytes", optarg,
+                                                          FRAG_MAX_PAYLOAD - FRAG_BLOCK_HEADER);
+                        if (o->w.raw_bytes % 4)
+                                s_usage_error("%s: %s is not a multiple of 4", "--raw-bytes", optarg);
+                        break;
+                case OPT_FIRST:
+                        o->first_trigger = (uint32_t)s_uint("--first-trigger", optarg, UINT32_MAX);
+                        break;
+                case OPT_INTERLEAVED: o->interleaved = true; break;
+                case OPT_NO_NOISE: o->noise = false; break;
+                case OPT_CRC: o->w.rate[SIM_FAULT_CRC] = s_double("--crc-errors", optarg, 0, 1); break;
+                case OPT_MISSING: o->w.rate[SIM_FAULT_MISSING] = s_double("--missing", optarg, 0, 1); break;
+                case OPT_DUP: o->w.rate[SIM_FAULT_DUP] = s_double("--duplicates", optarg, 0, 1); break;
+                case OPT_LATE: o->w.rate[SIM_FAULT_LATE] = s_double("--late", optarg, 0, 1); break;
+                case OPT_JUNK: o->w.rate[SIM_FAULT_JUNK] = s_double("--junk", optarg, 0, 1); break;
+                case OPT_TRUNC: o->w.rate[SIM_FAULT_TRUNC] = s_double("--truncated", optarg, 0, 1); break;
+                case OPT_BUSY: o->w.rate[SIM_FAULT_BUSY] = s_double("--busy", optarg, 0, 1); break;
+                case OPT_DESYNC_BOARD:
+                        o->w.desync_board = (int)s_uint("--desync-board", optarg, FRAG_MAX_SOURCE);
+                        have_desync_board = true;
+                        break;
+                case OPT_DESYNC_AT:
+                        o->w.desync_at = s_uint("--desync-at", optarg, UINT64_MAX);
+                        have_desync_at = true;
+                        break;
+                case 'h': s_usage(stdout); exit(0);
+                case 'V': printf(PROG " " DARKDAQ_VERSION "\n"); exit(0);
+                case ':': s_usage_error("%s%s: missing its value", argv[optind - 1], ""); break;
+                default: s_usage_error("%s%s: unknown option", argv[optind - 1], ""); break;
+                }
+        }
+        if (optind < argc)
+                s_usage_error("%s%s: unexpected argument", argv[optind], "");
+        if (!o->out_dir)
+                s_usage_error("%s%s: required (the output directory)", "--output", "");
+        if (have_desync_board != have_desync_at)
+                s_usage_error("%s%s: --desync-board and --desync-at go together",
+                              have_desync_board ? "--desync-board" : "--desync-at", "");
+        if (have_desync_board && o->w.desync_board >= (int)o->w.n_boards)
+                s_usage_error("%s%s: no such board (see --boards)", "--desync-board", "");
+        if (have_desync_at && o->w.desync_at >= o->n_events)
+                s_usage_error("%s%s: the index must be below --events", "--desync-at", "");
+        o->w.seed = o->seed;
+        o->w.n_triggers = o->n_events;
+}
+
+/* mkdir -p: creates dir and its missing parents.  Returns 0 or -errno. */
+static int s_mkdirs(const char *dir)
+{
+        char p[PATH_MAX];
+        size_t n = strlen(dir);
+
+        if (n == 0 || n >= sizeof(p))
+                return -ENAMETOOLONG;
+        memcpy(p, dir, n + 1);
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int s_fail_path(const char *what, const char *path, int err)
+{
+        fprintf(stderr, PROG ": %s %s: %s\n", what, path, strerror(err));
+        return 1;
+}
+
+int main(int argc, char **argv)
+{
+        struct options o;
+        struct physics_config cfg;
+        struct sim_gen gen;
+        struct sim_det det;
+        struct sim_rng r_gen, r_det, r_time;
+        struct sim_event *ev = NULL;
+        struct sim_records *rec = NULL;
+        struct sim_fault faults[SIM_FAULT_COUNT_ * SIM_WRITER_MAX_BOARDS];
+        sim_sink_t *sinks[SIM_WRITER_MAX_BOARDS] = { NULL }, *truth = NULL;
+        sim_writer_t *w = NULL;
+        unsigned n_sinks;
+        char path[PATH_MAX], err[256], line[4096];
+        struct stat st;
+        uint64_t time_ticks = TIME_START;
+        int rc = 0, r;
+
+        s_parse(argc, argv, &o);
+        physics_config_default(&cfg);
+        if (sim_gen_init(&gen, &cfg, o.process, o.mass_gev, o.ctau_cm, err, sizeof(err)) < 0) {
+                fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", err);
+                return 2;
+        }
+        sim_det_init(&det, &cfg);
+        det.noise = o.noise;
+
+        r = s_mkdirs(o.out_dir);
+        if (r < 0)
+                return s_fail_path("cannot create output directory", o.out_dir, -r);
+        if (stat(o.out_dir, &st) < 0)
+                return s_fail_path("cannot use output directory", o.out_dir, errno);
+        if (!S_ISDIR(st.st_mode))
+                return s_fail_path("cannot use output directory", o.out_dir, ENOTDIR);
+        ev = malloc(sizeof(*ev));
+        rec = malloc(sizeof(*rec));
+        if (!ev || !rec) {
+                fprintf(stderr, PROG ": out of memory\n");
+                rc = 1;
+                goto out;
+        }
+
+        n_sinks = o.interleaved ? 1 : o.w.n_boards;
+        for (unsigned b = 0; b < n_sinks; b++) {
+                if (o.interleaved)
+                        snprintf(path, sizeof(path), "%s/all.raw", o.out_dir);
+                else
+                        snprintf(path, sizeof(path), "%s/board-%u.raw", o.out_dir, b);
+                sinks[b] = sim_sink_file_open(path);
+                if (!sinks[b]) {
+                        rc = s_fail_path("cannot create", path, errno);
+                        goto out;
+                }
+        }
+        snprintf(path, sizeof(path), "%s/truth.jsonl", o.out_dir);
+        truth = sim_sink_file_open(path);
+        if (!truth) {
+                rc = s_fail_path("cannot create", path, errno);
+                goto out;
+        }
+        w = sim_writer_new(&o.w, sinks, n_sinks);
+        if (!w) {
+                fprintf(stderr, PROG ": out of memory\n");
+                rc = 1;
+                goto out;
+        }
+
+        sim_rng_seed(&r_gen, o.seed, STREAM_GEN);
+        sim_rng_seed(&r_det, o.seed, STREAM_DET);
+        sim_rng_seed(&r_time, o.seed, STREAM_TIME);
+        for (uint64_t i = 0; i < o.n_events; i++) {
+                uint32_t trigger = (uint32_t)(o.first_trigger + i);
+                unsigned n_faults;
+                size_t len;
+
+                sim_gen_event(&gen, &r_gen, ev);
+                sim_det_event(&det, &r_det, ev, rec);
+                time_ticks += TIME_MIN_GAP + (uint64_t)(TIME_MEAN_GAP * sim_rng_exp(&r_time));
+                r = sim_writer_trigger(w, i, trigger, time_ticks, rec, faults, &n_faults);
+                if (r < 0) {
+                        rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
+                        goto out;
+                }
+                len = sim_truth_format(line, sizeof(line), ev, trigger, faults, n_faults);
+                r = sim_sink_write(truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
+                if (r < 0) {
+                        rc = s_fail_path("cannot write", truth->name, -r);
+                        goto out;
+                }
+        }
+        r = sim_writer_finish(w);
+        if (r < 0)
+                rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
+out:
+        w = sim_writer_free(w);
+        for (unsigned b = 0; b < SIM_WRITER_MAX_BOARDS; b++) {
+                const char *name = sinks[b] ? sinks[b]->name : NULL;
+                char keep[PATH_MAX];
+
+                if (!sinks[b])
+                        continue;
+                snprintf(keep, sizeof(keep), "%s", name);
+                r = sim_sink_close(sinks[b]);
+                if (r < 0 && !rc)
+                        rc = s_fail_path("cannot write", keep, -r);
+        }
+        if (truth) {
+                char keep[PATH_MAX];
+
+                snprintf(keep, sizeof(keep), "%s", truth->name);
+                r = sim_sink_close(truth);
+                if (r < 0 && !rc)
+                        rc = s_fail_path("cannot write", keep, -r);
+        }
+        free(ev);
+        free(rec);
+        if (!rc)
+                fprintf(stderr, PROG ": wrote %llu triggers to %s\n",
+                        (unsigned long long)o.n_events, o.out_dir);
+        return rc;
+}

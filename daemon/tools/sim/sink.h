@@ -1,0 +1,35 @@
+/* sim_sink: where the simulator's bytes go.  A sink is a write and a close
+ * function behind one pointer, so the writer never knows whether it feeds a
+ * file, a pipe or (later) a socket or a PCIe ring file. */
+#ifndef DARKDAQ_SIM_SINK_H
+#define DARKDAQ_SIM_SINK_H
+
+#include <stddef.h>
+
+typedef struct sim_sink sim_sink_t;
+
+struct sim_sink {
+        /* Writes all len bytes.  Returns 0 or -errno. */
+        int (*write)(sim_sink_t *s, const void *buf, size_t len);
+        /* Flushes and releases s.  Returns 0 or -errno of the first failure. */
+        int (*close)(sim_sink_t *s);
+        const char *name;               /* the path or description, for messages */
+};
+
+/* Creates (truncates) the file at path, mode 0644, buffered.  Returns NULL
+ * with errno set on failure. */
+sim_sink_t *sim_sink_file_open(const char *path);
+
+/* A buffered sink on an open descriptor (a pipe, stdout); close_fd tells
+ * whether closing the sink closes fd.  Returns NULL with errno on failure. */
+sim_sink_t *sim_sink_fd_new(int fd, const char *name, int close_fd);
+
+static inline int sim_sink_write(sim_sink_t *s, const void *buf, size_t len)
+{
+        return s->write(s, buf, len);
+}
+
+/* Closes s (NULL accepted: returns 0). */
+int sim_sink_close(sim_sink_t *s);
+
+#endif
