@@ -61,7 +61,7 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check fuzz fuzz-build bench install clean programs tests
+.PHONY: all check fuzz fuzz-build bench install clean programs tests demo
 .SECONDARY:
 
 all: programs $(GEN_PY)
@@ -126,6 +126,16 @@ check: all $(TESTS)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
+
+# The README's main job for now: simulate four boards with faults, build and
+# tag the events offline, show the run file and the events per tag.
+demo: all
+	rm -rf $(BUILD)/demo
+	$(BUILD)/bin/darkdaq-sim -n 2000 --seed 7 --process mix --crc-errors 0.01 \
+	    --missing 0.01 --duplicates 0.01 --late 0.01 --junk 0.01 -o $(BUILD)/demo
+	$(BUILD)/bin/darkdaqd --replay $(BUILD)/demo/board-*.raw -o $(BUILD)/demo/run.dkr
+	$(BUILD)/bin/darkdaq-dump $(BUILD)/demo/run.dkr | tail -n 6
+	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(BUILD)/demo/run.dkr
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/darkdaq/python
