@@ -52,6 +52,11 @@ struct tag_result {
         struct { double e_miss_gev, theta_miss_rad, m2_miss_gev2; } missing;
         struct { double photon_e_gev, recoil_m2_gev2; } single_photon;
         struct { double diphoton_m_gev[3]; } three_photon;          /* ascending */
+
+        /* darkdaq additions (not in physics.md) */
+        bool dv_skipped;                /* more than dv_max_tracks tracks took part in
+                                         * the vertex search: it was not run */
+        uint32_t n_bad_tracks;          /* tracks that were not good */
 };
 
 /* One event's input: the fragments the tagger reads (physics.md s.2: of each
@@ -80,5 +85,22 @@ int tagger_run_records(tagger_t *t,
                        const struct frag_cluster *clusters, size_t n_clusters,
                        const struct frag_muon *muons, size_t n_muons,
                        struct tag_result *out);
+
+/* ---- darkdaq additions ---- */
+
+/* Counters since tagger_new(). */
+struct tagger_stats {
+        uint64_t events;                /* tagger_run*() calls */
+        uint64_t fired[TAG_COUNT_];     /* events per tag */
+        uint64_t tracks;                /* track records read */
+        uint64_t bad_tracks;            /* of those, not good */
+        uint64_t dv_skipped;            /* events whose vertex search was skipped */
+        uint64_t no_memory;             /* events tagged -ENOMEM */
+};
+
+void tagger_get_stats(const tagger_t *t, struct tagger_stats *ret);
+
+/* The tagger's copy of its configuration. */
+const struct physics_config *tagger_config(const tagger_t *t);
 
 #endif
