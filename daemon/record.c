@@ -55,6 +55,8 @@ struct record_enc {
         Darkdaq__ThreePhoton three_photon;
         double three_photon_m[3];
         uint64_t tag_counts[TAG_COUNT_];
+        uint8_t *pack;                  /* record_event_pack()'s output */
+        size_t pack_cap;
 
         /* late, junk, corrupt */
         Darkdaq__Record late_rec;
@@ -110,6 +112,7 @@ record_enc_t *record_enc_free(record_enc_t *e)
         free(e->frag_ptrs);
         free(e->dv_cands);
         free(e->dv_ptrs);
+        free(e->pack);
         free(e);
         return NULL;
 }
@@ -440,4 +443,299 @@ Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t)
         e->trl_rec.body_case = DARKDAQ__RECORD__BODY_RUN_TRAILER;
         e->trl_rec.run_trailer = &e->trl;
         return &e->trl_rec;
+}
+
+/* ---- record_event_pack: the proto3 wire format, written directly ----
+ * Each message is written by a function that either counts (w->p NULL) or
+ * writes; a nested message is counted first for its length prefix.  Field
+ * rules are protobuf-c's for proto3: scalars equal to zero and empty
+ * strings, bytes and repeated fields are left out; message fields that are
+ * set are always written; repeated scalars are packed. */
+
+struct pbw {
+        uint8_t *p;                     /* NULL: count only */
+        size_t n;
+};
+
+enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2 };
+
+static inline void s_pb_byte(struct pbw *w, uint8_t b)
+{
+        if (w->p)
+                w->p[w->n] = b;
+        w->n++;
+}
+
+static inline void s_pb_varint(struct pbw *w, uint64_t v)
+{
+        while (v >= 0x80) {
+                s_pb_byte(w, (uint8_t)(v | 0x80));
+                v >>= 7;
+        }
+        s_pb_byte(w, (uint8_t)v);
+}
+
+static inline size_t s_pb_varint_len(uint64_t v)
+{
+        size_t n = 1;
+        while (v >= 0x80) {
+                v >>= 7;
+                n++;
+        }
+        return n;
+}
+
+static inline void s_pb_tag(struct pbw *w, unsigned field, unsigned type)
+{
+        s_pb_varint(w, (uint64_t)field << 3 | type);
+}
+
+static inline void s_pb_uint(struct pbw *w, unsigned field, uint64_t v)
+{
+        if (v) {
+                s_pb_tag(w, field, PB_VARINT);
+                s_pb_varint(w, v);
+        }
+}
+
+static inline void s_pb_fixed64(struct pbw *w, uint64_t bits)
+{
+        for (int i = 0; i < 8; i++)
+                s_pb_byte(w, (uint8_t)(bits >> (8 * i)));
+}
+
+static inline void s_pb_double(struct pbw *w, unsigned field, double v)
+{
+        if (v != 0) {
+                uint64_t bits;
+                memcpy(&bits, &v, 8);
+                s_pb_tag(w, field, PB_I64);
+                s_pb_fixed64(w, bits);
+        }
+}
+
+static void s_pb_bytes(struct pbw *w, unsigned field, const void *d, size_t n)
+{
+        if (!n)
+                return;
+        s_pb_tag(w, field, PB_LEN);
+        s_pb_varint(w, n);
+        if (w->p)
+                memcpy(w->p + w->n, d, n);
+        w->n += n;
+}
+
+static void s_pb_packed_doubles(struct pbw *w, unsigned field, const double *v, size_t n)
+{
+        if (!n)
+                return;
+        s_pb_tag(w, field, PB_LEN);
+        s_pb_varint(w, 8 * n);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t bits;
+                memcpy(&bits, &v[i], 8);
+                s_pb_fixed64(w, bits);
+        }
+}
+
+/* Source ids of a mask, packed, ascending. */
+static void s_pb_packed_mask(struct pbw *w, unsigned field, uint64_t mask)
+{
+        if (!mask)
+                return;
+        s_pb_tag(w, field, PB_LEN);
+        s_pb_varint(w, (uint64_t)__builtin_popcountll(mask));     /* ids < 128: 1 byte each */
+        for (unsigned s = 0; s < 64; s++)
+                if (mask & (1ull << s))
+                        s_pb_byte(w, (uint8_t)s);
+}
+
+typedef void (*pb_msg_fn)(struct pbw *w, const void *ctx);
+
+static void s_pb_msg(struct pbw *w, unsigned field, pb_msg_fn fn, const void *ctx)
+{
+        struct pbw c = { NULL, 0 };
+        fn(&c, ctx);
+        s_pb_tag(w, field, PB_LEN);
+        s_pb_varint(w, c.n);
+        if (w->p) {
+                struct pbw sub = { w->p + w->n, 0 };
+                fn(&sub, ctx);
+        }
+        w->n += c.n;
+}
+
+static void s_pb_fragment(struct pbw *w, const void *ctx)
+{
+        const struct built_frag *f = ctx;
+        s_pb_uint(w, 1, f->source);
+        s_pb_uint(w, 2, f->flags);
+        s_pb_uint(w, 3, f->good);
+        s_pb_uint(w, 4, f->stream);
+        s_pb_uint(w, 5, f->offset);
+        s_pb_bytes(w, 6, f->data, f->bytes);
+}
+
+static void s_pb_dv_candidate(struct pbw *w, const void *ctx)
+{
+        const struct tag_dv_candidate *c = ctx;
+        s_pb_double(w, 1, c->r_xy_cm);
+        s_pb_double(w, 2, c->z_cm);
+        s_pb_double(w, 3, c->doca_cm);
+        s_pb_double(w, 4, c->open_rad);
+        s_pb_double(w, 5, c->m_pipi_gev);
+        s_pb_double(w, 6, c->m_reduced_pipi_gev);
+        s_pb_uint(w, 7, c->points_to_ip);
+}
+
+static void s_pb_zprime(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_double(w, 1, t->zprime.recoil_m2_gev2);
+        s_pb_double(w, 2, t->zprime.recoil_theta_rad);
+}
+
+static void s_pb_mumutautau(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_packed_doubles(w, 1, t->mumutautau.recoil_m_gev,
+                            t->mumutautau.n < 4 ? t->mumutautau.n : 4);
+}
+
+static void s_pb_fourmu(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_packed_doubles(w, 1, t->fourmu.dimuon_m_gev, t->fourmu.n < 4 ? t->fourmu.n : 4);
+}
+
+static void s_pb_tau1x3(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_bytes(w, 1, t->tau1x3.lepton, strnlen(t->tau1x3.lepton, sizeof t->tau1x3.lepton));
+        s_pb_double(w, 2, t->tau1x3.thrust);
+        s_pb_double(w, 3, t->tau1x3.x_lepton);
+}
+
+static void s_pb_dv(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        for (size_t i = 0; i < t->dv.n; i++)
+                s_pb_msg(w, 1, s_pb_dv_candidate, &t->dv.c[i]);
+}
+
+static void s_pb_missing(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_double(w, 1, t->missing.e_miss_gev);
+        s_pb_double(w, 2, t->missing.theta_miss_rad);
+        s_pb_double(w, 3, t->missing.m2_miss_gev2);
+}
+
+static void s_pb_empty(struct pbw *w, const void *ctx)
+{
+        (void)w;
+        (void)ctx;
+}
+
+static void s_pb_single_photon(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_double(w, 1, t->single_photon.photon_e_gev);
+        s_pb_double(w, 2, t->single_photon.recoil_m2_gev2);
+}
+
+static void s_pb_three_photon(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        s_pb_packed_doubles(w, 1, t->three_photon.diphoton_m_gev, 3);
+}
+
+static const pb_msg_fn pb_tag_fns[TAG_COUNT_] = {
+        [TAG_ZPRIME_INVISIBLE] = s_pb_zprime,
+        [TAG_MUMU_TAUTAU] = s_pb_mumutautau,
+        [TAG_FOUR_MUON] = s_pb_fourmu,
+        [TAG_TAU_1X3] = s_pb_tau1x3,
+        [TAG_DISPLACED_VERTEX] = s_pb_dv,
+        [TAG_MISSING_ENERGY] = s_pb_missing,
+        [TAG_IDM_DARK_HIGGS] = s_pb_empty,
+        [TAG_SINGLE_PHOTON] = s_pb_single_photon,
+        [TAG_THREE_PHOTON] = s_pb_three_photon,
+};
+
+/* darkdaq.Tags: field number = enum tag_id + 1. */
+static void s_pb_tags(struct pbw *w, const void *ctx)
+{
+        const struct tag_result *t = ctx;
+        if (!t)
+                return;
+        for (unsigned i = 0; i < TAG_COUNT_; i++)
+                if (t->fired & (1u << i))
+                        s_pb_msg(w, i + 1, pb_tag_fns[i], t);
+}
+
+struct pb_event_ctx {
+        const struct built_event *ev;
+        const struct tag_result *tags;
+};
+
+static void s_pb_event(struct pbw *w, const void *ctx)
+{
+        const struct pb_event_ctx *c = ctx;
+        const struct built_event *ev = c->ev;
+        const struct tag_result *t = c->tags;
+
+        s_pb_uint(w, 1, ev->trigger);
+        s_pb_uint(w, 2, ev->time_ticks);
+        s_pb_uint(w, 3, ev->trigger_bits);
+        if (ev->status & ((1u << EV_STATUS_COUNT) - 1)) {
+                s_pb_tag(w, 4, PB_LEN);
+                s_pb_varint(w, (uint64_t)__builtin_popcount(ev->status & ((1u << EV_STATUS_COUNT) - 1)));
+                for (unsigned b = 0; b < EV_STATUS_COUNT; b++)
+                        if (ev->status & (1u << b))
+                                s_pb_byte(w, (uint8_t)b);
+        }
+        s_pb_packed_mask(w, 5, ev->sources);
+        s_pb_packed_mask(w, 6, ev->missing);
+        for (size_t i = 0; i < ev->n_frags; i++)
+                s_pb_msg(w, 7, s_pb_fragment, &ev->frags[i]);
+        if (t) {
+                s_pb_uint(w, 8, t->n_tracks);
+                if (t->charge_sum) {
+                        s_pb_tag(w, 9, PB_VARINT);
+                        s_pb_varint(w, ((uint32_t)t->charge_sum << 1) ^
+                                       (uint32_t)(t->charge_sum >> 31));
+                }
+                s_pb_uint(w, 10, t->n_photons);
+                s_pb_double(w, 11, t->e_extra_gev);
+                s_pb_double(w, 12, t->e_miss_gev);
+        }
+        s_pb_msg(w, 13, s_pb_tags, t);
+}
+
+const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
+                                 const struct tag_result *tags, size_t *ret_len)
+{
+        struct pb_event_ctx c = { ev, tags };
+        struct pbw count = { NULL, 0 };
+
+        s_pb_event(&count, &c);
+        size_t total = 1 + s_pb_varint_len(count.n) + count.n;     /* Record.event = 2 */
+        if (total > e->pack_cap) {
+                size_t cap = e->pack_cap ? e->pack_cap : 4096;
+                while (cap < total)
+                        cap *= 2;
+                uint8_t *p = realloc(e->pack, cap);
+                if (!p)
+                        return NULL;
+                e->pack = p;
+                e->pack_cap = cap;
+        }
+        struct pbw w = { e->pack, 0 };
+        s_pb_msg(&w, 2, s_pb_event, &c);
+        if (tags)
+                for (unsigned i = 0; i < TAG_COUNT_; i++)
+                        if (tags->fired & (1u << i))
+                                e->tag_counts[i]++;
+        *ret_len = w.n;
+        return e->pack;
 }

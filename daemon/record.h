@@ -58,6 +58,14 @@ Darkdaq__Record *record_run_header(record_enc_t *e, const struct record_run_info
 Darkdaq__Record *record_event(record_enc_t *e, const struct built_event *ev,
                               const struct tag_result *tags);
 
+/* The same event record as record_event(), packed: the protobuf wire bytes
+ * of a darkdaq.Record holding the event, written directly (protobuf-c's
+ * generic packer costs more than building and tagging the event).  The
+ * bytes equal protobuf_c_message_pack() of record_event()'s message.  Valid
+ * until the next call; NULL on out of memory.  Counts fired tags too. */
+const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
+                                 const struct tag_result *tags, size_t *ret_len);
+
 Darkdaq__Record *record_late(record_enc_t *e, const struct built_late *late);
 Darkdaq__Record *record_junk(record_enc_t *e, const struct built_junk *junk);
 Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c);
