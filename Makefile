@@ -61,7 +61,7 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check fuzz fuzz-build bench install clean programs tests demo
+.PHONY: all check check-tsan fuzz fuzz-build bench install clean programs tests demo
 .SECONDARY:
 
 all: programs $(GEN_PY)
@@ -123,6 +123,12 @@ fuzz: fuzz-build
 
 check: all $(TESTS)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TESTS)
+
+# The tests whose subject is threads, under ThreadSanitizer (clang).
+TSAN_TESTS  := $(patsubst tests/%.c,%,$(wildcard tests/test_pcie_ring.c tests/test_ring.c))
+check-tsan:
+	$(MAKE) BUILD=build-tsan SANITIZE=thread CC=clang $(TSAN_TESTS:%=build-tsan/tests/%)
+	NO_PYTEST=1 BUILD=build-tsan tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
