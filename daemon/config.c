@@ -1,6 +1,6 @@
-/* config: INI sections [builder], [physics] and [prescale] over defaults.
- * libinih does the parsing; this module only maps keys to fields and
- * checks values. */
+/* config: INI sections [daemon], [source.NAME], [builder], [physics] and
+ * [prescale] over defaults.  libinih does the parsing; this module only maps
+ * keys to fields and checks values. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,16 +12,54 @@
 
 #include "tagger.h"
 
+#define DEFAULT_BUFFER_BYTES    (256ull << 20)
+
 struct load_ctx {
         struct darkdaq_config *cfg;
         char msg[256];                  /* the first error, without its line */
+        bool busy_high_given, busy_low_given;
 };
+
+static void s_source_default(struct source_config *s)
+{
+        memset(s, 0, sizeof *s);
+        s->boards = 4;
+        s->seed = 1;
+        snprintf(s->process, sizeof s->process, "mix");
+        s->raw_bytes = 64;
+        s->events = 0;
+}
 
 void config_default(struct darkdaq_config *cfg)
 {
         memset(cfg, 0, sizeof *cfg);
+        struct daemon_config *d = &cfg->daemon;
+        snprintf(d->control, sizeof d->control, "tcp://127.0.0.1:5555");
+        snprintf(d->monitor, sizeof d->monitor, "tcp://127.0.0.1:5556");
+        snprintf(d->storage, sizeof d->storage, "tcp://127.0.0.1:5557");
+        snprintf(d->storage_ack, sizeof d->storage_ack, "tcp://127.0.0.1:5558");
+        d->storage_buffer_bytes = DEFAULT_BUFFER_BYTES;
+        d->busy_high_bytes = DEFAULT_BUFFER_BYTES / 4 * 3;
+        d->busy_low_bytes = DEFAULT_BUFFER_BYTES / 4;
+        d->stop_timeout_ms = 10000;
+        d->silence_warn_ms = 2000;
+        d->monitor_hwm = 1000;
+        d->ring_bytes = 4u << 20;
         builder_config_default(&cfg->builder);
         physics_config_default(&cfg->physics);
+}
+
+uint64_t config_expected_sources(const struct darkdaq_config *cfg)
+{
+        uint64_t m = 0;
+        if (cfg->sources_given)
+                return cfg->builder.expected;
+        for (size_t i = 0; i < cfg->n_sources; i++) {
+                if (strcmp(cfg->sources[i].driver, "sim"))
+                        return 0;
+                m |= 1ull << cfg->sources[i].board;
+        }
+        return m;
 }
 
 void config_clear(struct darkdaq_config *cfg)
@@ -116,12 +154,251 @@ static int s_builder_key(struct darkdaq_config *cfg, const char *key, const char
         return -ENOENT;
 }
 
+static int s_str(const char *v, char *out, size_t size)
+{
+        size_t n = strlen(v);
+        if (n == 0 || n >= size)
+                return -EINVAL;
+        memcpy(out, v, n + 1);
+        return 0;
+}
+
+static int s_endpoint(const char *v, char *out, size_t size)
+{
+        if (strncmp(v, "tcp://", 6) && strncmp(v, "ipc://", 6) && strncmp(v, "inproc://", 9))
+                return -EINVAL;
+        return s_str(v, out, size);
+}
+
+static int s_bool(const char *v, bool *ret)
+{
+        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+                *ret = true;
+        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int s_rate(const char *v, double *ret)
+{
+        char *end;
+        errno = 0;
+        double x = strtod(v, &end);
+        if (end == v || *end || errno || !(x >= 0 && x <= 1e9))
+                return -EINVAL;
+        *ret = x;
+        return 0;
+}
+
+static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
+{
+        struct daemon_config *d = &c->cfg->daemon;
+        uint64_t x;
+
+        if (!strcmp(key, "control"))
+                return s_endpoint(value, d->control, sizeof d->control);
+        if (!strcmp(key, "monitor"))
+                return s_endpoint(value, d->monitor, sizeof d->monitor);
+        if (!strcmp(key, "storage"))
+                return s_endpoint(value, d->storage, sizeof d->storage);
+        if (!strcmp(key, "storage_ack"))
+                return s_endpoint(value, d->storage_ack, sizeof d->storage_ack);
+        if (!strcmp(key, "storage_buffer_bytes")) {
+                if (s_u64(value, 1ull << 40, &x) < 0 || x < (1u << 20))
+                        return -EINVAL;
+                d->storage_buffer_bytes = x;
+                return 0;
+        }
+        if (!strcmp(key, "busy_high_bytes") || !strcmp(key, "busy_low_bytes")) {
+                if (s_u64(value, 1ull << 40, &x) < 0)
+                        return -EINVAL;
+                if (key[5] == 'h') {
+                        d->busy_high_bytes = x;
+                        c->busy_high_given = true;
+                } else {
+                        d->busy_low_bytes = x;
+                        c->busy_low_given = true;
+                }
+                return 0;
+        }
+        if (!strcmp(key, "stop_timeout_ms") || !strcmp(key, "silence_warn_ms")) {
+                if (s_u64(value, 24u * 3600 * 1000, &x) < 0 || x == 0)
+                        return -EINVAL;
+                *(key[1] == 't' ? &d->stop_timeout_ms : &d->silence_warn_ms) = (uint32_t)x;
+                return 0;
+        }
+        if (!strcmp(key, "monitor_hwm")) {
+                if (s_u64(value, 1u << 24, &x) < 0 || x == 0)
+                        return -EINVAL;
+                d->monitor_hwm = (uint32_t)x;
+                return 0;
+        }
+        if (!strcmp(key, "ring_bytes")) {
+                if (s_u64(value, 1ull << 32, &x) < 0 || x < (4u << 20))
+                        return -EINVAL;
+                d->ring_bytes = x;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+/* The source of section "source.NAME", created at its first key. */
+static struct source_config *s_source(struct load_ctx *c, const char *name, int *err)
+{
+        struct darkdaq_config *cfg = c->cfg;
+        for (size_t i = 0; i < cfg->n_sources; i++)
+                if (!strcmp(cfg->sources[i].name, name))
+                        return &cfg->sources[i];
+        size_t n = strlen(name);
+        bool ok = n > 0 && n < CONFIG_NAME_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+                ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+                     (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
+        if (!ok) {
+                snprintf(c->msg, sizeof c->msg, "bad source name [source.%s]: 1..%d of "
+                         "A-Z a-z 0-9 _ -", name, CONFIG_NAME_MAX - 1);
+                *err = -EINVAL;
+                return NULL;
+        }
+        if (cfg->n_sources == CONFIG_MAX_SOURCES) {
+                snprintf(c->msg, sizeof c->msg, "too many sources (at most %d)",
+                         CONFIG_MAX_SOURCES);
+                *err = -EINVAL;
+                return NULL;
+        }
+        struct source_config *s = &cfg->sources[cfg->n_sources++];
+        s_source_default(s);
+        memcpy(s->name, name, n + 1);
+        return s;
+}
+
+static int s_source_key(struct load_ctx *c, const char *name, const char *key, const char *value)
+{
+        int err = 0;
+        struct source_config *s = s_source(c, name, &err);
+        uint64_t x;
+
+        if (!s)
+                return err;
+        if (!strcmp(key, "driver")) {
+                if (s->driver[0]) {
+                        snprintf(c->msg, sizeof c->msg, "key \"driver\" set twice in [source.%s]",
+                                 name);
+                        return -EINVAL;
+                }
+                if (strcmp(value, "file") && strcmp(value, "sim"))
+                        return -EINVAL;
+                snprintf(s->driver, sizeof s->driver, "%s", value);
+                return 0;
+        }
+        if (!s->driver[0]) {
+                snprintf(c->msg, sizeof c->msg, "key \"%s\" before \"driver\" in [source.%s]: "
+                         "driver = file | sim comes first", key, name);
+                return -EINVAL;
+        }
+        if (!strcmp(key, "rate_hz"))
+                return s_rate(value, &s->rate_hz);
+        if (!strcmp(s->driver, "file")) {
+                if (!strcmp(key, "path"))
+                        return s_str(value, s->path, sizeof s->path);
+                if (!strcmp(key, "follow"))
+                        return s_bool(value, &s->follow);
+                return -ENOENT;
+        }
+        if (!strcmp(key, "board") || !strcmp(key, "boards")) {
+                if (s_u64(value, FRAG_MAX_SOURCE + 1, &x) < 0)
+                        return -EINVAL;
+                if (key[5] == 's') {
+                        if (x < 1)
+                                return -EINVAL;
+                        s->boards = (unsigned)x;
+                } else {
+                        if (x > FRAG_MAX_SOURCE)
+                                return -EINVAL;
+                        s->board = (unsigned)x;
+                }
+                return 0;
+        }
+        if (!strcmp(key, "seed"))
+                return s_u64(value, UINT64_MAX, &s->seed);
+        if (!strcmp(key, "events"))
+                return s_u64(value, UINT64_MAX / 2, &s->events);
+        if (!strcmp(key, "process")) {
+                for (const char *p = value; *p; p++)
+                        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                              *p == '_' || *p == ':' || *p == ',' || *p == '.'))
+                                return -EINVAL;
+                return s_str(value, s->process, sizeof s->process);
+        }
+        if (!strcmp(key, "raw_bytes")) {
+                if (s_u64(value, FRAG_MAX_PAYLOAD - 8, &x) < 0 || x % 4)
+                        return -EINVAL;
+                s->raw_bytes = (uint32_t)x;
+                return 0;
+        }
+        if (!strcmp(key, "program"))
+                return s_str(value, s->program, sizeof s->program);
+        return -ENOENT;
+}
+
+/* What no single line can say: run after the whole file is read. */
+static int s_validate(struct load_ctx *c, const char *name, char *err, size_t errlen)
+{
+        struct darkdaq_config *cfg = c->cfg;
+        struct daemon_config *d = &cfg->daemon;
+        uint64_t boards = 0;
+
+        if (!c->busy_high_given)
+                d->busy_high_bytes = d->storage_buffer_bytes / 4 * 3;
+        if (!c->busy_low_given)
+                d->busy_low_bytes = d->storage_buffer_bytes / 4;
+        if (d->busy_high_bytes > d->storage_buffer_bytes || d->busy_low_bytes >= d->busy_high_bytes) {
+                snprintf(err, errlen, "%s: [daemon] needs busy_low_bytes (%" PRIu64 ") < "
+                         "busy_high_bytes (%" PRIu64 ") <= storage_buffer_bytes (%" PRIu64 ")",
+                         name, d->busy_low_bytes, d->busy_high_bytes, d->storage_buffer_bytes);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < cfg->n_sources; i++) {
+                const struct source_config *s = &cfg->sources[i];
+                if (!strcmp(s->driver, "file") && !s->path[0]) {
+                        snprintf(err, errlen, "%s: [source.%s] (driver file) needs path", name,
+                                 s->name);
+                        return -EINVAL;
+                }
+                if (!strcmp(s->driver, "file") && !cfg->sources_given) {
+                        snprintf(err, errlen, "%s: [source.%s] is a file source: [builder] "
+                                 "sources must then list the expected source ids", name, s->name);
+                        return -EINVAL;
+                }
+                if (!strcmp(s->driver, "sim")) {
+                        if (s->board >= s->boards) {
+                                snprintf(err, errlen, "%s: [source.%s]: board %u is not below "
+                                         "boards %u", name, s->name, s->board, s->boards);
+                                return -EINVAL;
+                        }
+                        if (boards >> s->board & 1) {
+                                snprintf(err, errlen, "%s: [source.%s]: board %u is played by "
+                                         "another source too", name, s->name, s->board);
+                                return -EINVAL;
+                        }
+                        boards |= 1ull << s->board;
+                }
+        }
+        return 0;
+}
+
 static int s_handler(void *user, const char *section, const char *key, const char *value)
 {
         struct load_ctx *c = user;
         int r;
 
-        if (!strcmp(section, "builder")) {
+        if (!strcmp(section, "daemon")) {
+                r = s_daemon_key(c, key, value);
+        } else if (!strncmp(section, "source.", 7)) {
+                r = s_source_key(c, section + 7, key, value);
+        } else if (!strcmp(section, "builder")) {
                 r = s_builder_key(c->cfg, key, value);
         } else if (!strcmp(section, "physics")) {
                 r = physics_config_set(&c->cfg->physics, key, value);
@@ -132,14 +409,16 @@ static int s_handler(void *user, const char *section, const char *key, const cha
         } else {
                 if (!c->msg[0])
                         snprintf(c->msg, sizeof c->msg, "unknown section [%s] (key \"%s\"); "
-                                 "sections are [builder], [physics], [prescale]", section, key);
+                                 "sections are [daemon], [source.NAME], [builder], [physics], [prescale]", section, key);
                 return 0;
         }
         if (r == 0)
                 return 1;
         if (!c->msg[0]) {
                 if (r == -ENOENT)
-                        snprintf(c->msg, sizeof c->msg, "unknown key \"%s\" in [%s]", key, section);
+                        snprintf(c->msg, sizeof c->msg, "unknown key \"%s\" in [%s]%s", key,
+                                 section, !strncmp(section, "source.", 7) ?
+                                 " for its driver (darkdaqd --print-config lists them)" : "");
                 else
                         snprintf(c->msg, sizeof c->msg, "bad value \"%s\" for key \"%s\" in [%s]",
                                  value, key, section);
@@ -158,6 +437,8 @@ int config_load_string(struct darkdaq_config *cfg, const char *text, const char 
                          c.msg[0] ? c.msg : "syntax error (expected [section] or key = value)");
                 return -EINVAL;
         }
+        if (s_validate(&c, name, err, errlen) < 0)
+                return -EINVAL;
         free(cfg->text);
         cfg->text = strdup(text);
         return cfg->text ? 0 : -ENOMEM;
@@ -199,10 +480,56 @@ int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t 
 
 void config_print_defaults(FILE *out)
 {
+        struct darkdaq_config dc;
+        config_default(&dc);
+        const struct daemon_config *d = &dc.daemon;
+        struct source_config sc;
+        s_source_default(&sc);
+        fprintf(out, "[daemon]\n"
+                "control = %s    # REP: run control (darkdaq-ctl)\n"
+                "monitor = %s    # PUB: sampled records, topic = tag name or \"all\"\n"
+                "storage = %s    # PUSH: every record, lossless, to darkdaq-store\n"
+                "storage_ack = %s    # PULL: darkdaq-store's HELLO/ACK/FULL/RESUME\n"
+                "storage_buffer_bytes = %" PRIu64 "    # records held until the store ACKs "
+                "them, at most (>= 1 MiB)\n"
+                "busy_high_bytes = %" PRIu64 "    # held above this: BUSY on every source "
+                "(default 3/4 of the buffer)\n"
+                "busy_low_bytes = %" PRIu64 "    # held below this: BUSY cleared (default 1/4)\n"
+                "stop_timeout_ms = %" PRIu32 "    # stop: bound on the wait for sources and "
+                "the store's ACK of the trailer\n"
+                "silence_warn_ms = %" PRIu32 "    # a source silent this long in a run: log "
+                "line, status, counter\n"
+                "monitor_hwm = %" PRIu32 "    # monitor send high-water mark (messages); "
+                "beyond it samples are dropped and counted\n"
+                "ring_bytes = %" PRIu64 "    # each source's ring to the core (>= 4 MiB)\n\n"
+                "# One section per source, in stream order; driver comes first.\n"
+                "# [source.NAME]\n"
+                "# driver = file           # read a recorded raw file\n"
+                "# path = FILE             # required\n"
+                "# follow = no             # yes: at the end, wait for the file to grow "
+                "until stop\n"
+                "# rate_hz = 0             # fragments per second; 0: as fast as possible\n"
+                "#\n"
+                "# [source.NAME]\n"
+                "# driver = sim            # a live simulated board (darkdaq-sim --stream)\n"
+                "# board = 0               # the board id it plays (0..boards-1)\n"
+                "# boards = %u              # boards in the simulated system\n"
+                "# seed = %" PRIu64 "                # same seed on every board: they agree\n"
+                "# process = %s           # darkdaq-sim --process\n"
+                "# events = 0              # triggers, then the source ends; 0: endless\n"
+                "# rate_hz = 0             # triggers per second; 0: as fast as possible\n"
+                "# raw_bytes = %" PRIu32 "          # RAW block bytes of boards >= 3\n"
+                "# program =               # darkdaq-sim to run; empty: the one beside "
+                "darkdaqd\n\n",
+                d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
+                d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
+                d->monitor_hwm, d->ring_bytes, sc.boards, sc.seed, sc.process, sc.raw_bytes);
         struct builder_config b;
         builder_config_default(&b);
         fprintf(out, "[builder]\n"
-                "# sources = 0,1,2,3      expected source ids (replay: every source found)\n"
+                "# sources = 0,1,2,3      expected source ids (replay: every source found;\n"
+                "#                        live: the sim sources' boards; needed with file "
+                "sources)\n"
                 "build_timeout_ms = %" PRIu32 "\n"
                 "max_open_events = %" PRIu32 "\n"
                 "max_open_bytes = %" PRIu64 "\n"

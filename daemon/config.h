@@ -1,4 +1,5 @@
 /* config: darkdaqd's configuration file (INI, parsed by Debian's libinih):
+ * the daemon's sockets and buffers ([daemon]), its sources ([source.NAME]),
  * builder settings, the tagger's cuts and beams, per-tag prescales.  Every
  * key has a documented default; an unknown key or a bad value is an error
  * that names the file, the line and the key. */
@@ -12,7 +13,49 @@
 #include "builder.h"
 #include "physics_config.h"
 
+#define CONFIG_MAX_SOURCES      64
+#define CONFIG_NAME_MAX         32
+#define CONFIG_PATH_MAX         1024
+#define CONFIG_ENDPOINT_MAX     256
+
+/* [daemon]: the live service's sockets, buffers and timers. */
+struct daemon_config {
+        char control[CONFIG_ENDPOINT_MAX];      /* REP, run control */
+        char monitor[CONFIG_ENDPOINT_MAX];      /* PUB, sampled records */
+        char storage[CONFIG_ENDPOINT_MAX];      /* PUSH, lossless records */
+        char storage_ack[CONFIG_ENDPOINT_MAX];  /* PULL, the store's acks */
+        uint64_t storage_buffer_bytes;  /* records held unacknowledged, at most */
+        uint64_t busy_high_bytes;       /* held above this: BUSY on every source */
+        uint64_t busy_low_bytes;        /* held below this: BUSY cleared */
+        uint32_t stop_timeout_ms;       /* stop: wait this long for sources and the store */
+        uint32_t silence_warn_ms;       /* a running source silent this long is reported */
+        uint32_t monitor_hwm;           /* monitor PUB send high-water mark, messages */
+        uint64_t ring_bytes;            /* each source's ring to the core thread */
+};
+
+/* [source.NAME]: one source and its driver's keys. */
+struct source_config {
+        char name[CONFIG_NAME_MAX];     /* NAME of the section */
+        char driver[16];                /* "file" or "sim" */
+        /* file */
+        char path[CONFIG_PATH_MAX];     /* raw file to read */
+        bool follow;                    /* at its end, wait for it to grow */
+        /* both: pacing in fragments (file) or triggers (sim) per second; 0: as fast as possible */
+        double rate_hz;
+        /* sim */
+        unsigned board;                 /* board id 0..63 this source plays */
+        unsigned boards;                /* boards in the simulated system */
+        uint64_t seed;
+        char process[128];              /* darkdaq-sim --process */
+        uint64_t events;                /* 0: endless */
+        uint32_t raw_bytes;             /* RAW block bytes of boards >= 3 */
+        char program[CONFIG_PATH_MAX];  /* darkdaq-sim; "": the one beside darkdaqd */
+};
+
 struct darkdaq_config {
+        struct daemon_config daemon;
+        struct source_config sources[CONFIG_MAX_SOURCES];       /* in file order */
+        size_t n_sources;
         struct builder_config builder;
         bool sources_given;             /* [builder] sources was set */
         struct physics_config physics;
@@ -21,6 +64,11 @@ struct darkdaq_config {
 
 /* Fills cfg with every default. */
 void config_default(struct darkdaq_config *cfg);
+
+/* The builder's expected sources for the live daemon: [builder] sources if
+ * given, else the boards of the sim sources (0 if a file source makes that
+ * unknowable: config_load() refuses such a file). */
+uint64_t config_expected_sources(const struct darkdaq_config *cfg);
 
 /* Loads the INI file at path over the defaults.  Returns 0, -errno when the
  * file cannot be read, or -EINVAL for bad content; err then says

@@ -1,8 +1,9 @@
-/* darkdaqd: the darkdaq daemon.  Today its offline mode: --replay reads
- * recorded raw files through stream readers into the builder, tags every
- * event, and writes everything (events, late, junk, corrupt records) to a run
- * file, then prints a one-line summary.  The live service (-c alone) is the
- * next step. */
+/* darkdaqd: the darkdaq daemon.  -c FILE alone: the live service (live.c:
+ * sources -> builder -> tagger -> storage and monitor, run control on the
+ * control socket).  --replay: the offline mode, which reads recorded raw
+ * files through stream readers into the builder, tags every event, writes
+ * everything (events, late, junk, corrupt records) to a run file, then
+ * prints a one-line summary. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 
 #include "builder.h"
 #include "config.h"
+#include "live.h"
 #include "record.h"
 #include "replay.h"
 #include "runfile.h"
@@ -76,22 +78,32 @@ static void s_corrupt(void *ctx, const struct built_corrupt *cr)
 
 static void s_usage(FILE *out)
 {
-        fputs("usage: darkdaqd --replay FILE... -o RUNFILE [--run N] [-c CONFIG]\n"
+        fputs("usage: darkdaqd -c CONFIG\n"
+              "       darkdaqd --replay FILE... -o RUNFILE [--run N] [-c CONFIG]\n"
               "       darkdaqd --print-config\n"
-              "The darkdaq readout daemon.  --replay builds and tags events offline from\n"
+              "The darkdaq readout daemon.  With -c alone it is the live service: it reads\n"
+              "the configured sources ([source.NAME]), builds and tags events, sends every\n"
+              "record to darkdaq-store (storage socket, lossless) and samples to the\n"
+              "monitor socket, and obeys darkdaq-ctl on the control socket (states idle,\n"
+              "configured, running, error).  SIGTERM or SIGINT stop a run cleanly (trailer\n"
+              "sent and confirmed by the store, within stop_timeout_ms), then it exits.\n"
+              "--replay builds and tags events offline from\n"
               "recorded raw board streams (per-board files or interleaved ones), in the\n"
               "order interfaces.md section 1 fixes, and writes a run file.\n"
               "\n"
               "  -r, --replay        the remaining arguments are raw files to replay\n"
               "  -o, --output FILE   the run file to write (replaced if it exists)\n"
               "  -n, --run N         run number in the run file (default 0)\n"
-              "  -c, --config FILE   INI configuration: [builder], [physics], [prescale]\n"
+              "  -c, --config FILE   INI configuration: [daemon], [source.NAME], [builder],\n"
+              "                      [physics], [prescale]\n"
               "      --print-config  print every configuration key with its default\n"
               "  -h, --help          this text\n"
               "  -V, --version       the version\n"
               "\n"
-              "Exit status: 0 done, 1 unreadable input or unwritable output (the message\n"
-              "says which), 2 usage or a configuration that cannot be used.\n", out);
+              "Exit status: 0 done, 1 unreadable input or unwritable output, or (live) an\n"
+              "endpoint that cannot be bound or a last trailer the store did not confirm\n"
+              "(the message says which), 2 usage or a configuration that cannot be used.\n",
+              out);
 }
 
 static void s_summary(const struct replay_summary *s, const record_enc_t *enc,
@@ -243,9 +255,28 @@ int main(int argc, char **argv)
                 }
         }
         if (!replay) {
-                fputs("darkdaqd: only --replay is implemented in this version\n", stderr);
-                s_usage(stderr);
-                return 2;
+                if (!cfg_path || optind < argc) {
+                        fputs(optind < argc ? "darkdaqd: unexpected arguments (raw files go "
+                              "with --replay)\n" : "darkdaqd: -c CONFIG is needed for the live "
+                              "service\n", stderr);
+                        s_usage(stderr);
+                        return 2;
+                }
+                if (config_load(&cfg, cfg_path, err, sizeof err) < 0) {
+                        fprintf(stderr, "darkdaqd: %s\n", err);
+                        config_clear(&cfg);
+                        return 2;
+                }
+                live_t *l = NULL;
+                if (live_new(&l, &cfg, err, sizeof err) < 0) {
+                        fprintf(stderr, "darkdaqd: %s\n", err);
+                        config_clear(&cfg);
+                        return 1;
+                }
+                status = live_run(l);
+                live_free(l);
+                config_clear(&cfg);
+                return status;
         }
         if (optind >= argc || !out_path) {
                 fputs(optind >= argc ? "darkdaqd: --replay needs at least one raw file\n"

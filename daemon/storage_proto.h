@@ -47,7 +47,7 @@ struct storage_ack {
 /* Writes the 16-byte data prefix. */
 void storage_data_prefix(uint8_t out[STORAGE_DATA_PREFIX], uint32_t run, uint64_t seq);
 
-/* Parses a data message; on success *payload/*len point at the packed Record
+/* Parses a data message; on success *payload and *len point at the packed Record
  * inside msg.  Returns 0 or -EBADMSG (wrong size or magic). */
 int storage_data_parse(const void *msg, size_t size, uint32_t *run, uint64_t *seq,
                        const uint8_t **payload, size_t *len);

@@ -15,6 +15,65 @@ TEST(defaults)
         CHECK(!c.sources_given);
         CHECK(c.physics.track_min_pt_gev == 0.10);
         CHECK(c.physics.muon_match_rad == 0.10);
+        CHECK_STR(c.daemon.control, "tcp://127.0.0.1:5555");
+        CHECK_STR(c.daemon.monitor, "tcp://127.0.0.1:5556");
+        CHECK_STR(c.daemon.storage, "tcp://127.0.0.1:5557");
+        CHECK_STR(c.daemon.storage_ack, "tcp://127.0.0.1:5558");
+        CHECK_EQ_U(c.daemon.storage_buffer_bytes, 256u << 20);
+        CHECK_EQ_U(c.daemon.busy_high_bytes, 192u << 20);
+        CHECK_EQ_U(c.daemon.busy_low_bytes, 64u << 20);
+        CHECK_EQ_U(c.daemon.stop_timeout_ms, 10000);
+        CHECK_EQ_U(c.daemon.silence_warn_ms, 2000);
+        CHECK_EQ_U(c.daemon.monitor_hwm, 1000);
+        CHECK_EQ_U(c.n_sources, 0);
+        config_clear(&c);
+}
+
+TEST(daemon_and_sources)
+{
+        struct darkdaq_config c;
+        char err[256] = "";
+        config_default(&c);
+        int r = config_load_string(&c,
+                "[daemon]\ncontrol = tcp://127.0.0.1:7000\nstorage_buffer_bytes = 8388608\n"
+                "stop_timeout_ms = 500\nsilence_warn_ms = 100\nmonitor_hwm = 10\n"
+                "[source.trk]\ndriver = sim\nboard = 0\nseed = 9\nevents = 100\n"
+                "rate_hz = 50.5\nprocess = zprime:2,bhabha:1\n"
+                "[source.ecl]\ndriver = sim\nboard = 1\nraw_bytes = 128\nboards = 2\n",
+                "t.ini", err, sizeof err);
+        if (r)
+                fprintf(stderr, "%s\n", err);
+        REQUIRE(r == 0);
+        CHECK_STR(c.daemon.control, "tcp://127.0.0.1:7000");
+        CHECK_EQ_U(c.daemon.storage_buffer_bytes, 8u << 20);
+        /* busy thresholds follow the buffer when not given */
+        CHECK_EQ_U(c.daemon.busy_high_bytes, 6u << 20);
+        CHECK_EQ_U(c.daemon.busy_low_bytes, 2u << 20);
+        CHECK_EQ_U(c.daemon.stop_timeout_ms, 500);
+        CHECK_EQ_U(c.daemon.silence_warn_ms, 100);
+        CHECK_EQ_U(c.daemon.monitor_hwm, 10);
+        REQUIRE(c.n_sources == 2);
+        CHECK_STR(c.sources[0].name, "trk");
+        CHECK_STR(c.sources[0].driver, "sim");
+        CHECK_EQ_U(c.sources[0].seed, 9);
+        CHECK_EQ_U(c.sources[0].events, 100);
+        CHECK(c.sources[0].rate_hz == 50.5);
+        CHECK_STR(c.sources[0].process, "zprime:2,bhabha:1");
+        CHECK_EQ_U(c.sources[1].board, 1);
+        CHECK_EQ_U(c.sources[1].raw_bytes, 128);
+        CHECK_EQ_U(c.sources[1].boards, 2);
+        CHECK_EQ_U(c.sources[1].seed, 1);
+        CHECK_EQ_U(config_expected_sources(&c), 0x3);
+        config_clear(&c);
+
+        config_default(&c);
+        r = config_load_string(&c, "[builder]\nsources = 0-3\n[source.raw]\ndriver = file\n"
+                               "path = /tmp/x.raw\nfollow = yes\n", "t.ini", err, sizeof err);
+        REQUIRE(r == 0);
+        CHECK_STR(c.sources[0].path, "/tmp/x.raw");
+        CHECK(c.sources[0].follow);
+        CHECK(c.sources[0].rate_hz == 0);
+        CHECK_EQ_U(config_expected_sources(&c), 0xf);
         config_clear(&c);
 }
 
@@ -61,6 +120,23 @@ TEST(errors_name_file_line_and_key)
         s_bad("[prescale]\nzprime_invisible = 0\n", "x.ini:2", "zprime_invisible");
         s_bad("[nonsense]\na = 1\n", "x.ini:2", "[nonsense]");
         s_bad("[physics\n", "x.ini:1", "syntax");
+        s_bad("[daemon]\ncontrol = 127.0.0.1:5\n", "x.ini:2", "control");
+        s_bad("[daemon]\nstorage_buffer_bytes = 12\n", "x.ini:2", "storage_buffer_bytes");
+        s_bad("[daemon]\nstop_timeout_ms = soon\n", "x.ini:2", "stop_timeout_ms");
+        s_bad("[daemon]\nfrobnicate = 1\n", "x.ini:2", "frobnicate");
+        s_bad("[source.a]\ndriver = usb3\n", "x.ini:2", "driver");
+        s_bad("[source.a]\nboard = 1\n", "x.ini:2", "driver");
+        s_bad("[source.a]\ndriver = sim\npath = /x\n", "x.ini:3", "path");
+        s_bad("[source.a]\ndriver = file\nboard = 1\n", "x.ini:3", "board");
+        s_bad("[source.a]\ndriver = file\nfollow = maybe\n", "x.ini:3", "follow");
+        s_bad("[source.a]\ndriver = sim\nrate_hz = -1\n", "x.ini:3", "rate_hz");
+        s_bad("[source.a]\ndriver = sim\nboard = 64\n", "x.ini:3", "board");
+        s_bad("[source.a b]\ndriver = sim\n", "x.ini:2", "source name");
+        s_bad("[source.a]\ndriver = sim\n[source.b]\ndriver = sim\n", "x.ini", "board 0");
+        s_bad("[source.a]\ndriver = file\n", "x.ini", "path");
+        s_bad("[source.a]\ndriver = file\npath = /x\n", "x.ini", "[builder] sources");
+        s_bad("[daemon]\nstorage_buffer_bytes = 2097152\nbusy_low_bytes = 2000000\n"
+              "busy_high_bytes = 1000000\n", "x.ini", "busy_low_bytes");
 }
 
 TEST(missing_file)

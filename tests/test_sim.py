@@ -6,6 +6,7 @@ import json
 import math
 import os
 import statistics
+import signal
 import subprocess
 import sys
 
@@ -396,3 +397,45 @@ def test_displaced_tracks_pass_through_the_true_vertex(tmp_path):
         good += through == {1, -1}
     assert total > 100
     assert good / total > 0.85
+
+
+# ---- --stream: one live board on stdout ----
+
+def test_stream_equals_each_board_file(tmp_path):
+    sim(tmp_path / "files", "-n", 300, "--seed", 21, "--boards", 5, "--raw-bytes", 32)
+    for b in range(5):
+        p = subprocess.run([SIM, "--stream", "--board", str(b), "-n", "300", "--seed", "21",
+                            "--boards", "5", "--raw-bytes", "32"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        with open(tmp_path / "files" / ("board-%d.raw" % b), "rb") as f:
+            assert p.stdout == f.read()
+
+
+@pytest.mark.parametrize("args,name", [
+    (["--stream", "-o", "x"], "--output"),
+    (["--board", "1"], "--board"),
+    (["--rate", "10"], "--rate"),
+    (["--stream", "--board", "4"], "--board"),
+    (["--stream", "--interleaved"], "--interleaved"),
+    (["--stream", "--rate", "-1"], "--rate"),
+])
+def test_stream_option_errors_exit_2(tmp_path, args, name):
+    extra = [] if "--stream" in args else ["-o", str(tmp_path / "o")]
+    p = subprocess.run([SIM, "-n", "5"] + extra + args, capture_output=True, text=True)
+    assert p.returncode == 2 and name in p.stderr, p.stderr
+
+
+def test_stream_endless_ends_on_sigterm_after_a_whole_trigger(tmp_path):
+    p = subprocess.Popen([SIM, "--stream", "--board", "1", "-n", "0", "--rate", "2000",
+                          "--seed", "4"], stdout=subprocess.PIPE)
+    first = p.stdout.read(4096)         # waits for the board to send
+    assert first[:4] == rawfmt.MAGIC
+    p.send_signal(signal.SIGTERM)
+    rest = p.stdout.read()
+    assert p.wait(timeout=30) == 0
+    path = tmp_path / "s.raw"
+    path.write_bytes(first + rest)
+    items = rawfmt.scan(first + rest)
+    assert items and all(x[0] == "fragment" for x in items)
+    triggers = [x[1].trigger for x in items]
+    assert triggers == list(range(1, len(triggers) + 1))

@@ -6,10 +6,13 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "detector.h"
 #include "gen.h"
@@ -37,17 +40,33 @@ struct options {
         bool interleaved;
         bool noise;
         uint32_t first_trigger;
+        bool stream;                    /* --stream: one board's bytes to stdout */
+        unsigned board;                 /* --board, with --stream */
+        double rate_hz;                 /* --rate, with --stream; 0: as fast as possible */
         struct sim_writer_config w;
 };
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_term(int sig)
+{
+        (void)sig;
+        s_stop = 1;
+}
 
 static void s_usage(FILE *f)
 {
         fprintf(f,
 "Usage: " PROG " -n N -o DIR [options]\n"
+"       " PROG " --stream --board K [--rate HZ] [-n N] [options]\n"
 "Simulates e+e- collisions at the beams of physics.md and writes what the\n"
 "readout boards would send: DIR/board-0.raw .. board-K-1.raw (board 0 tracks,\n"
 "1 clusters, 2 muons, 3.. RAW blocks), or DIR/all.raw with --interleaved, and\n"
 "DIR/truth.jsonl (one line per trigger: process, true parameters, faults).\n"
+"With --stream it is one live board instead: board K's byte stream goes to\n"
+"stdout (the bytes of DIR/board-K.raw for the same options), paced at --rate\n"
+"triggers per second; -n 0 streams until SIGTERM, which ends it after a\n"
+"whole trigger.  The same seed on every board gives boards that agree.\n"
 "The same options and seed give byte-identical files (integer random stream,\n"
 "no FMA contraction; libm's exp/log/sin/cos as in glibc).\n"
 "\n"
@@ -67,6 +86,10 @@ static void s_usage(FILE *f)
 "                          (default 1); numbers wrap from 2^32-1 to 0\n"
 "      --interleaved       one stream DIR/all.raw, board order shuffled per trigger\n"
 "      --no-noise          no low-energy (< 0.05 GeV) noise clusters\n"
+"      --stream            write one board's stream to stdout, no files\n"
+"      --board K           with --stream: the board, 0..boards-1 (default 0)\n"
+"      --rate HZ           with --stream: triggers per second (default 0: as\n"
+"                          fast as the reader takes them)\n"
 "\n"
 "Faults, each a probability per fragment (0..1, default 0), recorded in\n"
 "truth.jsonl as \"kind:board\":\n"
@@ -147,7 +170,7 @@ static double s_double(const char *opt, const char *arg, double lo, double hi)
 enum {
         OPT_CTAU = 256, OPT_BOARDS, OPT_RAW, OPT_FIRST, OPT_INTERLEAVED, OPT_NO_NOISE,
         OPT_CRC, OPT_MISSING, OPT_DUP, OPT_LATE, OPT_JUNK, OPT_TRUNC, OPT_BUSY,
-        OPT_DESYNC_BOARD, OPT_DESYNC_AT,
+        OPT_DESYNC_BOARD, OPT_DESYNC_AT, OPT_STREAM, OPT_BOARD, OPT_RATE,
 };
 
 static void s_parse(int argc, char **argv, struct options *o)
@@ -173,11 +196,15 @@ static void s_parse(int argc, char **argv, struct options *o)
                 { "busy", required_argument, NULL, OPT_BUSY },
                 { "desync-board", required_argument, NULL, OPT_DESYNC_BOARD },
                 { "desync-at", required_argument, NULL, OPT_DESYNC_AT },
+                { "stream", no_argument, NULL, OPT_STREAM },
+                { "board", required_argument, NULL, OPT_BOARD },
+                { "rate", required_argument, NULL, OPT_RATE },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
-        bool have_desync_board = false, have_desync_at = false;
+        bool have_desync_board = false, have_desync_at = false, have_board = false;
+        bool have_rate = false;
         int c;
 
         *o = (struct options){
@@ -225,6 +252,15 @@ static void s_parse(int argc, char **argv, struct options *o)
                         o->w.desync_at = s_uint("--desync-at", optarg, UINT64_MAX);
                         have_desync_at = true;
                         break;
+                case OPT_STREAM: o->stream = true; break;
+                case OPT_BOARD:
+                        o->board = (unsigned)s_uint("--board", optarg, FRAG_MAX_SOURCE);
+                        have_board = true;
+                        break;
+                case OPT_RATE:
+                        o->rate_hz = s_double("--rate", optarg, 0, 1e9);
+                        have_rate = true;
+                        break;
                 case 'h': s_usage(stdout); exit(0);
                 case 'V': printf(PROG " " DARKDAQ_VERSION "\n"); exit(0);
                 case ':': s_usage_error("%s%s: missing its value", argv[optind - 1], ""); break;
@@ -233,17 +269,57 @@ static void s_parse(int argc, char **argv, struct options *o)
         }
         if (optind < argc)
                 s_usage_error("%s%s: unexpected argument", argv[optind], "");
-        if (!o->out_dir)
+        if (o->stream && o->out_dir)
+                s_usage_error("%s%s: not with --stream (it writes to stdout)", "--output", "");
+        if (!o->stream && (have_board || have_rate))
+                s_usage_error("%s%s: only with --stream", have_board ? "--board" : "--rate", "");
+        if (!o->stream && !o->out_dir)
                 s_usage_error("%s%s: required (the output directory)", "--output", "");
+        if (o->stream && o->interleaved)
+                s_usage_error("%s%s: not with --stream (one board per stream)", "--interleaved", "");
+        if (o->stream && o->board >= o->w.n_boards)
+                s_usage_error("%s%s: no such board (see --boards)", "--board", "");
         if (have_desync_board != have_desync_at)
                 s_usage_error("%s%s: --desync-board and --desync-at go together",
                               have_desync_board ? "--desync-board" : "--desync-at", "");
         if (have_desync_board && o->w.desync_board >= (int)o->w.n_boards)
                 s_usage_error("%s%s: no such board (see --boards)", "--desync-board", "");
-        if (have_desync_at && o->w.desync_at >= o->n_events)
+        if (have_desync_at && o->n_events && o->w.desync_at >= o->n_events)
                 s_usage_error("%s%s: the index must be below --events", "--desync-at", "");
         o->w.seed = o->seed;
-        o->w.n_triggers = o->n_events;
+        o->w.n_triggers = o->stream && o->n_events == 0 ? UINT64_MAX / 2 : o->n_events;
+}
+
+/* --stream: the board's sink is stdout, every other board's a null sink. */
+static int s_open_stream(const struct options *o, sim_sink_t **sinks)
+{
+        struct sigaction sa = { .sa_handler = s_on_term };
+
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        for (unsigned b = 0; b < o->w.n_boards; b++) {
+                sinks[b] = b == o->board ? sim_sink_fd_new(STDOUT_FILENO, "stdout", 0)
+                                         : sim_sink_null_new("null");
+                if (!sinks[b])
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* --stream --rate: waits until trigger i is due. */
+static void s_pace(const struct options *o, const struct timespec *t0, uint64_t i)
+{
+        double at = (double)i / o->rate_hz;
+        struct timespec due = { t0->tv_sec + (time_t)at,
+                                t0->tv_nsec + (long)((at - (double)(time_t)at) * 1e9) };
+
+        if (due.tv_nsec >= 1000000000L) {
+                due.tv_sec++;
+                due.tv_nsec -= 1000000000L;
+        }
+        while (!s_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+                ;
 }
 
 /* mkdir -p: creates dir and its missing parents.  Returns 0 or -errno. */
@@ -301,13 +377,15 @@ int main(int argc, char **argv)
         sim_det_init(&det, &cfg);
         det.noise = o.noise;
 
-        r = s_mkdirs(o.out_dir);
-        if (r < 0)
-                return s_fail_path("cannot create output directory", o.out_dir, -r);
-        if (stat(o.out_dir, &st) < 0)
-                return s_fail_path("cannot use output directory", o.out_dir, errno);
-        if (!S_ISDIR(st.st_mode))
-                return s_fail_path("cannot use output directory", o.out_dir, ENOTDIR);
+        if (!o.stream) {
+                r = s_mkdirs(o.out_dir);
+                if (r < 0)
+                        return s_fail_path("cannot create output directory", o.out_dir, -r);
+                if (stat(o.out_dir, &st) < 0)
+                        return s_fail_path("cannot use output directory", o.out_dir, errno);
+                if (!S_ISDIR(st.st_mode))
+                        return s_fail_path("cannot use output directory", o.out_dir, ENOTDIR);
+        }
         ev = malloc(sizeof(*ev));
         rec = malloc(sizeof(*rec));
         if (!ev || !rec) {
@@ -317,7 +395,12 @@ int main(int argc, char **argv)
         }
 
         n_sinks = o.interleaved ? 1 : o.w.n_boards;
-        for (unsigned b = 0; b < n_sinks; b++) {
+        if (o.stream && s_open_stream(&o, sinks) < 0) {
+                fprintf(stderr, PROG ": out of memory\n");
+                rc = 1;
+                goto out;
+        }
+        for (unsigned b = 0; !o.stream && b < n_sinks; b++) {
                 if (o.interleaved)
                         snprintf(path, sizeof(path), "%s/all.raw", o.out_dir);
                 else
@@ -328,9 +411,11 @@ int main(int argc, char **argv)
                         goto out;
                 }
         }
-        snprintf(path, sizeof(path), "%s/truth.jsonl", o.out_dir);
-        truth = sim_sink_file_open(path);
-        if (!truth) {
+        if (!o.stream) {
+                snprintf(path, sizeof(path), "%s/truth.jsonl", o.out_dir);
+                truth = sim_sink_file_open(path);
+        }
+        if (!o.stream && !truth) {
                 rc = s_fail_path("cannot create", path, errno);
                 goto out;
         }
@@ -344,7 +429,9 @@ int main(int argc, char **argv)
         sim_rng_seed(&r_gen, o.seed, STREAM_GEN);
         sim_rng_seed(&r_det, o.seed, STREAM_DET);
         sim_rng_seed(&r_time, o.seed, STREAM_TIME);
-        for (uint64_t i = 0; i < o.n_events; i++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (uint64_t i = 0; i < o.w.n_triggers && !s_stop; i++) {
                 uint32_t trigger = (uint32_t)(o.first_trigger + i);
                 unsigned n_faults;
                 size_t len;
@@ -356,6 +443,17 @@ int main(int argc, char **argv)
                 if (r < 0) {
                         rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
                         goto out;
+                }
+                if (o.stream) {
+                        if (o.rate_hz > 0) {
+                                r = sim_sink_flush(sinks[o.board]);
+                                if (r < 0) {
+                                        rc = s_fail_path("cannot write", "stdout", -r);
+                                        goto out;
+                                }
+                                s_pace(&o, &t0, i + 1);
+                        }
+                        continue;
                 }
                 len = sim_truth_format(line, sizeof(line), ev, trigger, faults, n_faults);
                 r = sim_sink_write(truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
@@ -390,7 +488,7 @@ out:
         }
         free(ev);
         free(rec);
-        if (!rc)
+        if (!rc && !o.stream)
                 fprintf(stderr, PROG ": wrote %llu triggers to %s\n",
                         (unsigned long long)o.n_events, o.out_dir);
         return rc;

@@ -61,6 +61,38 @@ static int s_fd_write(sim_sink_t *s, const void *buf, size_t len)
         return 0;
 }
 
+static int s_fd_flush(sim_sink_t *s)
+{
+        return s_flush((struct fd_sink *)s);
+}
+
+static int s_null_write(sim_sink_t *s, const void *buf, size_t len)
+{
+        (void)s, (void)buf, (void)len;
+        return 0;
+}
+
+static int s_null_flush(sim_sink_t *s)
+{
+        (void)s;
+        return 0;
+}
+
+static int s_null_close(sim_sink_t *s)
+{
+        free(s);
+        return 0;
+}
+
+sim_sink_t *sim_sink_null_new(const char *name)
+{
+        sim_sink_t *s = malloc(sizeof(*s));
+
+        if (s)
+                *s = (sim_sink_t){ s_null_write, s_null_close, name, s_null_flush };
+        return s;
+}
+
 static int s_fd_close(sim_sink_t *s)
 {
         struct fd_sink *f = (struct fd_sink *)s;
@@ -86,7 +118,7 @@ sim_sink_t *sim_sink_fd_new(int fd, const char *name, int close_fd)
         }
         f->fd = fd;
         f->close_fd = close_fd;
-        f->base = (sim_sink_t){ s_fd_write, s_fd_close, f->name };
+        f->base = (sim_sink_t){ s_fd_write, s_fd_close, f->name, s_fd_flush };
         return &f->base;
 }
 

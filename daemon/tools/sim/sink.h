@@ -14,6 +14,8 @@ struct sim_sink {
         /* Flushes and releases s.  Returns 0 or -errno of the first failure. */
         int (*close)(sim_sink_t *s);
         const char *name;               /* the path or description, for messages */
+        /* Hands buffered bytes on now.  Returns 0 or -errno. */
+        int (*flush)(sim_sink_t *s);
 };
 
 /* Creates (truncates) the file at path, mode 0644, buffered.  Returns NULL
@@ -27,6 +29,14 @@ sim_sink_t *sim_sink_fd_new(int fd, const char *name, int close_fd);
 static inline int sim_sink_write(sim_sink_t *s, const void *buf, size_t len)
 {
         return s->write(s, buf, len);
+}
+
+/* A sink that discards everything (the boards a --stream run does not play). */
+sim_sink_t *sim_sink_null_new(const char *name);
+
+static inline int sim_sink_flush(sim_sink_t *s)
+{
+        return s->flush(s);
 }
 
 /* Closes s (NULL accepted: returns 0). */

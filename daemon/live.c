@@ -1,0 +1,842 @@
+/* live: the core thread.  Items leave the rings in trigger order across
+ * sources as far as it can tell: a stream more than LEAD_TRIGGERS ahead of
+ * the slowest live stream waits (its ring fills, its thread blocks, its
+ * board is throttled), so the builder's open events stay within bounds.  The
+ * builder's clock stops while BUSY is asserted or the storage window is
+ * full, so that throttling never looks like a silent source. */
+#include "live.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "builder.h"
+#include "control.h"
+#include "publish.h"
+#include "record.h"
+#include "source.h"
+#include "tagger.h"
+
+#define LOOP_TIMEOUT_MS         100     /* tick, silence and rate checks while running */
+#define BATCH_ITEMS             1024    /* items per loop turn before sockets are served */
+#define LOG_WINDOW_MS           10000
+#define LOG_PER_WINDOW          30
+#define REPLY_BYTES             (64u << 10)
+
+struct stream_state {
+        source_t *src;
+        bool ended;                     /* END taken this run */
+        bool has_trigger;               /* some good fragment taken this run */
+        uint32_t last_trigger;          /* of the last good fragment taken */
+        uint64_t last_take_ms;          /* builder clock of the last item taken */
+        uint64_t ids;                   /* bit s: source id s seen in good fragments */
+        bool silent;                    /* reported silent */
+        uint64_t silences;
+        uint32_t board;                 /* sim: the board it plays; else 64 */
+};
+
+struct live {
+        const struct darkdaq_config *cfg;
+        void *zctx;
+        void *ctl_sock;                 /* REP */
+        publish_t *pub;
+        int sigfd;
+        control_t ctl;
+        struct stream_state st[CONFIG_MAX_SOURCES];
+        size_t n_st;                    /* sources open (configured) */
+        uint32_t lead_triggers;         /* how far a stream may run ahead */
+        /* the run */
+        builder_t *b;
+        tagger_t *tagger;
+        record_enc_t *enc;
+        uint32_t run;
+        uint64_t seq;                   /* next record's sequence number */
+        uint64_t run_start_ms;
+        int enc_error;                  /* first encoding failure of the run */
+        /* the builder's clock: monotonic minus paused time */
+        bool paused;
+        uint64_t paused_since_ms, paused_total_ms;
+        bool busy;
+        uint64_t busy_cleared_ms;       /* silence counts from here too */
+        uint64_t oos_seen;
+        /* rates over ~1 s windows */
+        uint64_t rate_at_ms, rate_events, rate_tags[TAG_COUNT_];
+        double ev_rate, tag_rate[TAG_COUNT_];
+        /* log rate limit */
+        uint64_t log_window_ms;
+        unsigned log_lines;
+        uint64_t log_suppressed;
+        /* the last run's figures, for status after stop */
+        bool have_last;
+        struct builder_counters last_bc;
+        uint64_t last_tags[TAG_COUNT_];
+        uint64_t last_records, last_run_ms;
+        bool quit;
+        int exit_status;
+        char reply[REPLY_BYTES];
+};
+
+static void s_log(live_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void s_log(live_t *l, const char *fmt, ...)
+{
+        uint64_t now = source_now_ms();
+        va_list ap;
+
+        if (now - l->log_window_ms >= LOG_WINDOW_MS) {
+                if (l->log_suppressed)
+                        fprintf(stderr, "darkdaqd: %" PRIu64 " log lines suppressed in the last "
+                                "%u s\n", l->log_suppressed, LOG_WINDOW_MS / 1000);
+                l->log_window_ms = now;
+                l->log_lines = 0;
+                l->log_suppressed = 0;
+        }
+        if (++l->log_lines > LOG_PER_WINDOW) {
+                l->log_suppressed++;
+                return;
+        }
+        fputs("darkdaqd: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static uint64_t s_realtime_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t s_bclock(const live_t *l, uint64_t now)
+{
+        return now - l->paused_total_ms - (l->paused ? now - l->paused_since_ms : 0);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static void s_put_record(live_t *l, const Darkdaq__Record *rec)
+{
+        if (!rec) {
+                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
+                return;
+        }
+        size_t len = darkdaq__record__get_packed_size(rec);
+        uint8_t *d = publish_append(l->pub, l->run, l->seq, len);
+        if (!d) {
+                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
+                return;
+        }
+        darkdaq__record__pack(rec, d);
+        l->seq++;
+}
+
+static void s_event(void *ctx, const struct built_event *ev)
+{
+        live_t *l = ctx;
+        struct tag_input in = { ev->tag_frags, ev->n_tag_frags };
+        struct tag_result res;
+        size_t len;
+
+        if (tagger_run(l->tagger, &in, &res) < 0)
+                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
+        const uint8_t *rec = record_event_pack(l->enc, ev, &res, &len);
+        uint8_t *d = rec ? publish_append(l->pub, l->run, l->seq, len) : NULL;
+        if (!d) {
+                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
+                return;
+        }
+        memcpy(d, rec, len);
+        l->seq++;
+        publish_monitor(l->pub, rec, len, res.fired);
+}
+
+static void s_late(void *ctx, const struct built_late *late)
+{
+        live_t *l = ctx;
+        s_put_record(l, record_late(l->enc, late));
+}
+
+static void s_junk(void *ctx, const struct built_junk *junk)
+{
+        live_t *l = ctx;
+        s_put_record(l, record_junk(l->enc, junk));
+}
+
+static void s_corrupt(void *ctx, const struct built_corrupt *c)
+{
+        live_t *l = ctx;
+        s_put_record(l, record_corrupt(l->enc, c));
+}
+
+/* ---- sources ---------------------------------------------------------- */
+
+static void s_close_sources(live_t *l)
+{
+        for (size_t i = 0; i < l->n_st; i++)
+                source_free(l->st[i].src);
+        memset(l->st, 0, sizeof l->st);
+        l->n_st = 0;
+}
+
+static int s_configure(live_t *l, char *msg, size_t len)
+{
+        const struct darkdaq_config *cfg = l->cfg;
+
+        if (cfg->n_sources == 0) {
+                snprintf(msg, len, "no [source.NAME] section in the configuration");
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < cfg->n_sources; i++) {
+                struct stream_state *s = &l->st[i];
+                int r = source_new(&s->src, &cfg->sources[i], (uint32_t)i, cfg->daemon.ring_bytes,
+                                   msg, len);
+                if (r < 0) {
+                        s_close_sources(l);
+                        return r;
+                }
+                s->board = strcmp(cfg->sources[i].driver, "sim") ? 64 : cfg->sources[i].board;
+                l->n_st = i + 1;
+        }
+        snprintf(msg, len, "configured %zu source%s", l->n_st, l->n_st == 1 ? "" : "s");
+        return 0;
+}
+
+/* Serial-arithmetic distance a - b (RFC 1982). */
+static int32_t s_diff(uint32_t a, uint32_t b)
+{
+        return (int32_t)(a - b);
+}
+
+/* Is stream i too far ahead of the slowest stream that still delivers? */
+static bool s_too_far_ahead(const live_t *l, size_t i, uint64_t bnow)
+{
+        const struct stream_state *s = &l->st[i];
+        uint32_t timeout = l->cfg->builder.build_timeout_ms;
+
+        if (!s->has_trigger)
+                return false;
+        for (size_t j = 0; j < l->n_st; j++) {
+                const struct stream_state *o = &l->st[j];
+                if (j == i || o->ended)
+                        continue;
+                /* a stream silent for build_timeout_ms no longer holds others back */
+                if (timeout && bnow - o->last_take_ms >= timeout)
+                        continue;
+                if (!o->has_trigger || s_diff(s->last_trigger, o->last_trigger) >
+                                       (int32_t)l->lead_triggers)
+                        return true;
+        }
+        return false;
+}
+
+/* Source ids no stream still running will deliver: ended for the builder. */
+static void s_stream_ended(live_t *l, size_t i)
+{
+        struct stream_state *s = &l->st[i];
+        uint64_t ids = s->ids | (s->board < 64 ? 1ull << s->board : 0);
+
+        s->ended = true;
+        for (size_t j = 0; j < l->n_st; j++)
+                if (!l->st[j].ended)
+                        ids &= ~l->st[j].ids;
+        for (unsigned id = 0; id < 64; id++)
+                if (ids >> id & 1)
+                        builder_source_ended(l->b, id);
+        const char *e = source_error(s->src);
+        if (e[0]) {
+                s_log(l, "source \"%s\" (%s): %s; its stream ends here, the run goes on",
+                      source_name(s->src), source_driver_name(s->src), e);
+        } else {
+                s_log(l, "source \"%s\" (%s): end of its stream", source_name(s->src),
+                      source_driver_name(s->src));
+        }
+}
+
+/* Takes items from the rings into the builder.  Returns true if there may
+ * be more to take right now (the batch ran out). */
+static bool s_pump(live_t *l, uint64_t now)
+{
+        unsigned taken = 0;
+        bool progress = true;
+        uint64_t bnow = s_bclock(l, now);
+
+        while (progress && taken < BATCH_ITEMS) {
+                progress = false;
+                for (size_t i = 0; i < l->n_st && taken < BATCH_ITEMS; i++) {
+                        struct stream_state *s = &l->st[i];
+                        size_t len;
+                        if (s->ended || !publish_can_take(l->pub) || s_too_far_ahead(l, i, bnow))
+                                continue;
+                        const struct source_msg *m = ring_peek(source_ring(s->src), &len);
+                        if (!m)
+                                continue;
+                        progress = true;
+                        taken++;
+                        s->last_take_ms = bnow;
+                        if (m->kind == SOURCE_MSG_END) {
+                                ring_release(source_ring(s->src));
+                                s_stream_ended(l, i);
+                                continue;
+                        }
+                        struct stream_item it = m->item;
+                        it.data = source_msg_data(m);
+                        if (it.kind == STREAM_FRAGMENT) {
+                                s->has_trigger = true;
+                                s->last_trigger = it.hdr.trigger;
+                                s->ids |= 1ull << it.hdr.source_id;
+                        }
+                        builder_add(l->b, (uint32_t)i, &it, bnow);
+                        ring_release(source_ring(s->src));
+                }
+        }
+        return taken >= BATCH_ITEMS;
+}
+
+/* ---- BUSY, silence, rates ---------------------------------------------- */
+
+static void s_update_pause(live_t *l, uint64_t now)
+{
+        bool pause = l->busy || !publish_can_take(l->pub);
+        if (pause == l->paused)
+                return;
+        if (pause)
+                l->paused_since_ms = now;
+        else
+                l->paused_total_ms += now - l->paused_since_ms;
+        l->paused = pause;
+}
+
+static void s_update_busy(live_t *l, uint64_t now)
+{
+        bool want = publish_busy(l->pub);
+        if (want != l->busy) {
+                struct publish_counters pc;
+                publish_get_counters(l->pub, &pc);
+                for (size_t i = 0; i < l->n_st; i++)
+                        source_busy(l->st[i].src, want);
+                l->busy = want;
+                if (!want)
+                        l->busy_cleared_ms = now;
+                if (want)
+                        s_log(l, "BUSY asserted on every source: %" PRIu64 " bytes held for the "
+                              "store (high mark %" PRIu64 ")%s", pc.held_bytes,
+                              l->cfg->daemon.busy_high_bytes, pc.store_full ? ", store FULL" : "");
+                else
+                        s_log(l, "BUSY cleared: %" PRIu64 " bytes held (low mark %" PRIu64 ")",
+                              pc.held_bytes, l->cfg->daemon.busy_low_bytes);
+        }
+        s_update_pause(l, now);
+}
+
+static void s_check_silence(live_t *l, uint64_t now)
+{
+        for (size_t i = 0; i < l->n_st; i++) {
+                struct stream_state *s = &l->st[i];
+                struct source_counters c;
+                if (s->ended)
+                        continue;
+                source_get_counters(s->src, now, &c);
+                uint64_t last = c.last_activity_ms > l->run_start_ms ? c.last_activity_ms
+                                                                      : l->run_start_ms;
+                if (l->busy_cleared_ms > last)
+                        last = l->busy_cleared_ms;     /* throttled is not silent */
+                bool silent = !l->busy && now > last &&
+                              now - last >= l->cfg->daemon.silence_warn_ms;
+                if (silent && !s->silent) {
+                        s->silences++;
+                        s_log(l, "source \"%s\" (%s): silent for %" PRIu64 " ms in run %" PRIu32,
+                              source_name(s->src), source_driver_name(s->src), now - last, l->run);
+                } else if (!silent && s->silent && !l->busy) {
+                        s_log(l, "source \"%s\": sending again", source_name(s->src));
+                }
+                s->silent = silent;
+        }
+}
+
+static void s_update_rates(live_t *l, uint64_t now)
+{
+        if (!l->b || now - l->rate_at_ms < 1000)
+                return;
+        double dt = (double)(now - l->rate_at_ms) / 1000.0;
+        const struct builder_counters *bc = builder_counters(l->b);
+        const uint64_t *tc = record_tag_counts(l->enc);
+        l->ev_rate = (double)(bc->events - l->rate_events) / dt;
+        l->rate_events = bc->events;
+        for (unsigned t = 0; t < TAG_COUNT_; t++) {
+                l->tag_rate[t] = (double)(tc[t] - l->rate_tags[t]) / dt;
+                l->rate_tags[t] = tc[t];
+        }
+        l->rate_at_ms = now;
+}
+
+static void s_check_oos(live_t *l)
+{
+        const struct builder_counters *bc = builder_counters(l->b);
+        if (bc->out_of_step == l->oos_seen)
+                return;
+        l->oos_seen = bc->out_of_step;
+        const struct builder_out_of_step *oos;
+        size_t n = builder_out_of_step(l->b, &oos);
+        for (size_t i = 0; i < n; i++)
+                s_log(l, "source %u is out of step: its fragment for trigger T carries the time "
+                      "of trigger T%+" PRId32 ", from trigger %" PRIu32 "; events flagged "
+                      "time_mismatch, data not realigned", oos[i].source, oos[i].offset,
+                      oos[i].first_trigger);
+}
+
+/* ---- run start and stop ------------------------------------------------ */
+
+static void s_free_run(live_t *l)
+{
+        l->b = builder_free(l->b);
+        l->tagger = tagger_free(l->tagger);
+        l->enc = record_enc_free(l->enc);
+}
+
+static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
+{
+        const struct darkdaq_config *cfg = l->cfg;
+        struct builder_config bc = cfg->builder;
+        uint64_t now = source_now_ms();
+
+        bc.expected = config_expected_sources(cfg);
+        struct builder_sink sink = { l, s_event, s_late, s_junk, s_corrupt };
+        l->b = builder_new(&bc, &sink);
+        l->tagger = tagger_new(&cfg->physics);
+        l->enc = record_enc_new();
+        if (!l->b || !l->tagger || !l->enc) {
+                s_free_run(l);
+                snprintf(msg, len, "run %" PRIu32 ": out of memory", run);
+                return -ENOMEM;
+        }
+        l->run = run;
+        l->seq = 0;
+        l->enc_error = 0;
+        l->oos_seen = 0;
+        l->paused = false;
+        l->paused_total_ms = 0;
+        l->run_start_ms = l->rate_at_ms = now;
+        l->rate_events = 0;
+        l->ev_rate = 0;
+        memset(l->rate_tags, 0, sizeof l->rate_tags);
+        memset(l->tag_rate, 0, sizeof l->tag_rate);
+        struct record_run_info info = {
+                .run = run,
+                .start_time_ns = s_realtime_ns(),
+                .config_text = cfg->text ? cfg->text : "",
+                .sources = bc.expected,
+        };
+        s_put_record(l, record_run_header(l->enc, &info));
+        for (size_t i = 0; i < l->n_st; i++) {
+                struct stream_state *s = &l->st[i];
+                s->ended = s->has_trigger = s->silent = false;
+                s->ids = 0;
+                s->last_take_ms = s_bclock(l, now);
+                int r = source_start(s->src, msg, len);
+                if (r < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                source_abort(l->st[j].src);
+                        s_free_run(l);
+                        return r;
+                }
+        }
+        publish_flush(l->pub);
+        snprintf(msg, len, "run %" PRIu32 " started with %zu source%s", run, l->n_st,
+                 l->n_st == 1 ? "" : "s");
+        s_log(l, "%s", msg);
+        return 0;
+}
+
+/* Waits for acks or ring data up to wait_ms. */
+static void s_wait(live_t *l, int wait_ms, bool rings)
+{
+        zmq_pollitem_t it[2 + CONFIG_MAX_SOURCES];
+        int n = 0;
+
+        it[n++] = (zmq_pollitem_t){ publish_ack_socket(l->pub), 0, ZMQ_POLLIN, 0 };
+        if (publish_has_unsent(l->pub))
+                it[n++] = (zmq_pollitem_t){ publish_storage_socket(l->pub), 0, ZMQ_POLLOUT, 0 };
+        for (size_t i = 0; rings && i < l->n_st; i++) {
+                if (l->st[i].ended)
+                        continue;
+                if (!ring_prepare_sleep(source_ring(l->st[i].src)))
+                        wait_ms = 0;
+                it[n++] = (zmq_pollitem_t){ NULL, ring_wake_fd(source_ring(l->st[i].src)),
+                                            ZMQ_POLLIN, 0 };
+        }
+        zmq_poll(it, n, wait_ms);
+        for (size_t i = 0; rings && i < l->n_st; i++)
+                if (!l->st[i].ended)
+                        ring_clear_wake(source_ring(l->st[i].src));
+}
+
+static bool s_all_ended(const live_t *l)
+{
+        for (size_t i = 0; i < l->n_st; i++)
+                if (!l->st[i].ended)
+                        return false;
+        return true;
+}
+
+/* Stops the run: RUN off, drain the sources, flush the builder, send the
+ * trailer and wait for its ACK, all within stop_timeout_ms.  Returns 0 when
+ * the store confirmed the trailer, -ETIMEDOUT if not (msg says which). */
+static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *confirmed)
+{
+        uint64_t t0 = source_now_ms(), deadline = t0 + l->cfg->daemon.stop_timeout_ms, now;
+        size_t cut = 0;
+
+        for (size_t i = 0; i < l->n_st; i++)
+                source_stop(l->st[i].src);
+        while (!s_all_ended(l) && (now = source_now_ms()) < deadline) {
+                publish_handle_acks(l->pub);
+                s_update_busy(l, now);
+                bool more = s_pump(l, now);
+                publish_flush(l->pub);
+                if (!more)
+                        s_wait(l, (int)(deadline - now < 50 ? deadline - now : 50),
+                               publish_can_take(l->pub));
+        }
+        for (size_t i = 0; i < l->n_st; i++) {
+                if (l->st[i].ended) {
+                        source_join(l->st[i].src);
+                        continue;
+                }
+                cut++;
+                source_abort(l->st[i].src);
+                s_log(l, "source \"%s\": did not end within stop_timeout_ms (%" PRIu32 " ms); "
+                      "what it still held is not in run %" PRIu32, source_name(l->st[i].src),
+                      l->cfg->daemon.stop_timeout_ms, l->run);
+        }
+        builder_flush(l->b);
+        const struct builder_out_of_step *oos;
+        size_t n_oos = builder_out_of_step(l->b, &oos);
+        struct record_totals tot = {
+                .counters = builder_counters(l->b),
+                .oos = oos,
+                .n_oos = n_oos,
+                .end_reason = reason,
+                .end_time_ns = s_realtime_ns(),
+        };
+        uint64_t trailer_seq = l->seq;
+        Darkdaq__Record *tr = record_trailer(l->enc, &tot);
+        /* every record of the run, for a store that keeps a run in one file
+         * (a store that rotates files sets its own count per file) */
+        if (tr && tr->run_trailer)
+                tr->run_trailer->records_in_file = trailer_seq + 1;
+        s_put_record(l, tr);
+        const struct builder_counters *bc = builder_counters(l->b);
+        uint64_t events = bc->events;
+        publish_flush(l->pub);
+        while (!publish_acked(l->pub, l->run, trailer_seq) && (now = source_now_ms()) < deadline) {
+                publish_handle_acks(l->pub);
+                if (!publish_acked(l->pub, l->run, trailer_seq))
+                        s_wait(l, (int)(deadline - now), false);
+        }
+        *confirmed = publish_acked(l->pub, l->run, trailer_seq);
+        for (size_t i = 0; i < l->n_st; i++)
+                source_busy(l->st[i].src, false);
+        l->busy = false;
+        l->paused = false;
+        snprintf(msg, len, "run %" PRIu32 " stopped (%s): %" PRIu64 " events, %" PRIu64
+                 " records; %s%s", l->run, reason, events, trailer_seq + 1,
+                 *confirmed ? "the store confirmed the trailer"
+                            : "the store did NOT confirm the trailer within stop_timeout_ms "
+                              "(records stay held and are sent again when it says HELLO)",
+                 cut ? "; some sources were cut off" : "");
+        if (l->enc_error)
+                s_log(l, "run %" PRIu32 ": some records could not be encoded: %s", l->run,
+                      strerror(-l->enc_error));
+        s_log(l, "%s", msg);
+        l->have_last = true;
+        l->last_bc = *bc;
+        memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
+        l->last_records = l->seq;
+        l->last_run_ms = source_now_ms() - l->run_start_ms;
+        s_free_run(l);
+        return *confirmed ? 0 : -ETIMEDOUT;
+}
+
+/* ---- control ---------------------------------------------------------- */
+
+static void s_status(live_t *l, bool text, uint64_t now)
+{
+        struct control_source_status ss[CONFIG_MAX_SOURCES];
+        struct publish_counters pc;
+        struct control_status s = { 0 };
+        bool running = l->b != NULL;
+
+        publish_get_counters(l->pub, &pc);
+        for (size_t i = 0; i < l->n_st; i++) {
+                const struct stream_state *st = &l->st[i];
+                struct control_source_status *x = &ss[i];
+                memset(x, 0, sizeof *x);
+                x->name = source_name(st->src);
+                x->driver = source_driver_name(st->src);
+                source_get_counters(st->src, now, &x->c);
+                uint64_t last = x->c.last_activity_ms > l->run_start_ms ? x->c.last_activity_ms
+                                                                         : l->run_start_ms;
+                x->silent_ms = running && !st->ended && now > last ? now - last : 0;
+                x->silent = running && st->silent;
+                x->ended = st->ended;
+                x->silences = st->silences;
+                x->error = st->ended ? source_error(st->src) : "";
+        }
+        s.sources = ss;
+        s.n_sources = l->n_st;
+        s.busy = l->busy;
+        s.pub = &pc;
+        s.storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
+        if (running) {
+                s.run_ms = now - l->run_start_ms;
+                s.builder = builder_counters(l->b);
+                s.open_events = builder_open_events(l->b);
+                s.open_bytes = builder_open_bytes(l->b);
+                s.tag_counts = record_tag_counts(l->enc);
+                memcpy(s.tag_rate_hz, l->tag_rate, sizeof s.tag_rate_hz);
+                s.event_rate_hz = l->ev_rate;
+                s.records = l->seq;
+                s.n_oos = builder_out_of_step(l->b, &s.oos);
+        } else if (l->have_last) {
+                s.run_ms = l->last_run_ms;
+                s.builder = &l->last_bc;
+                s.tag_counts = l->last_tags;
+                s.records = l->last_records;
+        }
+        if (text)
+                control_status_text(&l->ctl, &s, l->reply, sizeof l->reply);
+        else
+                control_status_json(&l->ctl, &s, l->reply, sizeof l->reply);
+}
+
+static void s_reset(live_t *l, char *msg, size_t len)
+{
+        char m[512];
+        bool confirmed = true;
+        if (l->b)
+                s_stop(l, "reset", m, sizeof m, &confirmed);
+        s_close_sources(l);
+        snprintf(msg, len, "reset: sources closed%s", confirmed ? "" : "; " "the store did not "
+                 "confirm the last trailer");
+}
+
+static void s_control(live_t *l)
+{
+        char req[CONTROL_MAX_REQUEST + 1], msg[512], extra[64];
+        struct control_request rq;
+        uint64_t now = source_now_ms();
+        int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
+        uint32_t run = 0;
+        int r = 0;
+
+        if (n < 0)
+                return;
+        /* a request longer than the buffer arrives truncated: say so */
+        if (control_parse(req, (size_t)n, &rq, msg, sizeof msg) < 0) {
+                char esc[600];
+                size_t k = 0;
+                for (const char *p = msg; *p && k + 3 < sizeof esc; p++) {
+                        if (*p == '"' || *p == '\\')
+                                esc[k++] = '\\';
+                        esc[k++] = *p;
+                }
+                esc[k] = '\0';
+                snprintf(l->reply, sizeof l->reply, "{\"ok\":false,\"state\":\"%s\",\"run\":%" PRIu32
+                         ",\"message\":\"bad request: %s\"}", control_state_name(l->ctl.state),
+                         l->ctl.run, esc);
+                zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+                return;
+        }
+        enum control_action a = control_decide(&l->ctl, &rq, &run, l->reply, sizeof l->reply);
+        extra[0] = '\0';
+        switch (a) {
+        case CONTROL_NOTHING:
+                break;
+        case CONTROL_DO_STATUS:
+                s_status(l, rq.text, now);
+                break;
+        case CONTROL_DO_CONFIGURE:
+                r = s_configure(l, msg, sizeof msg);
+                if (r < 0)
+                        s_log(l, "configure failed: %s; state error until reset", msg);
+                else
+                        s_log(l, "%s", msg);
+                control_done(&l->ctl, a, 0, r, msg, NULL, l->reply, sizeof l->reply);
+                break;
+        case CONTROL_DO_START:
+                r = s_start(l, run, msg, sizeof msg);
+                if (r < 0)
+                        s_log(l, "start of run %" PRIu32 " failed: %s; state error until reset",
+                              run, msg);
+                control_done(&l->ctl, a, run, r, msg, NULL, l->reply, sizeof l->reply);
+                break;
+        case CONTROL_DO_STOP: {
+                bool confirmed;
+                s_stop(l, "stop", msg, sizeof msg, &confirmed);
+                snprintf(extra, sizeof extra, "\"store_confirmed\":%s",
+                         confirmed ? "true" : "false");
+                control_done(&l->ctl, a, l->ctl.run, 0, msg, extra, l->reply, sizeof l->reply);
+                break;
+        }
+        case CONTROL_DO_RESET:
+                s_reset(l, msg, sizeof msg);
+                s_log(l, "%s", msg);
+                control_done(&l->ctl, a, 0, 0, msg, NULL, l->reply, sizeof l->reply);
+                break;
+        }
+        zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen)
+{
+        live_t *l = calloc(1, sizeof(*l));
+        sigset_t mask;
+        int r, linger = 0;
+
+        if (!l)
+                return -ENOMEM;
+        l->cfg = cfg;
+        l->sigfd = -1;
+        control_init(&l->ctl);
+        l->lead_triggers = cfg->builder.max_open_events / 2;
+        if (l->lead_triggers == 0)
+                l->lead_triggers = 1;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        l->zctx = zmq_ctx_new();
+        if (l->sigfd < 0 || !l->zctx) {
+                snprintf(err, errlen, "cannot set up signals or ZeroMQ: %s", strerror(errno));
+                live_free(l);
+                return -EIO;
+        }
+        l->ctl_sock = zmq_socket(l->zctx, ZMQ_REP);
+        if (!l->ctl_sock || zmq_bind(l->ctl_sock, cfg->daemon.control) < 0) {
+                r = -zmq_errno();
+                snprintf(err, errlen, "cannot bind the control socket to %s: %s",
+                         cfg->daemon.control, zmq_strerror(-r));
+                live_free(l);
+                return r;
+        }
+        zmq_setsockopt(l->ctl_sock, ZMQ_LINGER, &linger, sizeof linger);
+        r = publish_new(&l->pub, l->zctx, &cfg->daemon, cfg->physics.prescale, err, errlen);
+        if (r < 0) {
+                live_free(l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+live_t *live_free(live_t *l)
+{
+        if (!l)
+                return NULL;
+        s_close_sources(l);
+        s_free_run(l);
+        l->pub = publish_free(l->pub);
+        if (l->ctl_sock)
+                zmq_close(l->ctl_sock);
+        if (l->zctx)
+                zmq_ctx_term(l->zctx);
+        if (l->sigfd >= 0)
+                close(l->sigfd);
+        free(l);
+        return NULL;
+}
+
+static void s_signal(live_t *l)
+{
+        struct signalfd_siginfo si;
+        char msg[512];
+
+        if (read(l->sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+                return;
+        s_log(l, "signal %s: %s", strsignal((int)si.ssi_signo),
+              l->b ? "stopping the run, then exiting" : "exiting");
+        l->quit = true;
+        if (l->b) {
+                bool confirmed;
+                s_stop(l, "signal", msg, sizeof msg, &confirmed);
+                control_done(&l->ctl, CONTROL_DO_STOP, l->ctl.run, 0, msg, NULL, l->reply,
+                             sizeof l->reply);
+                l->exit_status = confirmed ? 0 : 1;
+        }
+}
+
+int live_run(live_t *l)
+{
+        s_log(l, "%s ready: control %s, monitor %s, storage %s (acks %s), %zu source%s "
+              "configured in the file; state idle", DARKDAQ_VERSION, l->cfg->daemon.control,
+              l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.storage_ack,
+              l->cfg->n_sources, l->cfg->n_sources == 1 ? "" : "s");
+        while (!l->quit) {
+                uint64_t now = source_now_ms();
+                bool running = l->b != NULL, more = false;
+
+                publish_handle_acks(l->pub);
+                if (running) {
+                        s_update_busy(l, now);
+                        more = s_pump(l, now);
+                        publish_flush(l->pub);
+                        s_update_busy(l, now);
+                        if (!l->paused)
+                                builder_tick(l->b, s_bclock(l, now));
+                        publish_flush(l->pub);
+                        s_check_oos(l);
+                        s_check_silence(l, now);
+                        s_update_rates(l, now);
+                }
+
+                zmq_pollitem_t it[4 + CONFIG_MAX_SOURCES];
+                int n = 0, timeout = more ? 0 : running ? LOOP_TIMEOUT_MS : -1;
+                it[n++] = (zmq_pollitem_t){ l->ctl_sock, 0, ZMQ_POLLIN, 0 };
+                it[n++] = (zmq_pollitem_t){ NULL, l->sigfd, ZMQ_POLLIN, 0 };
+                it[n++] = (zmq_pollitem_t){ publish_ack_socket(l->pub), 0, ZMQ_POLLIN, 0 };
+                if (publish_has_unsent(l->pub))
+                        it[n++] = (zmq_pollitem_t){ publish_storage_socket(l->pub), 0,
+                                                    ZMQ_POLLOUT, 0 };
+                bool rings = running && !more && publish_can_take(l->pub);
+                uint64_t bnow = s_bclock(l, now);
+                for (size_t i = 0; rings && i < l->n_st; i++) {
+                        if (l->st[i].ended || s_too_far_ahead(l, i, bnow))
+                                continue;
+                        ring_t *rg = source_ring(l->st[i].src);
+                        if (!ring_prepare_sleep(rg))
+                                timeout = 0;
+                        it[n++] = (zmq_pollitem_t){ NULL, ring_wake_fd(rg), ZMQ_POLLIN, 0 };
+                }
+                if (publish_has_unsent(l->pub) && timeout < 0)
+                        timeout = LOOP_TIMEOUT_MS;
+                if (zmq_poll(it, n, timeout) < 0 && zmq_errno() != EINTR) {
+                        s_log(l, "zmq_poll: %s; exiting", zmq_strerror(zmq_errno()));
+                        return 1;
+                }
+                for (size_t i = 0; rings && i < l->n_st; i++)
+                        if (!l->st[i].ended)
+                                ring_clear_wake(source_ring(l->st[i].src));
+                if (it[1].revents & ZMQ_POLLIN)
+                        s_signal(l);
+                else if (it[0].revents & ZMQ_POLLIN)
+                        s_control(l);
+        }
+        s_log(l, "exiting");
+        return l->exit_status;
+}

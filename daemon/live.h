@@ -1,0 +1,32 @@
+/* live: darkdaqd's live service, the core thread.  One zmq_poll loop over
+ * the control REP socket, the store's ack PULL socket, the storage PUSH
+ * socket (when records wait) and the source rings' wake fds; it takes items
+ * from the rings into the builder, tags each event, encodes records, and
+ * hands them to publish (storage and monitor); run control as control.h
+ * decides.  SIGTERM/SIGINT end a run cleanly (trailer sent, its ACK awaited
+ * within stop_timeout_ms) and then the loop.  Logs one line per significant
+ * event to stderr, rate-limited. */
+#ifndef DARKDAQ_LIVE_H
+#define DARKDAQ_LIVE_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct live live_t;
+
+/* Blocks SIGTERM and SIGINT (taken through a signalfd), binds the control,
+ * monitor, storage and storage_ack sockets of cfg (which must outlive the
+ * live object).  Returns 0 and *ret, or -errno with err naming the
+ * endpoint. */
+int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen);
+
+/* Serves until SIGTERM or SIGINT.  Returns the exit status: 0 (a run going
+ * on was stopped cleanly and its trailer confirmed, or there was none), 1
+ * (the store did not confirm the last trailer in time). */
+int live_run(live_t *l);
+
+/* Accepts NULL.  Returns NULL. */
+live_t *live_free(live_t *l);
+
+#endif

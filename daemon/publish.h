@@ -1,0 +1,78 @@
+/* publish: the daemon's two outputs.  Storage: every record, lossless, over
+ * ZeroMQ PUSH by the protocol of storage_proto.h; each record is held in a
+ * bounded window until the store ACKs it, sent again after a HELLO, held
+ * while the store says FULL; the window's fill decides BUSY.  Monitor: a PUB
+ * socket, topic = tag name or "all", sampled by the per-tag prescale, never
+ * blocking (samples beyond the high-water mark are dropped and counted).
+ * Owns the three sockets; knows nothing of events or run control. */
+#ifndef DARKDAQ_PUBLISH_H
+#define DARKDAQ_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct publish publish_t;
+
+struct publish_counters {
+        uint64_t records;               /* appended to the window */
+        uint64_t sent;                  /* storage sends, re-sends included */
+        uint64_t resent;                /* of those, after a HELLO */
+        uint64_t acked;                 /* records the store acknowledged */
+        uint64_t held_records, held_bytes;      /* in the window now */
+        uint64_t max_held_bytes;        /* the most ever held */
+        uint64_t spilled;               /* records kept on the heap: no room in the window */
+        uint64_t hellos, fulls;
+        bool store_full;                /* FULL seen, no RESUME yet */
+        uint32_t ack_run;               /* the last ACK */
+        uint64_t ack_seq;
+        bool ack_seen;
+        uint64_t monitor_sent;          /* messages (topic + record) */
+        uint64_t monitor_dropped;       /* samples not sent: high-water mark reached */
+        uint64_t bad_acks;              /* ack messages that did not parse */
+};
+
+/* Binds storage (PUSH), storage_ack (PULL) and monitor (PUB) of d on zctx.
+ * Returns 0 and *ret, or -errno with err naming the socket and endpoint. */
+int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
+                const uint32_t *prescale, char *err, size_t errlen);
+/* Closes the sockets (linger bounded).  Accepts NULL.  Returns NULL. */
+publish_t *publish_free(publish_t *p);
+
+/* ---- storage ---- */
+
+/* Room for a packed record of len bytes as record seq of run: returns where
+ * to write it (the protocol prefix is written here).  Never fails for lack of
+ * room (a record that does not fit in the window is kept on the heap and
+ * counted as spilled); NULL only on out of memory. */
+uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len);
+/* Sends what the window holds unsent, as far as the socket takes it. */
+void publish_flush(publish_t *p);
+/* Takes every waiting message from the ack socket (HELLO, ACK, FULL,
+ * RESUME) and flushes.  Returns the number handled. */
+int publish_handle_acks(publish_t *p);
+/* May the core take more input?  False when the window is within a margin of
+ * storage_buffer_bytes: the core then stops taking from the rings. */
+bool publish_can_take(const publish_t *p);
+/* BUSY as the window wants it: on above busy_high_bytes or while the store
+ * is FULL, off again below busy_low_bytes; in between it keeps its state. */
+bool publish_busy(publish_t *p);
+/* Has the store acknowledged record seq of run? */
+bool publish_acked(const publish_t *p, uint32_t run, uint64_t seq);
+/* Sockets for the core's zmq_poll: the ack PULL (POLLIN) and the storage
+ * PUSH (POLLOUT, when publish_has_unsent()). */
+void *publish_ack_socket(publish_t *p);
+void *publish_storage_socket(publish_t *p);
+bool publish_has_unsent(const publish_t *p);
+
+/* ---- monitor ---- */
+
+/* Offers one event record (packed) with its fired tags (bit (1u << tag)):
+ * sent under "all" and under each fired tag whose prescale count comes up. */
+void publish_monitor(publish_t *p, const uint8_t *rec, size_t len, uint32_t fired);
+
+void publish_get_counters(const publish_t *p, struct publish_counters *ret);
+
+#endif

@@ -1,0 +1,48 @@
+/* Fuzzes the control command parser on arbitrary bytes: no crash, no read
+ * outside the input; an accepted request is one of the five commands with
+ * options only where they belong, and deciding it in every state writes a
+ * reply that is one JSON object. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct control_request rq;
+        char err[256], reply[1024];
+        /* a copy of exactly size bytes, so that ASan catches any overread */
+        uint8_t *buf = malloc(size ? size : 1);
+        if (!buf)
+                return 0;
+        memcpy(buf, data, size);
+        int r = control_parse(buf, size, &rq, err, sizeof err);
+        if (r == 0) {
+                if ((unsigned)rq.cmd > CONTROL_RESET)
+                        abort();
+                if (rq.run_given && rq.cmd != CONTROL_START)
+                        abort();
+                if (rq.text && rq.cmd != CONTROL_STATUS)
+                        abort();
+                for (int st = CONTROL_IDLE; st <= CONTROL_ERROR; st++) {
+                        control_t c;
+                        uint32_t run = 0;
+                        control_init(&c);
+                        c.state = (enum control_state)st;
+                        reply[0] = '\0';
+                        enum control_action a = control_decide(&c, &rq, &run, reply, sizeof reply);
+                        if (a == CONTROL_NOTHING) {
+                                size_t n = strlen(reply);
+                                if (n < 2 || reply[0] != '{' || reply[n - 1] != '}')
+                                        abort();
+                        }
+                }
+        } else if (strlen(err) == 0) {
+                abort();
+        }
+        free(buf);
+        return 0;
+}

@@ -1,0 +1,397 @@
+"""darkdaqd -c: the live service end to end, with real processes and real
+ZeroMQ sockets on loopback: simulated boards -> darkdaqd -> store -> run
+file, checked against darkdaqd --replay of darkdaq-sim's files; BUSY while
+the store is stopped; SIGTERM during a run; a monitor subscriber; bad
+configurations; darkdaq-ctl transitions.  No test sleeps: each waits on its
+condition with a generous bound.
+
+The store is darkdaq-store when it is built, else tests/fake_store.py (the
+same protocol and run files).  DARKDAQ_LIVE_EVENTS sets the size of the
+main end-to-end test (default 5000; the full proof is 1000000)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import zmq
+
+from conftest import BUILD, program
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
+from darkdaq_reader import read_run  # noqa: E402
+
+EVENTS = int(os.environ.get("DARKDAQ_LIVE_EVENTS", "5000"))
+TAG_FIELDS = ["zprime_invisible", "mumu_tautau", "four_muon", "tau_1x3", "displaced_vertex",
+              "missing_energy", "idm_dark_higgs", "single_photon", "three_photon"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def store_command(conf):
+    real = BUILD / "bin" / "darkdaq-store"
+    if real.exists():
+        return [str(real), "-c", str(conf)]
+    return ["/usr/bin/python3", os.path.join(HERE, "fake_store.py"), "-c", str(conf)]
+
+
+class Live:
+    """darkdaqd and a store on free ports, in tmp."""
+
+    def __init__(self, tmp, sources, daemon_extra="", builder=""):
+        self.tmp = tmp
+        p = free_ports(4)
+        self.ep = {k: "tcp://127.0.0.1:%d" % v
+                   for k, v in zip(("control", "monitor", "storage", "storage_ack"), p)}
+        self.conf = tmp / "darkdaqd.ini"
+        text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
+        text += daemon_extra + "\n" + builder + "\n" + sources
+        self.conf.write_text(text)
+        self.store_dir = tmp / "store"
+        self.store_dir.mkdir()
+        self.store_conf = tmp / "store.ini"
+        self.store_conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\n" % (
+            self.store_dir, self.ep["storage"], self.ep["storage_ack"]))
+        self.log = open(tmp / "darkdaqd.log", "w+")
+        self.d = subprocess.Popen([program("darkdaqd"), "-c", str(self.conf)],
+                                  stderr=self.log, stdout=subprocess.DEVNULL)
+        self.store_log = open(tmp / "store.log", "w+")
+        self.store = subprocess.Popen(store_command(self.store_conf), stderr=self.store_log,
+                                      stdout=subprocess.DEVNULL)
+
+    def ctl(self, *args, json_out=True, check=True, timeout_ms=30000):
+        cmd = [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
+               "--timeout-ms", str(timeout_ms)] + (["--json"] if json_out else []) + list(args)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if check:
+            assert p.returncode == 0, (args, p.stdout, p.stderr, self.daemon_log())
+        return json.loads(p.stdout) if json_out and p.stdout.startswith("{") else p
+
+    def status(self):
+        return self.ctl("status")
+
+    def wait_for(self, cond, what, bound_s=60):
+        """Polls cond() until true; between polls it waits on the daemon's
+        exit (a real event: a daemon that dies fails the test at once)."""
+        end = time.monotonic() + bound_s
+        while True:
+            v = cond()
+            if v:
+                return v
+            assert time.monotonic() < end, "timed out waiting for " + what + "\n" + \
+                self.daemon_log()
+            try:
+                rc = self.d.wait(timeout=0.05)
+                pytest.fail("darkdaqd exited %s while waiting for %s\n%s" % (
+                    rc, what, self.daemon_log()))
+            except subprocess.TimeoutExpired:
+                pass
+
+    def daemon_log(self):
+        self.log.flush()
+        with open(self.tmp / "darkdaqd.log") as f:
+            return f.read()
+
+    def run_file(self, run):
+        return self.store_dir / ("run-%06d-000.dkr" % run)
+
+    def close(self):
+        for p in (self.d, self.store):
+            if p.poll() is None:
+                if p is self.store:
+                    os.kill(p.pid, signal.SIGCONT)
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.log.close()
+        self.store_log.close()
+
+
+@pytest.fixture
+def live_factory(tmp_path):
+    made = []
+
+    def make(*a, **k):
+        lv = Live(tmp_path, *a, **k)
+        made.append(lv)
+        return lv
+    yield make
+    for lv in made:
+        lv.close()
+
+
+def sim_sources(n_events, seed, rate=0, boards=4, events_key=True):
+    text = ""
+    for b in range(boards):
+        text += ("[source.board%d]\ndriver = sim\nboard = %d\nboards = %d\nseed = %d\n"
+                 "rate_hz = %g\n" % (b, b, boards, seed, rate))
+        if events_key:
+            text += "events = %d\n" % n_events
+    return text
+
+
+def summary(path):
+    """{trigger: (status, tags)} of the events, and every record kind counted."""
+    events, kinds, trailer = {}, {}, None
+    for rec in read_run(str(path)):
+        k = rec.WhichOneof("body")
+        kinds[k] = kinds.get(k, 0) + 1
+        if k == "event":
+            ev = rec.event
+            assert ev.trigger not in events, "trigger %d twice" % ev.trigger
+            events[ev.trigger] = (tuple(ev.status),
+                                  tuple(sorted(f.name for f, _ in ev.tags.ListFields())))
+        elif k == "run_trailer":
+            trailer = rec.run_trailer
+    return events, kinds, trailer
+
+
+def replay_reference(tmp, n, seed):
+    out = tmp / "sim"
+    subprocess.run([program("darkdaq-sim"), "-n", str(n), "--seed", str(seed), "-o", str(out)],
+                   check=True, capture_output=True)
+    ref = tmp / "replay.dkr"
+    subprocess.run([program("darkdaqd"), "--replay"] +
+                   [str(out / ("board-%d.raw" % b)) for b in range(4)] + ["-o", str(ref)],
+                   check=True, capture_output=True)
+    return ref
+
+
+def counts(trailer):
+    return {c.name: c.value for c in trailer.counts}
+
+
+# ---- (a) every trigger once, tags as --replay ----
+
+def test_sim_boards_to_store_equal_replay(tmp_path, live_factory):
+    seed = 11
+    lv = live_factory(sim_sources(EVENTS, seed))
+    assert lv.ctl("configure")["state"] == "configured"
+    r = lv.ctl("start", "--run", "5")
+    assert r["state"] == "running" and r["run"] == 5
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == EVENTS, "every event built",
+                bound_s=max(60, EVENTS / 2000))
+    # the store has written all but the trailer: stop then waits only for that
+    lv.wait_for(lambda: lv.status()["storage"]["held_records"] == 0, "the store caught up",
+                bound_s=max(60, EVENTS / 2000))
+    r = lv.ctl("stop")
+    assert r["state"] == "configured" and r["store_confirmed"] is True, r
+    live, kinds, trailer = summary(lv.run_file(5))
+    assert sorted(live) == list(range(1, EVENTS + 1))
+    assert kinds == {"run_header": 1, "event": EVENTS, "run_trailer": 1}
+    ref, _, _ = summary(replay_reference(tmp_path, EVENTS, seed))
+    assert live == ref
+    c = counts(trailer)
+    assert c["events"] == EVENTS and c["complete"] == EVENTS
+    assert trailer.end_reason == "stop" and trailer.records_in_file == EVENTS + 2
+
+
+# ---- (b) BUSY while the store is stopped; nothing lost ----
+
+def test_store_stopped_asserts_busy_then_clears(tmp_path, live_factory):
+    n, buf = 4000, 1 << 20
+    lv = live_factory(sim_sources(n, 3, rate=2000),
+                      daemon_extra="storage_buffer_bytes = %d\n" % buf)
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "2")
+    lv.wait_for(lambda: lv.status()["storage"]["acked"] > 0, "the store's first ACK")
+    os.kill(lv.store.pid, signal.SIGSTOP)
+    s = lv.wait_for(lambda: (lambda x: x if x["busy"] else None)(lv.status()), "BUSY")
+    assert s["storage"]["held_bytes"] <= buf
+    assert s["storage"]["max_held_bytes"] <= buf
+    assert all(src["busy"] for src in s["sources"])
+    os.kill(lv.store.pid, signal.SIGCONT)
+    lv.wait_for(lambda: not lv.status()["busy"], "BUSY cleared")
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True
+    s = lv.status()
+    assert s["storage"]["max_held_bytes"] <= buf
+    assert s["sources"][0]["busy_ms"] > 0
+    live, kinds, _ = summary(lv.run_file(2))
+    assert sorted(live) == list(range(1, n + 1))
+    assert kinds["event"] == n
+    assert all(v[0] == (0,) for v in live.values())     # every event complete
+
+
+# ---- (c) SIGTERM during a run ----
+
+def test_sigterm_stops_the_run_with_a_trailer(tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 5, rate=1000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "9")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 300, "300 events")
+    lv.d.send_signal(signal.SIGTERM)
+    assert lv.d.wait(timeout=60) == 0, lv.daemon_log()
+    assert "signal" in lv.daemon_log()
+    live, kinds, trailer = summary(lv.run_file(9))
+    assert trailer is not None and trailer.end_reason == "signal"
+    c = counts(trailer)
+    assert c["events"] == kinds["event"] == len(live)
+    assert c.get("late", 0) == kinds.get("late", 0)
+    assert c.get("junk", 0) == kinds.get("junk", 0)
+    assert c.get("corrupt", 0) == kinds.get("corrupt", 0)
+    assert trailer.records_in_file == sum(kinds.values())
+
+
+# ---- (d) a monitor subscriber gets only its tag ----
+
+def test_monitor_subscriber_gets_only_its_tag(tmp_path, live_factory):
+    import darkdaq_pb2
+    tag = "missing_energy"
+    lv = live_factory(sim_sources(0, 8, rate=2000))
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, tag.encode())
+    sub.connect(lv.ep["monitor"])
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "1")
+    # a subscription takes effect some time after connect: collect what
+    # comes once it does, up to 100 samples
+    got = []
+    poller = zmq.Poller()
+    poller.register(sub, zmq.POLLIN)
+    end = time.monotonic() + 60
+    while len(got) < 100 and time.monotonic() < end:
+        if poller.poll(100):
+            got.append(sub.recv_multipart())
+    lv.ctl("stop")
+    sub.close()
+    ctx.term()
+    assert len(got) == 100, "only %d samples" % len(got)
+    seen = set()
+    for topic, body in got:
+        assert topic == tag.encode()
+        rec = darkdaq_pb2.Record()
+        rec.ParseFromString(body)
+        assert rec.WhichOneof("body") == "event"
+        assert rec.event.tags.HasField(tag)
+        seen.add(rec.event.trigger)
+    live, _, _ = summary(lv.run_file(1))
+    tagged = {t for t, v in live.items() if tag in v[1]}
+    assert len(seen) == 100 and seen <= tagged
+    assert len(tagged) < len(live)      # other events were there and not sent to us
+    assert lv.status()["monitor"]["dropped"] == 0
+
+
+# ---- (e) bad configuration, endpoint in use ----
+
+@pytest.mark.parametrize("text,line,word", [
+    ("[daemon]\nno_such_key = 1\n", 2, "no_such_key"),
+    ("[daemon]\nstop_timeout_ms = soon\n", 2, "stop_timeout_ms"),
+    ("[source.a]\ndriver = sim\nboard = 99\n", 3, "board"),
+    ("[source.a]\ndriver = file\nseed = 1\n", 3, "seed"),
+])
+def test_bad_configuration_exits_2_naming_line_and_key(tmp_path, text, line, word):
+    conf = tmp_path / "bad.ini"
+    conf.write_text(text)
+    p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 2
+    assert "%s:%d:" % (conf, line) in p.stderr and word in p.stderr, p.stderr
+
+
+def test_missing_configuration_exits_2(tmp_path):
+    p = subprocess.run([program("darkdaqd"), "-c", str(tmp_path / "none.ini")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "none.ini" in p.stderr and "cannot open" in p.stderr
+
+
+def test_endpoint_in_use_exits_1_naming_it(tmp_path):
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    port = held.getsockname()[1]
+    others = free_ports(3)
+    conf = tmp_path / "d.ini"
+    conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
+                    % (others[0], others[1], port, others[2]))
+    p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30)
+    held.close()
+    assert p.returncode == 1
+    assert "tcp://127.0.0.1:%d" % port in p.stderr and "storage" in p.stderr, p.stderr
+
+
+# ---- (f) darkdaq-ctl transitions ----
+
+def test_ctl_transitions_and_repeats(tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 2, rate=200))
+    p = lv.ctl("start", json_out=False, check=False)
+    assert p.returncode == 1 and "configure first" in p.stderr
+    assert lv.ctl("status")["state"] == "idle"
+    for _ in range(2):
+        r = lv.ctl("configure")
+        assert r["ok"] and r["state"] == "configured"
+    r = lv.ctl("start", "--run", "7")
+    assert r["ok"] and r["state"] == "running" and r["run"] == 7
+    r = lv.ctl("start")
+    assert r["ok"] and r["run"] == 7 and "already" in r["message"]
+    p = lv.ctl("start", "--run", "8", json_out=False, check=False)
+    assert p.returncode == 1 and "run 7" in p.stderr
+    p = lv.ctl("configure", json_out=False, check=False)
+    assert p.returncode == 1 and "stop first" in p.stderr
+    p = lv.ctl("status", json_out=False)
+    assert "running" in p.stdout and "board0" in p.stdout and "zprime_invisible" in p.stdout
+    for _ in range(2):
+        r = lv.ctl("stop")
+        assert r["ok"] and r["state"] == "configured"
+    r = lv.ctl("start")
+    assert r["run"] == 8 and r["state"] == "running"
+    r = lv.ctl("reset")
+    assert r["ok"] and r["state"] == "idle"
+    assert lv.ctl("reset")["state"] == "idle"
+    s = lv.status()
+    assert s["state"] == "idle" and s["sources"] == []
+    # run 7 and run 8 both closed with a trailer
+    for run in (7, 8):
+        _, kinds, trailer = summary(lv.run_file(run))
+        assert trailer is not None and kinds["run_header"] == 1
+
+
+def test_ctl_usage_and_no_daemon(tmp_path):
+    ctl = program("darkdaq-ctl")
+    assert subprocess.run([ctl], capture_output=True).returncode == 2
+    assert subprocess.run([ctl, "frobnicate"], capture_output=True).returncode == 2
+    assert subprocess.run([ctl, "start", "--run", "x"], capture_output=True).returncode == 2
+    port = free_ports(1)[0]
+    p = subprocess.run([ctl, "--endpoint", "tcp://127.0.0.1:%d" % port, "--timeout-ms", "300",
+                        "status"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "no answer" in p.stderr
+
+
+def test_control_rejects_bad_requests(tmp_path, live_factory):
+    lv = live_factory(sim_sources(10, 1))
+    ctx = zmq.Context()
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(lv.ep["control"])
+    for bad in [b"", b"launch", b"start --run -1", b"\xff\xfe", b"{\"cmd\":1}", b"x" * 5000,
+                b"{\"cmd\":\"start\",\"run\":12"]:
+        req.send(bad)
+        assert req.poll(30000), "no reply to %r" % bad[:20]
+        r = json.loads(req.recv())
+        assert r["ok"] is False and "bad request" in r["message"]
+    req.send(b"{\"cmd\":\"configure\"}")
+    assert req.poll(30000)
+    assert json.loads(req.recv())["state"] == "configured"
+    req.close()
+    ctx.term()
