@@ -53,9 +53,19 @@ static void s_event(void *ctx, const struct built_event *ev)
         struct tag_input in = { ev->tag_frags, ev->n_tag_frags };
         struct tag_result res;
 
+        size_t len;
+        const uint8_t *rec;
+
         if (tagger_run(c->tagger, &in, &res) < 0)
                 c->error = c->error ? c->error : -ENOMEM;
-        s_write(c, record_event(c->enc, ev, &res));
+        if (c->error)
+                return;
+        rec = record_event_pack(c->enc, ev, &res, &len);
+        int r = rec ? runfile_writer_write_packed(c->writer, rec, len) : -ENOMEM;
+        if (r < 0)
+                c->error = r;
+        else
+                c->records++;
 }
 
 static void s_late(void *ctx, const struct built_late *late)
