@@ -1,0 +1,416 @@
+/* Tests of auth: which endpoints are local, key files, and CURVE + ZAP on a
+ * real REP socket (require_curve forces CURVE onto loopback, the only
+ * network here): the listed key gets a reply, another key and a client
+ * without CURVE get none, and the refusal is counted and logged. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "auth.h"
+#include "check.h"
+
+#define WAIT_MS 5000    /* bound on every wait for something that must happen */
+
+TEST(endpoint_is_local)
+{
+        CHECK(auth_endpoint_is_local("ipc:///run/darkdaq/control"));
+        CHECK(auth_endpoint_is_local("inproc://x"));
+        CHECK(auth_endpoint_is_local("tcp://127.0.0.1:5555"));
+        CHECK(auth_endpoint_is_local("tcp://127.3.2.1:5555"));
+        CHECK(auth_endpoint_is_local("tcp://localhost:5555"));
+        CHECK(auth_endpoint_is_local("tcp://LOCALHOST:5555"));
+        CHECK(auth_endpoint_is_local("tcp://[::1]:5555"));
+        CHECK(auth_endpoint_is_local("tcp://[::ffff:127.0.0.1]:5555"));
+        CHECK(auth_endpoint_is_local("tcp://lo:5555"));
+        CHECK(auth_endpoint_is_local("tcp://127.0.0.1:*"));
+        CHECK(auth_endpoint_is_local("tcp://127.0.0.1:0;127.0.0.1:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://0.0.0.0:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://*:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://[::]:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://192.168.1.10:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://128.0.0.1:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://eth0:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://daq.example.org:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://localhost.example.org:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://127.0.0.1"));
+        CHECK(!auth_endpoint_is_local("tcp://[::1"));
+        CHECK(!auth_endpoint_is_local("tcp://10.0.0.1:0;127.0.0.1:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://127.0.0.1:0;10.0.0.1:5555"));
+        CHECK(!auth_endpoint_is_local("pgm://127.0.0.1;239.192.1.1:5555"));
+        CHECK(!auth_endpoint_is_local("ws://127.0.0.1:5555"));
+        CHECK(!auth_endpoint_is_local("tcp://"));
+        CHECK(!auth_endpoint_is_local(""));
+        CHECK(!auth_endpoint_is_local(NULL));
+}
+
+/* ---- helpers ---- */
+
+struct keys {
+        char dir[64];                   /* temporary directory */
+        char path[12][128];             /* files made, removed by s_cleanup */
+        int n;
+};
+
+static const char *s_path(struct keys *k, const char *name)
+{
+        char full[sizeof(k->path[0])];
+
+        snprintf(full, sizeof(full), "%s/%s", k->dir, name);
+        memcpy(k->path[k->n], full, sizeof(full));
+        return k->path[k->n++];
+}
+
+static void s_write(const char *path, const char *text)
+{
+        FILE *f = fopen(path, "w");
+        if (f) {
+                fputs(text, f);
+                fclose(f);
+        }
+}
+
+static void s_cleanup(struct keys *k)
+{
+        while (k->n > 0)
+                unlink(k->path[--k->n]);
+        rmdir(k->dir);
+}
+
+/* Makes NAME.key and NAME.pub in k->dir; pub gets the public key. */
+static int s_pair(struct keys *k, const char *name, char pub[AUTH_KEY_Z85_LEN + 1])
+{
+        char sec[AUTH_KEY_Z85_LEN + 1], n1[64], n2[64], err[256];
+        const char *p1, *p2;
+
+        snprintf(n1, sizeof(n1), "%s.key", name);
+        snprintf(n2, sizeof(n2), "%s.pub", name);
+        p1 = s_path(k, n1);
+        p2 = s_path(k, n2);
+        if (auth_keygen(pub, sec) < 0)
+                return -1;
+        return auth_write_key_files(p1, p2, pub, sec, err, sizeof(err));
+}
+
+TEST(key_files)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub[AUTH_KEY_Z85_LEN + 1], pub2[AUTH_KEY_Z85_LEN + 1], sec[AUTH_KEY_Z85_LEN + 1];
+        char other_pub[AUTH_KEY_Z85_LEN + 1], other_sec[AUTH_KEY_Z85_LEN + 1], text[512];
+        char err[256] = "";
+        struct stat st;
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE(s_pair(&k, "a", pub) == 0);
+        CHECK(stat(k.path[0], &st) == 0 && (st.st_mode & 0777) == 0600);
+        CHECK(stat(k.path[1], &st) == 0 && (st.st_mode & 0777) == 0644);
+
+        CHECK(auth_read_key_file(k.path[0], pub2, sec, err, sizeof(err)) == 0);
+        CHECK_STR(pub2, pub);
+        CHECK(auth_read_key_file(k.path[1], pub2, NULL, err, sizeof(err)) == 0);
+        CHECK_STR(pub2, pub);
+        /* a public key file has no secret */
+        CHECK(auth_read_key_file(k.path[1], NULL, sec, err, sizeof(err)) == -EINVAL);
+        CHECK(strstr(err, "no secret-key") != NULL);
+        /* never overwritten */
+        CHECK(auth_write_key_files(k.path[0], s_path(&k, "x.pub"), pub, sec, err,
+                                   sizeof(err)) == -EEXIST);
+        CHECK(access(k.path[2], F_OK) != 0);
+
+        /* a CZMQ zcert secret file reads as it is; the public key is derived
+         * when only the secret is given */
+        REQUIRE(auth_keygen(other_pub, other_sec) == 0);
+        snprintf(text, sizeof(text),
+                 "#   ****  Generated by CZMQ  ****\n#   ZeroMQ CURVE **Secret** Certificate\n"
+                 "metadata\n    name = \"daq\"\ncurve\n    secret-key = \"%s\"\n", other_sec);
+        s_write(s_path(&k, "z.key"), text);
+        CHECK(auth_read_key_file(k.path[3], pub2, sec, err, sizeof(err)) == 0);
+        CHECK_STR(pub2, other_pub);
+        CHECK_STR(sec, other_sec);
+
+        /* a public key that does not belong to the secret one */
+        snprintf(text, sizeof(text), "public-key = \"%s\"\nsecret-key = \"%s\"\n", pub, other_sec);
+        s_write(s_path(&k, "bad1.key"), text);
+        CHECK(auth_read_key_file(k.path[4], pub2, sec, err, sizeof(err)) == -EINVAL);
+        CHECK(strstr(err, "does not belong") != NULL);
+
+        /* a short key, a stray line: the file and line are named */
+        s_write(s_path(&k, "bad2.key"), "# c\npublic-key = abc\n");
+        CHECK(auth_read_key_file(k.path[5], pub2, NULL, err, sizeof(err)) == -EINVAL);
+        CHECK(strstr(err, "bad2.key:2:") != NULL);
+        s_write(s_path(&k, "bad3.key"), "hello\n");
+        CHECK(auth_read_key_file(k.path[6], pub2, NULL, err, sizeof(err)) == -EINVAL);
+        CHECK(strstr(err, "bad3.key:1:") != NULL);
+        /* Z85 characters whose first group exceeds 32 bits */
+        snprintf(text, sizeof(text), "public-key = \"$%039d\"\n", 0);
+        s_write(s_path(&k, "bad4.key"), text);
+        CHECK(auth_read_key_file(k.path[7], pub2, NULL, err, sizeof(err)) == -EINVAL);
+        CHECK(auth_read_key_file("/nonexistent/x.key", pub2, NULL, err, sizeof(err)) == -ENOENT);
+        s_cleanup(&k);
+}
+
+TEST(config_errors)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub[AUTH_KEY_Z85_LEN + 1], err[256] = "";
+        void *ctx = zmq_ctx_new();
+        auth_t *a;
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE(s_pair(&k, "server", pub) == 0);
+        REQUIRE(s_pair(&k, "client", pub) == 0);
+
+        /* no keys: local endpoints only */
+        a = auth_new(ctx, &(struct auth_config){ 0 }, err, sizeof(err));
+        REQUIRE(a);
+        void *s = zmq_socket(ctx, ZMQ_REP);
+        CHECK(auth_apply_server(a, s, "tcp://127.0.0.1:5555", err, sizeof(err)) == 0);
+        CHECK(auth_apply_server(a, s, "ipc:///tmp/x", err, sizeof(err)) == 0);
+        CHECK(auth_apply_server(a, s, "tcp://0.0.0.0:5555", err, sizeof(err)) == -EPERM);
+        CHECK(strstr(err, "tcp://0.0.0.0:5555 is not local") != NULL);
+        CHECK(auth_apply_server(NULL, s, "tcp://*:5555", err, sizeof(err)) == -EPERM);
+        CHECK(auth_apply_client(s, "tcp://127.0.0.1:5555", NULL, err, sizeof(err)) == 0);
+        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555", NULL, err, sizeof(err)) == -EPERM);
+        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555",
+                                &(struct auth_client_config){ .client_key_file = k.path[2],
+                                                              .server_public_file = "/nonexistent" },
+                                err, sizeof(err)) == -ENOENT);
+        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555",
+                                &(struct auth_client_config){ .client_key_file = k.path[2],
+                                                              .server_public_file = k.path[1] },
+                                err, sizeof(err)) == 1);
+        zmq_close(s);
+        a = auth_free(a);
+
+        /* half a configuration */
+        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0] }, err, sizeof(err)));
+        CHECK(strstr(err, "allowed_clients") != NULL);
+        CHECK(!auth_new(ctx, &(struct auth_config){ .allowed_clients = k.path[3] }, err, sizeof(err)));
+        CHECK(!auth_new(ctx, &(struct auth_config){ .require_curve = true }, err, sizeof(err)));
+        /* a secret key among the allowed clients */
+        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                    .allowed_clients = k.path[2] }, err, sizeof(err)));
+        CHECK(strstr(err, "holds a secret key") != NULL);
+        /* a directory with no key */
+        char empty[96];
+        snprintf(empty, sizeof(empty), "%s/empty", k.dir);
+        REQUIRE(mkdir(empty, 0700) == 0);
+        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                    .allowed_clients = empty }, err, sizeof(err)));
+        CHECK(strstr(err, "no key listed") != NULL);
+        rmdir(empty);
+
+        /* a list file: zcert lines and bare keys; twice the same key counts
+         * once; a 40-character comment is no key (no Z85 key begins '#') */
+        char list[512];
+        const char *lp = s_path(&k, "clients.txt");
+        snprintf(list, sizeof(list), "# allowed\n%s\n\npublic-key = \"%s\"\n"
+                 "#%039d\n", pub, pub, 0);
+        s_write(lp, list);
+        a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0], .allowed_clients = lp },
+                     err, sizeof(err));
+        CHECK(a != NULL);
+        CHECK_EQ_U(auth_allowed_count(a), 1);
+        /* one ZAP handler per context */
+        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                    .allowed_clients = lp }, err, sizeof(err)));
+        CHECK(strstr(err, "zeromq.zap.01") != NULL);
+        a = auth_free(a);
+        CHECK(a == NULL);
+        zmq_ctx_term(ctx);
+        s_cleanup(&k);
+}
+
+/* Reads monitor events until one in mask arrives (true) or WAIT_MS passes. */
+static bool s_wait_event(void *mon, int mask)
+{
+        for (;;) {
+                zmq_pollitem_t it = { mon, 0, ZMQ_POLLIN, 0 };
+                uint8_t ev[6];
+                char addr[256];
+                uint16_t id;
+
+                if (zmq_poll(&it, 1, WAIT_MS) != 1)
+                        return false;
+                if (zmq_recv(mon, ev, sizeof(ev), 0) != 6)
+                        return false;
+                zmq_recv(mon, addr, sizeof(addr), 0);
+                memcpy(&id, ev, sizeof(id));
+                if (id & mask)
+                        return true;
+        }
+}
+
+static bool s_readable(void *sock, long timeout_ms)
+{
+        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+        return zmq_poll(&it, 1, timeout_ms) == 1;
+}
+
+static void *s_req(void *ctx, const char *ep, const char *key_file, const char *server_pub)
+{
+        void *req = zmq_socket(ctx, ZMQ_REQ);
+        int zero = 0, never = -1;
+        char err[256];
+
+        zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+        /* one attempt, so that one refused client is one ZAP request */
+        zmq_setsockopt(req, ZMQ_RECONNECT_IVL, &never, sizeof(never));
+        if (key_file && auth_apply_client(req, ep,
+                                          &(struct auth_client_config){ .client_key_file = key_file,
+                                                                        .server_public_file = server_pub,
+                                                                        .require_curve = true },
+                                          err, sizeof(err)) != 1) {
+                fprintf(stderr, "%s\n", err);
+                zmq_close(req);
+                return NULL;
+        }
+        zmq_connect(req, ep);
+        return req;
+}
+
+TEST(curve_zap_allows_listed_key_only)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub_s[AUTH_KEY_Z85_LEN + 1], pub_a[AUTH_KEY_Z85_LEN + 1], pub_b[AUTH_KEY_Z85_LEN + 1];
+        char err[256] = "", ep[128], buf[64], clients[96], logpath[96], log[4096] = "";
+        size_t eplen = sizeof(ep);
+        int zero = 0, saved_stderr, logfd;
+        void *ctx = zmq_ctx_new();
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE(s_pair(&k, "server", pub_s) == 0);      /* path 0, 1 */
+        REQUIRE(s_pair(&k, "a", pub_a) == 0);           /* path 2, 3 */
+        REQUIRE(s_pair(&k, "b", pub_b) == 0);           /* path 4, 5 */
+        /* the allowed list is a directory holding a.pub */
+        snprintf(clients, sizeof(clients), "%s/clients", k.dir);
+        REQUIRE(mkdir(clients, 0700) == 0);
+        const char *allowed_a = s_path(&k, "clients/a.pub");
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_a);
+        s_write(allowed_a, buf);
+
+        auth_t *a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                         .allowed_clients = clients,
+                                                         .require_curve = true,
+                                                         .log_name = "test_auth" },
+                             err, sizeof(err));
+        REQUIRE(a);
+        CHECK_EQ_U(auth_allowed_count(a), 1);
+
+        void *rep = zmq_socket(ctx, ZMQ_REP);
+        zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof(zero));
+        CHECK(auth_apply_server(a, rep, "tcp://127.0.0.1:*", err, sizeof(err)) == 1);
+        REQUIRE(zmq_bind(rep, "tcp://127.0.0.1:*") == 0);
+        zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &eplen);
+        REQUIRE(zmq_socket_monitor(rep, "inproc://test-auth-mon", ZMQ_EVENT_ALL) == 0);
+        void *mon = zmq_socket(ctx, ZMQ_PAIR);
+        REQUIRE(zmq_connect(mon, "inproc://test-auth-mon") == 0);
+
+        /* client A: listed */
+        void *ca = s_req(ctx, ep, k.path[2], k.path[1]);
+        REQUIRE(ca);
+        CHECK(zmq_send(ca, "ping", 4, 0) == 4);
+        CHECK(s_readable(rep, WAIT_MS));
+        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 4);
+        CHECK(zmq_send(rep, "pong", 4, 0) == 4);
+        CHECK(s_readable(ca, WAIT_MS));
+        CHECK(zmq_recv(ca, buf, sizeof(buf), ZMQ_DONTWAIT) == 4 && memcmp(buf, "pong", 4) == 0);
+        CHECK_EQ_U(auth_refusals(a), 0);
+        zmq_close(ca);
+
+        /* client B: a valid key pair, not listed.  Its refusal is logged to
+         * stderr, caught in a file here. */
+        snprintf(logpath, sizeof(logpath), "%s/stderr.log", k.dir);
+        s_path(&k, "stderr.log");
+        logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        REQUIRE(logfd >= 0);
+        fflush(stderr);
+        saved_stderr = dup(2);
+        dup2(logfd, 2);
+        void *cb = s_req(ctx, ep, k.path[4], k.path[1]);
+        REQUIRE(cb);
+        CHECK(zmq_send(cb, "ping", 4, 0) == 4);
+        /* the server fails the handshake after the ZAP reply */
+        CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+        fflush(stderr);
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+        CHECK(pread(logfd, log, sizeof(log) - 1, 0) > 0);
+        close(logfd);
+        CHECK(!s_readable(cb, 200));
+        CHECK(!s_readable(rep, 0));
+        CHECK_EQ_U(auth_refusals(a), 1);
+        CHECK(strstr(log, "test_auth: auth: refused CURVE connection from 127.0.0.1 key ") != NULL);
+        CHECK(strstr(log, pub_b) != NULL);
+        zmq_close(cb);
+
+        /* a client without CURVE: the mechanisms differ, no ZAP request */
+        void *cn = s_req(ctx, ep, NULL, NULL);
+        REQUIRE(cn);
+        CHECK(zmq_send(cn, "ping", 4, 0) == 4);
+        CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL));
+        CHECK(!s_readable(cn, 200));
+        CHECK(!s_readable(rep, 0));
+        CHECK_EQ_U(auth_refusals(a), 1);
+        zmq_close(cn);
+
+        /* A again: still served */
+        ca = s_req(ctx, ep, k.path[2], k.path[1]);
+        REQUIRE(ca);
+        CHECK(zmq_send(ca, "ping", 4, 0) == 4);
+        CHECK(s_readable(rep, WAIT_MS));
+        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 4);
+        zmq_close(ca);
+
+        zmq_socket_monitor(rep, NULL, 0);
+        zmq_close(mon);
+        zmq_close(rep);
+        a = auth_free(a);
+        zmq_ctx_term(ctx);
+        rmdir(clients);
+        s_cleanup(&k);
+}
+
+TEST(local_sockets_stay_open_beside_curve)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub[AUTH_KEY_Z85_LEN + 1], err[256] = "", ep[128], buf[16];
+        size_t eplen = sizeof(ep);
+        int zero = 0;
+        void *ctx = zmq_ctx_new();
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE(s_pair(&k, "server", pub) == 0);
+        REQUIRE(s_pair(&k, "a", pub) == 0);
+        auth_t *a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                         .allowed_clients = k.path[3] },
+                             err, sizeof(err));
+        REQUIRE(a);
+        void *rep = zmq_socket(ctx, ZMQ_REP);
+        zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof(zero));
+        CHECK(auth_apply_server(a, rep, "tcp://127.0.0.1:*", err, sizeof(err)) == 0);
+        REQUIRE(zmq_bind(rep, "tcp://127.0.0.1:*") == 0);
+        zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &eplen);
+        void *req = s_req(ctx, ep, NULL, NULL);
+        CHECK(zmq_send(req, "hi", 2, 0) == 2);
+        CHECK(s_readable(rep, WAIT_MS));
+        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 2);
+        CHECK_EQ_U(auth_refusals(a), 0);
+        /* a wildcard bind gets CURVE without being asked */
+        void *pub_sock = zmq_socket(ctx, ZMQ_PUB);
+        CHECK(auth_apply_server(a, pub_sock, "tcp://*:0", err, sizeof(err)) == 1);
+        int is_server = 0;
+        size_t len = sizeof(is_server);
+        CHECK(zmq_getsockopt(pub_sock, ZMQ_CURVE_SERVER, &is_server, &len) == 0 && is_server == 1);
+        zmq_close(pub_sock);
+        zmq_close(req);
+        zmq_close(rep);
+        auth_free(a);
+        zmq_ctx_term(ctx);
+        s_cleanup(&k);
+}
+
+TEST_MAIN()
