@@ -61,7 +61,7 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-tsan fuzz fuzz-build bench install clean programs tests demo
+.PHONY: all check check-tsan check-usb fuzz fuzz-build bench install clean programs tests demo
 .SECONDARY:
 
 all: programs $(GEN_PY)
@@ -123,6 +123,20 @@ fuzz: fuzz-build
 
 check: all $(TESTS)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TESTS)
+
+# The USB test plays the board through umockdev's LD_PRELOAD, so it links
+# umockdev and runs under umockdev-wrapper (../shared/recipes/usb-umockdev.md).
+UMOCK_PKGS  := umockdev-1.0 gobject-2.0 glib-2.0 libusb-1.0
+$(BUILD)/tests/usb/test_usb: tests/usb/test_usb.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(UMOCK_PKGS)) $< $(LIB) $(LDFLAGS_ALL) \
+	    $(shell pkg-config --libs $(UMOCK_PKGS)) $(LDLIBS_ALL) -o $@
+
+check-usb: $(BUILD)/tests/usb/test_usb
+	t=$$(mktemp -d); TMPDIR=$$t ASAN_OPTIONS=verify_asan_link_order=0 umockdev-wrapper \
+	    $< > $$t/out 2>&1; r=$$?; cat $$t/out; \
+	    echo "$$(grep -c '^ok  ' $$t/out) passed, $$(grep -c '^FAIL' $$t/out) failed"; \
+	    rm -rf $$t; exit $$r
 
 # The tests whose subject is threads, under ThreadSanitizer (clang).
 TSAN_TESTS  := $(patsubst tests/%.c,%,$(wildcard tests/test_pcie_ring.c tests/test_ring.c))
