@@ -1,0 +1,998 @@
+/* store: runs, dedup, rotation, trailers, ACKs and restart recovery of
+ * darkdaq-store (store.h).  Records are written packed, as they came; only
+ * headers (once per file) and trailers (once per file) are unpacked.
+ *
+ * What is on disk, by seq: a file's frames carry consecutive seqs (records
+ * are written strictly in seq order; one that skips ahead is dropped and
+ * the daemon is asked to send again), so NAME.part.seq, written when the
+ * file is opened, maps every whole frame of a dead store's file to its seq.
+ * The sidecar of each closed file keeps first_seq and last_seq, which is
+ * how a run seen again after a restart continues without duplicates. */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "runfile.h"
+#include "sha256.h"
+#include "store_file.h"
+
+#define MAX_RUNS        64              /* run states kept (closed ones are evicted) */
+#define LOG_EVERY_MS    1000u           /* at most one line per second for floods */
+#define HELLO_EVERY_MS  1000u           /* asking for a resend, at most this often */
+#define TRAILER_ROOM    4096u           /* kept free below max_file_bytes for a trailer */
+#define COUNT_KINDS     4
+
+static const char *const k_kind_names[COUNT_KINDS] = { "events", "late", "junk", "corrupt" };
+
+struct run_state {
+        bool used;
+        uint32_t run;                   /* run number */
+        Darkdaq__Record *hdr;           /* the run's header (protobuf-c heap), or NULL */
+        bool hdr_synth;                 /* made by the store: the daemon's was not seen */
+        bool seq_known;                 /* last_seq is valid */
+        uint64_t last_seq;              /* highest seq on disk; all before it are too */
+        uint64_t acked_seq;             /* last ACK sent (valid if acked) */
+        bool acked;
+        bool ack_due;                   /* records written or skipped since the last ACK */
+        bool mid_run;                   /* started at a seq > 0 knowing nothing on disk */
+        uint64_t mid_run_first;         /* the lowest seq written since then */
+        uint32_t next_sequence;         /* SSS of the next file */
+        store_file_t *f;                /* the open file, or NULL */
+        uint64_t file_opened_ms;        /* monotonic */
+        uint64_t last_rx_ms;            /* monotonic: last record of this run */
+        uint64_t skipped, dropped;      /* duplicates and out-of-order records, to log */
+        uint64_t skip_lo, skip_hi;      /* seq range of the skipped ones not yet logged */
+        uint64_t pending_ms;            /* when the skips or drops not yet logged began */
+};
+
+struct store {
+        const struct store_config *cfg;
+        int dir_fd;                     /* cfg->dir */
+        store_send_fn send;
+        void *send_ctx;
+        struct run_state runs[MAX_RUNS];
+        struct run_state *last;         /* the run of the last record (a cache) */
+        uint64_t last_ack_ms;           /* monotonic */
+        uint64_t last_hello_ms;
+        bool want_hello;
+        bool paused;
+        uint64_t bytes_since_check;
+        uint8_t *scratch;               /* headers and trailers packed here */
+        size_t scratch_cap;
+};
+
+void store_log(const char *fmt, ...)
+{
+        char line[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "darkdaq-store: %s\n", line);
+}
+
+static uint64_t s_realtime_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int store_new(store_t **ret, const struct store_config *cfg, store_send_fn send, void *ctx)
+{
+        store_t *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->cfg = cfg;
+        s->send = send;
+        s->send_ctx = ctx;
+        s->dir_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->dir_fd < 0) {
+                int r = -errno;
+                free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+static void s_run_clear(struct run_state *r)
+{
+        if (r->hdr)
+                darkdaq__record__free_unpacked(r->hdr, NULL);
+        store_file_abandon(r->f);
+        memset(r, 0, sizeof *r);
+}
+
+store_t *store_free(store_t *s)
+{
+        if (!s)
+                return NULL;
+        for (int i = 0; i < MAX_RUNS; i++)
+                s_run_clear(&s->runs[i]);
+        close(s->dir_fd);
+        free(s->scratch);
+        free(s);
+        return NULL;
+}
+
+static uint8_t *s_scratch(store_t *s, size_t n)
+{
+        if (n > s->scratch_cap) {
+                uint8_t *p = realloc(s->scratch, n);
+                if (!p)
+                        return NULL;
+                s->scratch = p;
+                s->scratch_cap = n;
+        }
+        return s->scratch;
+}
+
+/* A heap copy of a Record (pack, unpack), so that every kept header is
+ * freed the same way. */
+static Darkdaq__Record *s_copy(store_t *s, const Darkdaq__Record *rec)
+{
+        size_t n = darkdaq__record__get_packed_size(rec);
+        uint8_t *buf = s_scratch(s, n ? n : 1);
+        if (!buf)
+                return NULL;
+        darkdaq__record__pack(rec, buf);
+        return darkdaq__record__unpack(NULL, n, buf);
+}
+
+static void s_send(store_t *s, enum storage_ack_kind kind, uint32_t run, uint64_t seq)
+{
+        struct storage_ack a = { .kind = kind, .run = run, .seq = seq };
+        s->send(s->send_ctx, &a);
+}
+
+static void s_ack(store_t *s, struct run_state *r)
+{
+        if (!r->seq_known)
+                return;
+        s_send(s, STORAGE_ACK, r->run, r->last_seq);
+        r->acked = true;
+        r->acked_seq = r->last_seq;
+        r->ack_due = false;
+}
+
+/* ---- what a dead store left ------------------------------------------------ */
+
+/* A listing of dir from its start (a dup shares the offset of dir_fd, which
+ * the last listing left at the end). */
+static DIR *s_list(store_t *s)
+{
+        int fd = dup(s->dir_fd);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return NULL;
+        }
+        rewinddir(d);
+        return d;
+}
+
+/* Reads "run-N-S.dkr" + suffix; returns 0 and run, seq. */
+static int s_parse_name(const char *name, const char *suffix, uint32_t *run, uint32_t *seq)
+{
+        unsigned a, b;
+        int n = -1;
+        if (sscanf(name, "run-%u-%u.dkr%n", &a, &b, &n) != 2 || n < 0 ||
+            strcmp(name + n, suffix) || strncmp(name, "run-", 4))
+                return -EINVAL;
+        *run = a;
+        *seq = b;
+        return 0;
+}
+
+static int s_file_crc(int dir_fd, const char *name, uint32_t *crc, uint64_t *bytes)
+{
+        int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+        uint8_t buf[1 << 16];
+        ssize_t n;
+        if (fd < 0)
+                return -errno;
+        *crc = 0;
+        *bytes = 0;
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+                *crc = crc32c(*crc, buf, (size_t)n);
+                *bytes += (uint64_t)n;
+        }
+        int r = n < 0 ? -errno : 0;
+        close(fd);
+        return r;
+}
+
+static bool s_store_made(const Darkdaq__RunTrailer *t)
+{
+        for (size_t i = 0; i < t->n_counts; i++)
+                if (!strcmp(t->counts[i]->name, "closed_by_store"))
+                        return true;
+        return false;
+}
+
+static void s_recover_one(store_t *s, const char *part)
+{
+        char path[4200], name[64], seqname[80], stop[200];
+        uint32_t run, sequence, crc;
+        uint64_t bytes, header_seq = STORE_NO_SEQ, first_seq = STORE_NO_SEQ;
+        bool seq_file = false, store_trailer = false, trailer_last = false;
+        struct store_counts c = { .first_seq = STORE_NO_SEQ, .last_seq = STORE_NO_SEQ };
+        Darkdaq__Record *hdr = NULL;
+        char *end_reason = NULL;
+        runfile_reader_t *rd = NULL;
+        const Darkdaq__Record *rec;
+
+        if (s_parse_name(part, ".part", &run, &sequence) < 0)
+                return;
+        snprintf(name, sizeof name, "%.*s", (int)(strlen(part) - 5), part);
+        snprintf(seqname, sizeof seqname, "%s.seq", part);
+        snprintf(path, sizeof path, "%s/%s", s->cfg->dir, part);
+
+        FILE *sf = fdopen(openat(s->dir_fd, seqname, O_RDONLY | O_CLOEXEC), "r");
+        if (sf) {
+                char hs[24];
+                unsigned long long fs;
+                if (fscanf(sf, "header_seq=%23s first_seq=%llu", hs, &fs) == 2) {
+                        seq_file = true;
+                        header_seq = strcmp(hs, "none") ? strtoull(hs, NULL, 10) : STORE_NO_SEQ;
+                        first_seq = fs;
+                }
+                fclose(sf);
+        }
+
+        int r = runfile_reader_open(&rd, path);
+        if (r < 0) {
+                store_log("restart recovery: %s: cannot read: %s; left as it is", path,
+                          strerror(-r));
+                return;
+        }
+        while (runfile_reader_next(rd, &rec, NULL) > 0) {
+                c.records++;
+                trailer_last = false;
+                switch (rec->body_case) {
+                case DARKDAQ__RECORD__BODY_RUN_HEADER:
+                        if (c.records == 1 && !hdr)
+                                hdr = s_copy(s, rec);
+                        break;
+                case DARKDAQ__RECORD__BODY_EVENT:
+                        c.events++;
+                        if (!c.have_trigger)
+                                c.first_trigger = rec->event->trigger;
+                        c.last_trigger = rec->event->trigger;
+                        c.have_trigger = true;
+                        break;
+                case DARKDAQ__RECORD__BODY_LATE: c.late++; break;
+                case DARKDAQ__RECORD__BODY_JUNK: c.junk++; break;
+                case DARKDAQ__RECORD__BODY_CORRUPT: c.corrupt++; break;
+                case DARKDAQ__RECORD__BODY_RUN_TRAILER:
+                        trailer_last = true;
+                        store_trailer = s_store_made(rec->run_trailer);
+                        free(end_reason);
+                        end_reason = strdup(rec->run_trailer->end_reason);
+                        break;
+                default: break;
+                }
+        }
+        const struct runfile_stop *st = runfile_reader_stop(rd);
+        bool whole = st->kind == RUNFILE_END && trailer_last;
+        if (st->kind == RUNFILE_END)
+                snprintf(stop, sizeof stop, "every frame whole (%" PRIu64 " bytes)", st->offset);
+        else
+                snprintf(stop, sizeof stop, "reading stopped at byte %" PRIu64 ": %s", st->offset,
+                         st->reason);
+        rd = runfile_reader_free(rd);
+
+        /* Frame i carries seq i when the header is record 0, else seq
+         * first_seq + i - 1; a trailer the store made carries none. */
+        uint64_t nseq = c.records;
+        if (header_seq != 0 && nseq > 0)
+                nseq--;
+        if (trailer_last && store_trailer && nseq > 0)
+                nseq--;
+        if (seq_file && nseq > 0) {
+                c.first_seq = header_seq == 0 ? 0 : first_seq;
+                c.last_seq = c.first_seq + nseq - 1;
+        }
+
+        if (faccessat(s->dir_fd, name, F_OK, 0) == 0) {
+                store_log("restart recovery: %s: %s exists too; left as it is", path, name);
+                goto out;
+        }
+        if (renameat(s->dir_fd, part, s->dir_fd, name) < 0 ||
+            s_file_crc(s->dir_fd, name, &crc, &bytes) < 0 ||
+            store_sidecar_write(s->dir_fd, name, run, sequence, &c, crc, bytes,
+                                hdr ? hdr->run_header : NULL,
+                                whole && end_reason ? end_reason : "crash") < 0) {
+                store_log("restart recovery: %s: cannot rename or write its sidecar: %s",
+                          path, strerror(errno));
+                goto out;
+        }
+        unlinkat(s->dir_fd, seqname, 0);
+        fsync(s->dir_fd);
+        char seqs[80];
+        if (c.last_seq != STORE_NO_SEQ)
+                snprintf(seqs, sizeof seqs, "seq %" PRIu64 "..%" PRIu64, c.first_seq, c.last_seq);
+        else
+                snprintf(seqs, sizeof seqs, "%s", seq_file ? "no seq" :
+                         "seq unknown (no .part.seq): records after the last ACK may be "
+                         "written again");
+        store_log("restart recovery: %s, left by a store that stopped without closing it: "
+                  "%" PRIu64 " whole records (%s), %s; renamed to %s %s; run %" PRIu32
+                  " continues in a new file when the daemon sends again",
+                  part, c.records, seqs, stop, name, whole ? "(it has its trailer)" :
+                  "without a trailer", run);
+out:
+        free(end_reason);
+        if (hdr)
+                darkdaq__record__free_unpacked(hdr, NULL);
+}
+
+void store_recover(store_t *s)
+{
+        DIR *d = s_list(s);
+        struct dirent *e;
+        char **parts = NULL;
+        size_t n = 0;
+
+        if (!d) {
+                store_log("restart recovery: cannot list %s: %s", s->cfg->dir, strerror(errno));
+                return;
+        }
+        while ((e = readdir(d))) {
+                size_t len = strlen(e->d_name);
+                uint32_t a, b;
+                if (len > 9 && !strcmp(e->d_name + len - 9, ".json.tmp")) {
+                        unlinkat(s->dir_fd, e->d_name, 0);
+                        continue;
+                }
+                if (s_parse_name(e->d_name, ".part", &a, &b) < 0)
+                        continue;
+                char **p = realloc(parts, (n + 1) * sizeof *parts);
+                if (!p)
+                        break;
+                parts = p;
+                parts[n] = strdup(e->d_name);
+                if (parts[n])
+                        n++;
+        }
+        closedir(d);
+        for (size_t i = 0; i < n; i++) {
+                s_recover_one(s, parts[i]);
+                free(parts[i]);
+        }
+        free(parts);
+        /* A .part.seq without its .part: the store died between the two. */
+        d = s_list(s);
+        while (d && (e = readdir(d))) {
+                uint32_t a, b;
+                char part[256];
+                if (s_parse_name(e->d_name, ".part.seq", &a, &b) < 0)
+                        continue;
+                snprintf(part, sizeof part, "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
+                if (faccessat(s->dir_fd, part, F_OK, 0) < 0)
+                        unlinkat(s->dir_fd, e->d_name, 0);
+        }
+        if (d)
+                closedir(d);
+}
+
+/* What dir already holds of run: the next file sequence, the highest seq
+ * on disk, the run's header. */
+static void s_lookup(store_t *s, struct run_state *r)
+{
+        DIR *d = s_list(s);
+        struct dirent *e;
+        bool any = false;
+        uint32_t max_seq = 0;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                uint32_t run, sq;
+                if ((s_parse_name(e->d_name, "", &run, &sq) == 0 ||
+                     s_parse_name(e->d_name, ".json", &run, &sq) == 0 ||
+                     s_parse_name(e->d_name, ".part", &run, &sq) == 0) && run == r->run) {
+                        if (!any || sq > max_seq)
+                                max_seq = sq;
+                        any = true;
+                }
+        }
+        closedir(d);
+        if (!any)
+                return;
+        r->next_sequence = max_seq + 1;
+        for (uint32_t sq = max_seq + 1; sq-- > 0 && max_seq - sq < 1000;) {
+                char name[64];
+                uint64_t first, last, t0;
+                runfile_name(name, sizeof name, r->run, sq);
+                if (!r->hdr) {
+                        char path[4200];
+                        runfile_reader_t *rd;
+                        const Darkdaq__Record *rec;
+                        snprintf(path, sizeof path, "%s/%s", s->cfg->dir, name);
+                        if (runfile_reader_open(&rd, path) == 0) {
+                                if (runfile_reader_next(rd, &rec, NULL) > 0 &&
+                                    rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER)
+                                        r->hdr = s_copy(s, rec);
+                                runfile_reader_free(rd);
+                        }
+                }
+                if (!r->seq_known && store_sidecar_read(s->dir_fd, name, &first, &last, &t0) == 0 &&
+                    last != STORE_NO_SEQ) {
+                        r->seq_known = true;
+                        r->last_seq = last;
+                }
+                if (r->hdr && r->seq_known)
+                        break;
+        }
+        store_log("run %" PRIu32 ": %u file(s) already in %s; %s; next file sequence %03" PRIu32,
+                  r->run, max_seq + 1, s->cfg->dir, r->seq_known ? "continuing after the "
+                  "highest seq on disk" : "no seq known on disk (records may be written twice)",
+                  r->next_sequence);
+        if (r->seq_known) {
+                r->acked = false;
+                r->ack_due = true;
+        }
+}
+
+/* ---- the run table ---------------------------------------------------------- */
+
+static struct run_state *s_find(store_t *s, uint32_t run)
+{
+        if (s->last && s->last->used && s->last->run == run)
+                return s->last;
+        for (int i = 0; i < MAX_RUNS; i++)
+                if (s->runs[i].used && s->runs[i].run == run)
+                        return &s->runs[i];
+        return NULL;
+}
+
+static int s_close(store_t *s, struct run_state *r, const char *reason, bool continued,
+                   uint64_t now_ms);
+
+static struct run_state *s_get(store_t *s, uint32_t run, uint64_t now_ms)
+{
+        struct run_state *r = s_find(s, run), *victim = NULL;
+        if (r)
+                return r;
+        for (int i = 0; i < MAX_RUNS && !r; i++)
+                if (!s->runs[i].used)
+                        r = &s->runs[i];
+        if (!r) {               /* evict the quietest, a closed one if any */
+                for (int i = 0; i < MAX_RUNS; i++) {
+                        struct run_state *x = &s->runs[i];
+                        if (!victim || (!x->f && victim->f) ||
+                            (!x->f == !victim->f && x->last_rx_ms < victim->last_rx_ms))
+                                victim = x;
+                }
+                if (victim->f)
+                        s_close(s, victim, "silence", false, now_ms);
+                s_run_clear(victim);
+                r = victim;
+        }
+        r->used = true;
+        r->run = run;
+        r->last_rx_ms = now_ms;
+        s_lookup(s, r);
+        return r;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static const Darkdaq__RunHeader *s_hdr(const struct run_state *r)
+{
+        return r->hdr ? r->hdr->run_header : NULL;
+}
+
+static int s_synth_header(store_t *s, struct run_state *r)
+{
+        static char note[] = "darkdaq-store " DARKDAQ_VERSION ": run continued after a store "
+                             "restart; the daemon's run header was not seen";
+        char hash[SHA256_HEX_BYTES];
+        Darkdaq__Record rec = DARKDAQ__RECORD__INIT;
+        Darkdaq__RunHeader h = DARKDAQ__RUN_HEADER__INIT;
+
+        sha256_hex("", 0, hash);
+        h.run = r->run;
+        h.config_text = (char *)"";
+        h.config_hash = hash;
+        h.software_version = note;
+        rec.body_case = DARKDAQ__RECORD__BODY_RUN_HEADER;
+        rec.run_header = &h;
+        r->hdr = s_copy(s, &rec);
+        r->hdr_synth = true;
+        return r->hdr ? 0 : -ENOMEM;
+}
+
+static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t first_seq,
+                  uint64_t now_ms)
+{
+        int err = 0;
+        for (int tries = 0; tries < 1000; tries++) {
+                r->hdr->run_header->file_sequence = r->next_sequence;
+                size_t n = darkdaq__record__get_packed_size(r->hdr);
+                uint8_t *buf = s_scratch(s, n ? n : 1);
+                if (!buf)
+                        return -ENOMEM;
+                darkdaq__record__pack(r->hdr, buf);
+                err = store_file_open(&r->f, s->dir_fd, r->run, r->next_sequence, buf, n,
+                                      header_seq, first_seq);
+                r->next_sequence++;
+                if (err == 0) {
+                        r->file_opened_ms = now_ms;
+                        store_log("run %" PRIu32 ": writing %s/%s.part%s", r->run, s->cfg->dir,
+                                  store_file_name(r->f), r->hdr_synth ?
+                                  " (header made by the store: the daemon's was not seen)" : "");
+                        return 0;
+                }
+                if (err != -EEXIST)
+                        break;
+        }
+        char name[64];
+        runfile_name(name, sizeof name, r->run, r->next_sequence - 1);
+        store_log("run %" PRIu32 ": cannot create %s/%s.part: %s; taking no data until the "
+                  "disk is checked again", r->run, s->cfg->dir, name, strerror(-err));
+        return err;
+}
+
+static void s_log_closed(const struct run_state *r, const char *name, const char *reason,
+                         const struct store_counts *c, uint64_t bytes, int err)
+{
+        if (err < 0) {
+                store_log("run %" PRIu32 ": closing %s (%s) failed: %s; whole frames stay "
+                          "readable", r->run, name, reason, strerror(-err));
+                return;
+        }
+        store_log("run %" PRIu32 ": closed %s (%s): %" PRIu64 " records, %" PRIu64 " events, %"
+                  PRIu64 " late, %" PRIu64 " junk, %" PRIu64 " corrupt, %" PRIu64 " bytes",
+                  r->run, name, reason, c->records, c->events, c->late, c->junk, c->corrupt,
+                  bytes);
+}
+
+/* Packs a trailer whose counts are this file's, keeping the daemon's other
+ * counts (from, may be NULL) and its run totals of the four kinds as
+ * run_NAME where they differ. */
+static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__RunTrailer *from,
+                          const char *reason, bool continued, uint8_t **ret, size_t *ret_len)
+{
+        const struct store_counts *c = store_file_counts(r->f);
+        const uint64_t mine[COUNT_KINDS] = { c->events, c->late, c->junk, c->corrupt };
+        size_t nfrom = from ? from->n_counts : 0, n = 0;
+        Darkdaq__Count *cs = calloc(nfrom + 2 * COUNT_KINDS + 1, sizeof *cs);
+        Darkdaq__Count **cp = calloc(nfrom + 2 * COUNT_KINDS + 1, sizeof *cp);
+        char run_names[COUNT_KINDS][16];
+        bool seen[COUNT_KINDS] = { false };
+        Darkdaq__RunTrailer t = DARKDAQ__RUN_TRAILER__INIT;
+        Darkdaq__Record rec = DARKDAQ__RECORD__INIT;
+        int err = -ENOMEM;
+
+        if (!cs || !cp)
+                goto out;
+        for (size_t i = 0; i < nfrom; i++) {
+                const Darkdaq__Count *x = from->counts[i];
+                darkdaq__count__init(&cs[n]);
+                cs[n].name = x->name;
+                cs[n].value = x->value;
+                for (int k = 0; k < COUNT_KINDS; k++) {
+                        if (strcmp(x->name, k_kind_names[k]))
+                                continue;
+                        seen[k] = true;
+                        cs[n].value = mine[k];
+                        if (x->value != mine[k]) {
+                                n++;
+                                snprintf(run_names[k], sizeof run_names[k], "run_%s",
+                                         k_kind_names[k]);
+                                darkdaq__count__init(&cs[n]);
+                                cs[n].name = run_names[k];
+                                cs[n].value = x->value;
+                        }
+                }
+                n++;
+        }
+        for (int k = 0; k < COUNT_KINDS; k++) {
+                if (seen[k])
+                        continue;
+                darkdaq__count__init(&cs[n]);
+                cs[n].name = (char *)k_kind_names[k];
+                cs[n].value = mine[k];
+                n++;
+        }
+        if (!from) {
+                darkdaq__count__init(&cs[n]);
+                cs[n].name = (char *)"closed_by_store";
+                cs[n].value = 1;
+                n++;
+        }
+        for (size_t i = 0; i < n; i++)
+                cp[i] = &cs[i];
+        if (from) {
+                t.end_time_ns = from->end_time_ns;
+                t.n_out_of_step = from->n_out_of_step;
+                t.out_of_step = from->out_of_step;
+                t.end_reason = from->end_reason;
+        } else {
+                t.end_reason = (char *)reason;
+        }
+        if (t.end_time_ns == 0)
+                t.end_time_ns = s_realtime_ns();
+        t.n_counts = n;
+        t.counts = cp;
+        t.records_in_file = c->records + 1;
+        t.continued = continued;
+        rec.body_case = DARKDAQ__RECORD__BODY_RUN_TRAILER;
+        rec.run_trailer = &t;
+        size_t len = darkdaq__record__get_packed_size(&rec);
+        uint8_t *buf = s_scratch(s, len);
+        if (!buf)
+                goto out;
+        darkdaq__record__pack(&rec, buf);
+        *ret = buf;
+        *ret_len = len;
+        err = 0;
+out:
+        free(cs);
+        free(cp);
+        return err;
+}
+
+/* Closes r's file with a trailer the store makes, and ACKs what is on disk. */
+static int s_close(store_t *s, struct run_state *r, const char *reason, bool continued,
+                   uint64_t now_ms)
+{
+        uint8_t *buf;
+        size_t len;
+        char name[64];
+        (void)now_ms;
+
+        if (!r->f)
+                return 0;
+        snprintf(name, sizeof name, "%s", store_file_name(r->f));
+        struct store_counts c = *store_file_counts(r->f);
+        uint64_t bytes = store_file_bytes(r->f);
+        int err = s_pack_trailer(s, r, NULL, reason, continued, &buf, &len);
+        if (err == 0) {
+                c.records++;
+                bytes += RUNFILE_FRAME_HEADER + len;
+                err = store_file_close(r->f, buf, len, STORE_NO_SEQ, s_hdr(r), reason);
+        } else {
+                store_file_abandon(r->f);
+        }
+        r->f = NULL;
+        s_log_closed(r, name, reason, &c, bytes, err);
+        if (err == 0)
+                s_ack(s, r);
+        return err;
+}
+
+/* The daemon's run trailer: this file's counts in it, then close and ACK. */
+static int s_close_daemon(store_t *s, struct run_state *r, const uint8_t *rec, size_t len,
+                          uint64_t seq)
+{
+        Darkdaq__Record *t = darkdaq__record__unpack(NULL, len, rec);
+        const uint8_t *out = rec;
+        size_t out_len = len;
+        uint8_t *buf;
+        char name[64], reason[64];
+        int err = 0;
+
+        snprintf(reason, sizeof reason, "%s", t && t->run_trailer && t->run_trailer->end_reason ?
+                 t->run_trailer->end_reason : "stop");
+        if (t && t->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER &&
+            s_pack_trailer(s, r, t->run_trailer, NULL, false, &buf, &out_len) == 0)
+                out = buf;
+        else
+                store_log("run %" PRIu32 ": the daemon's trailer (seq %" PRIu64 ") does not "
+                          "parse; written as it came", r->run, seq);
+        if (t)
+                darkdaq__record__free_unpacked(t, NULL);
+        snprintf(name, sizeof name, "%s", store_file_name(r->f));
+        struct store_counts c = *store_file_counts(r->f);
+        uint64_t bytes = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + out_len;
+        c.records++;
+        err = store_file_close(r->f, out, out_len, seq, s_hdr(r), reason);
+        r->f = NULL;
+        s_log_closed(r, name, reason, &c, bytes, err);
+        if (err < 0)
+                return err;
+        r->last_seq = seq;
+        r->seq_known = true;
+        s_ack(s, r);
+        return 0;
+}
+
+static void s_write_failed(store_t *s, struct run_state *r, int err)
+{
+        store_log("run %" PRIu32 ": writing %s/%s.part failed: %s; the file stays as it is "
+                  "(whole frames readable); records after the last ACK will be asked for again",
+                  r->run, s->cfg->dir, store_file_name(r->f), strerror(-err));
+        r->f = store_file_abandon(r->f);
+        if (r->acked)
+                r->last_seq = r->acked_seq;
+        else
+                r->seq_known = false;
+        s->want_hello = true;
+}
+
+/* ---- records ----------------------------------------------------------------- */
+
+static void s_log_skips(struct run_state *r, uint64_t now_ms, bool force)
+{
+        if (!(r->skipped || r->dropped) || (!force && now_ms - r->pending_ms < LOG_EVERY_MS))
+                return;
+        if (r->skipped)
+                store_log("run %" PRIu32 ": skipped %" PRIu64 " re-sent records already on disk "
+                          "(seq %" PRIu64 "..%" PRIu64 ")", r->run, r->skipped, r->skip_lo,
+                          r->skip_hi);
+        if (r->dropped)
+                store_log("run %" PRIu32 ": dropped %" PRIu64 " records that came ahead of seq %"
+                          PRIu64 "; asked the daemon to send again (HELLO)", r->run, r->dropped,
+                          r->last_seq + 1);
+        r->skipped = r->dropped = 0;
+}
+
+static bool s_same_start(const struct run_state *r, const uint8_t *rec, size_t len)
+{
+        Darkdaq__Record *h = darkdaq__record__unpack(NULL, len, rec);
+        bool same = h && h->run_header && r->hdr && !r->hdr_synth &&
+                    h->run_header->start_time_ns == r->hdr->run_header->start_time_ns;
+        if (h)
+                darkdaq__record__free_unpacked(h, NULL);
+        return same || !r->hdr || r->hdr_synth;
+}
+
+int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_t len,
+               uint64_t now_ms)
+{
+        struct run_state *r = s->last = s_get(s, run, now_ms);
+        enum store_kind kind = store_kind_of(rec, len);
+        bool is_header = kind == STORE_KIND_HEADER && seq == 0;
+        int err;
+
+        r->last_rx_ms = now_ms;
+        if (is_header && r->seq_known && !s_same_start(r, rec, len)) {
+                store_log("run %" PRIu32 ": a new run header with another start time: the "
+                          "daemon began run %" PRIu32 " again; its records go to new files",
+                          run, run);
+                s_close(s, r, "daemon restart", false, now_ms);
+                r->seq_known = false;
+                r->acked = false;
+                r->mid_run = false;
+        }
+        if (r->mid_run && seq < r->mid_run_first) {
+                /* Started mid-run knowing nothing; the daemon now sends from
+                 * further back: write from there, in a new file. */
+                store_log("run %" PRIu32 ": the daemon sends from seq %" PRIu64 ", before seq %"
+                          PRIu64 " where this store began; continuing in a new file", run, seq,
+                          r->mid_run_first);
+                s_close(s, r, "rotate", true, now_ms);
+                r->seq_known = false;
+        }
+        if ((r->seq_known && seq <= r->last_seq) || (r->seq_known && seq > r->last_seq + 1)) {
+                if (!r->skipped && !r->dropped)
+                        r->pending_ms = now_ms;
+        }
+        if (r->seq_known && seq <= r->last_seq) {
+                if (!r->skipped || seq < r->skip_lo)
+                        r->skip_lo = seq;
+                if (!r->skipped || seq > r->skip_hi)
+                        r->skip_hi = seq;
+                r->skipped++;
+                r->ack_due = true;
+                s_log_skips(r, now_ms, false);
+                return 0;
+        }
+        if (r->seq_known && seq > r->last_seq + 1) {
+                /* Lost on the way, or sent before the daemon read our
+                 * HELLO and so ahead of its resend: ask again (at most once
+                 * a second; a resend that was under way anyway costs only
+                 * records skipped as duplicates). */
+                r->dropped++;
+                s->want_hello = true;
+                s_log_skips(r, now_ms, false);
+                return 0;
+        }
+        s_log_skips(r, now_ms, true);
+
+        if (r->f && kind != STORE_KIND_TRAILER && store_file_counts(r->f)->records > 1) {
+                uint64_t cap = s->cfg->max_file_bytes;
+                uint64_t room = cap > 2 * TRAILER_ROOM ? TRAILER_ROOM : cap / 4;
+                bool by_size = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + len + room > cap;
+                bool by_time = s->cfg->max_file_seconds &&
+                               now_ms - r->file_opened_ms >= s->cfg->max_file_seconds * 1000;
+                if (by_size || by_time)
+                        s_close(s, r, "rotate", true, now_ms);
+        }
+        if (!r->f) {
+                if (!store_disk_ok(s, NULL))
+                        return -EAGAIN;
+                if (is_header) {
+                        Darkdaq__Record *h = darkdaq__record__unpack(NULL, len, rec);
+                        if (h && h->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER) {
+                                if (r->hdr)
+                                        darkdaq__record__free_unpacked(r->hdr, NULL);
+                                r->hdr = h;
+                                r->hdr_synth = false;
+                        } else {
+                                if (h)
+                                        darkdaq__record__free_unpacked(h, NULL);
+                                store_log("run %" PRIu32 ": its run header does not parse; "
+                                          "written as a record after a header of the store's",
+                                          run);
+                                is_header = false;
+                        }
+                }
+                if (!r->hdr && s_synth_header(s, r) < 0)
+                        return -ENOMEM;
+                if (!r->seq_known && !is_header && !r->mid_run) {
+                        r->mid_run = true;
+                        r->mid_run_first = seq;
+                }
+                if (r->mid_run && seq < r->mid_run_first)
+                        r->mid_run_first = seq;
+                err = s_open(s, r, is_header ? 0 : STORE_NO_SEQ, is_header ? 1 : seq, now_ms);
+                if (err < 0) {
+                        s->want_hello = true;
+                        return -EIO;
+                }
+                if (is_header) {
+                        r->last_seq = 0;
+                        r->seq_known = true;
+                        r->ack_due = true;
+                        s->bytes_since_check += len;
+                        return 0;
+                }
+        }
+        s->bytes_since_check += len + RUNFILE_FRAME_HEADER;
+        if (kind == STORE_KIND_TRAILER) {
+                err = s_close_daemon(s, r, rec, len, seq);
+                if (err < 0) {
+                        s->want_hello = true;
+                        return -EIO;
+                }
+                return 0;
+        }
+        err = store_file_append(r->f, rec, len, seq);
+        if (err < 0) {
+                s_write_failed(s, r, err);
+                return -EIO;
+        }
+        r->last_seq = seq;
+        r->seq_known = true;
+        r->ack_due = true;
+        return 0;
+}
+
+/* ---- timers ------------------------------------------------------------------- */
+
+bool store_disk_ok(store_t *s, uint64_t *free_bytes)
+{
+        struct statvfs v;
+        s->bytes_since_check = 0;
+        if (fstatvfs(s->dir_fd, &v) < 0)
+                return true;    /* cannot tell: writing will tell */
+        uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+        if (free_bytes)
+                *free_bytes = avail;
+        return avail >= s->cfg->min_free_bytes;
+}
+
+uint64_t store_bytes_since_check(const store_t *s)
+{
+        return s->bytes_since_check;
+}
+
+void store_ack_now(store_t *s, uint64_t now_ms)
+{
+        for (int i = 0; i < MAX_RUNS; i++) {
+                struct run_state *r = &s->runs[i];
+                if (!r->used || !r->ack_due)
+                        continue;
+                if (r->f) {
+                        int err = store_file_sync(r->f);
+                        if (err < 0) {
+                                s_write_failed(s, r, err);
+                                continue;
+                        }
+                }
+                s_ack(s, r);
+        }
+        s->last_ack_ms = now_ms;
+}
+
+int store_tick(store_t *s, uint64_t now_ms)
+{
+        int64_t next = -1;
+        bool due = false;
+
+        for (int i = 0; i < MAX_RUNS; i++) {
+                struct run_state *r = &s->runs[i];
+                if (!r->used)
+                        continue;
+                s_log_skips(r, now_ms, false);
+                due |= r->ack_due;
+                if (!r->f || !s->cfg->silence_close_ms || s->paused)
+                        continue;
+                uint64_t quiet = now_ms - r->last_rx_ms;
+                if (quiet >= s->cfg->silence_close_ms) {
+                        store_log("run %" PRIu32 ": no record for %" PRIu64 " ms (silence_close_ms"
+                                  " %" PRIu64 "; the daemon is gone?): closing %s with end_reason "
+                                  "\"silence\"", r->run, quiet, s->cfg->silence_close_ms,
+                                  store_file_name(r->f));
+                        s_close(s, r, "silence", false, now_ms);
+                        continue;
+                }
+                int64_t left = (int64_t)(s->cfg->silence_close_ms - quiet);
+                if (next < 0 || left < next)
+                        next = left;
+        }
+        if (s->want_hello && !s->paused && now_ms - s->last_hello_ms >= HELLO_EVERY_MS)
+                store_hello(s, now_ms);
+        if (due) {
+                uint64_t since = now_ms - s->last_ack_ms;
+                if (since >= s->cfg->ack_interval_ms) {
+                        store_ack_now(s, now_ms);
+                } else {
+                        int64_t left = (int64_t)(s->cfg->ack_interval_ms - since);
+                        if (next < 0 || left < next)
+                                next = left;
+                }
+        }
+        return next > INT32_MAX ? INT32_MAX : (int)next;
+}
+
+void store_hello(store_t *s, uint64_t now_ms)
+{
+        s_send(s, STORAGE_HELLO, 0, 0);
+        s->want_hello = false;
+        s->last_hello_ms = now_ms;
+}
+
+void store_set_paused(store_t *s, bool paused, uint64_t now_ms)
+{
+        if (paused == s->paused)
+                return;
+        s->paused = paused;
+        if (paused) {
+                store_ack_now(s, now_ms);
+                s_send(s, STORAGE_FULL, 0, 0);
+                return;
+        }
+        for (int i = 0; i < MAX_RUNS; i++)
+                s->runs[i].last_rx_ms = now_ms;
+        if (s->want_hello)
+                store_hello(s, now_ms);
+        else
+                s_send(s, STORAGE_RESUME, 0, 0);
+}
+
+int store_close_all(store_t *s, const char *reason, uint64_t now_ms)
+{
+        int n = 0;
+        for (int i = 0; i < MAX_RUNS; i++) {
+                struct run_state *r = &s->runs[i];
+                if (!r->used)
+                        continue;
+                if (r->f) {
+                        s_close(s, r, reason, false, now_ms);
+                        n++;
+                } else if (r->ack_due) {
+                        s_ack(s, r);
+                }
+                s_log_skips(r, now_ms, true);
+        }
+        return n;
+}

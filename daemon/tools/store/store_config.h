@@ -1,0 +1,30 @@
+/* store_config: darkdaq-store's INI file, section [store], over defaults.
+ * libinih parses; this module maps keys to fields and checks values, like
+ * daemon/config.c does for darkdaqd.  No I/O beyond reading the file. */
+#ifndef DARKDAQ_STORE_CONFIG_H
+#define DARKDAQ_STORE_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct store_config {
+        char data[256];                 /* PULL, connects to darkdaqd's storage PUSH */
+        char ack[256];                  /* PUSH, connects to darkdaqd's storage_ack PULL */
+        char dir[4096];                 /* run files go here (required) */
+        uint64_t max_file_bytes;        /* rotate before a file would pass this */
+        uint64_t max_file_seconds;      /* rotate a file open this long; 0: never */
+        uint64_t min_free_bytes;        /* below this free in dir: FULL, stop taking data */
+        uint64_t silence_close_ms;      /* close an open run silent this long; 0: never */
+        uint64_t ack_interval_ms;       /* fsync + ACK at most this often while data flows */
+};
+
+void store_config_default(struct store_config *c);
+
+/* Loads path over the defaults.  Returns 0, or -errno with err holding
+ * "FILE:LINE: unknown key ..." / "FILE: cannot open ..." (usage errors). */
+int store_config_load(struct store_config *c, const char *path, char *err, size_t errlen);
+
+/* The keys with their defaults and one line each, as an INI file. */
+void store_config_print_defaults(FILE *out);
+
+#endif

@@ -1,0 +1,448 @@
+/* store_file: a run file being written by darkdaq-store, from NAME.part to
+ * NAME and NAME.json (store_file.h).  Frames go through one buffer; the
+ * file's CRC-32C follows every byte, so closing never reads the file back. */
+#include "store_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "runfile.h"
+
+#define BUF_BYTES       (256u << 10)    /* frames are written in chunks of this */
+
+struct store_file {
+        int fd;                         /* NAME.part */
+        int dir_fd;                     /* the run directory (not owned) */
+        uint32_t run;                   /* run number */
+        uint32_t sequence;              /* SSS */
+        char name[32];                  /* "run-NNNNNN-SSS.dkr" */
+        uint8_t *buf;                   /* frames not yet written */
+        size_t len;                     /* bytes in buf */
+        uint64_t bytes;                 /* file size, buf included */
+        uint32_t crc;                   /* CRC-32C of the bytes so far */
+        struct store_counts c;          /* what the file holds */
+        int err;                        /* first write error; sticky */
+};
+
+enum store_kind store_kind_of(const uint8_t *rec, size_t len)
+{
+        if (len == 0)
+                return STORE_KIND_OTHER;
+        switch (rec[0]) {
+        case 0x0a: return STORE_KIND_HEADER;
+        case 0x12: return STORE_KIND_EVENT;
+        case 0x1a: return STORE_KIND_LATE;
+        case 0x22: return STORE_KIND_JUNK;
+        case 0x2a: return STORE_KIND_CORRUPT;
+        case 0x32: return STORE_KIND_TRAILER;
+        default: return STORE_KIND_OTHER;
+        }
+}
+
+static int s_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+                if (*p >= end)
+                        return -EBADMSG;
+                uint8_t b = *(*p)++;
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return 0;
+                }
+        }
+        return -EBADMSG;
+}
+
+int store_event_trigger(const uint8_t *rec, size_t len, uint32_t *ret)
+{
+        const uint8_t *p = rec, *end = rec + len;
+        uint64_t tag, n, v;
+
+        if (len == 0 || rec[0] != 0x12)
+                return -EBADMSG;
+        p++;
+        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+                return -EBADMSG;
+        end = p + n;
+        while (p < end) {       /* the Event's fields; trigger (1) comes first */
+                if (s_varint(&p, end, &tag) < 0)
+                        return -EBADMSG;
+                switch (tag & 7) {
+                case 0:
+                        if (s_varint(&p, end, &v) < 0)
+                                return -EBADMSG;
+                        if (tag >> 3 == 1) {
+                                *ret = (uint32_t)v;
+                                return 0;
+                        }
+                        break;
+                case 1:
+                        if (end - p < 8)
+                                return -EBADMSG;
+                        p += 8;
+                        break;
+                case 2:
+                        if (s_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
+                                return -EBADMSG;
+                        p += n;
+                        break;
+                case 5:
+                        if (end - p < 4)
+                                return -EBADMSG;
+                        p += 4;
+                        break;
+                default:
+                        return -EBADMSG;
+                }
+        }
+        *ret = 0;
+        return 0;
+}
+
+static int s_write_all(int fd, const uint8_t *p, size_t n)
+{
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+static int s_flush(store_file_t *f)
+{
+        if (f->err)
+                return f->err;
+        int r = s_write_all(f->fd, f->buf, f->len);
+        f->len = 0;
+        if (r < 0)
+                f->err = r;
+        return r;
+}
+
+/* One frame; large records bypass the buffer rather than growing it. */
+static int s_frame(store_file_t *f, const uint8_t *rec, size_t len)
+{
+        uint8_t hdr[RUNFILE_FRAME_HEADER];
+        int r;
+
+        if (f->err)
+                return f->err;
+        if (len > RUNFILE_MAX_RECORD)
+                return -EMSGSIZE;
+        runfile_frame_header(hdr, rec, (uint32_t)len);
+        f->crc = crc32c(f->crc, hdr, sizeof hdr);
+        f->crc = crc32c(f->crc, rec, len);
+        f->bytes += sizeof hdr + len;
+        f->c.records++;
+        if (f->len + sizeof hdr + len > BUF_BYTES && (r = s_flush(f)) < 0)
+                return r;
+        if (sizeof hdr + len > BUF_BYTES) {
+                if ((r = s_write_all(f->fd, hdr, sizeof hdr)) < 0 ||
+                    (r = s_write_all(f->fd, rec, len)) < 0)
+                        f->err = r;
+                return r;
+        }
+        memcpy(f->buf + f->len, hdr, sizeof hdr);
+        if (len)
+                memcpy(f->buf + f->len + sizeof hdr, rec, len);
+        f->len += sizeof hdr + len;
+        return 0;
+}
+
+static void s_count(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq)
+{
+        uint32_t trig;
+        switch (store_kind_of(rec, len)) {
+        case STORE_KIND_EVENT:
+                f->c.events++;
+                if (store_event_trigger(rec, len, &trig) == 0) {
+                        if (!f->c.have_trigger)
+                                f->c.first_trigger = trig;
+                        f->c.last_trigger = trig;
+                        f->c.have_trigger = true;
+                }
+                break;
+        case STORE_KIND_LATE: f->c.late++; break;
+        case STORE_KIND_JUNK: f->c.junk++; break;
+        case STORE_KIND_CORRUPT: f->c.corrupt++; break;
+        default: break;
+        }
+        if (seq != STORE_NO_SEQ) {
+                if (f->c.first_seq == STORE_NO_SEQ)
+                        f->c.first_seq = seq;
+                f->c.last_seq = seq;
+        }
+}
+
+static int s_write_small(int dir_fd, const char *name, const char *text)
+{
+        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = s_write_all(fd, (const uint8_t *)text, strlen(text));
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
+                    const uint8_t *header, size_t header_len, uint64_t header_seq,
+                    uint64_t first_seq)
+{
+        char part[48], seqname[48], text[96];
+        int r;
+        store_file_t *f = calloc(1, sizeof *f);
+
+        if (!f)
+                return -ENOMEM;
+        f->fd = -1;
+        f->dir_fd = dir_fd;
+        f->run = run;
+        f->sequence = sequence;
+        f->c.first_seq = f->c.last_seq = STORE_NO_SEQ;
+        if ((r = runfile_name(f->name, sizeof f->name, run, sequence)) < 0)
+                goto fail;
+        snprintf(part, sizeof part, "%s.part", f->name);
+        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
+        if (faccessat(dir_fd, f->name, F_OK, 0) == 0) {
+                r = -EEXIST;
+                goto fail;
+        }
+        f->buf = malloc(BUF_BYTES);
+        if (!f->buf) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (header_seq == STORE_NO_SEQ)
+                snprintf(text, sizeof text, "header_seq=none first_seq=%" PRIu64 "\n", first_seq);
+        else
+                snprintf(text, sizeof text, "header_seq=%" PRIu64 " first_seq=%" PRIu64 "\n",
+                         header_seq, first_seq);
+        if ((r = s_write_small(dir_fd, seqname, text)) < 0)
+                goto fail;
+        f->fd = openat(dir_fd, part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f->fd < 0) {
+                r = -errno;
+                unlinkat(dir_fd, seqname, 0);
+                goto fail;
+        }
+        if (fsync(dir_fd) < 0 && errno != EINVAL) {
+                r = -errno;
+                goto fail_unlink;
+        }
+        if ((r = s_frame(f, header, header_len)) < 0)
+                goto fail_unlink;
+        s_count(f, header, header_len, header_seq);
+        *ret = f;
+        return 0;
+fail_unlink:
+        unlinkat(dir_fd, part, 0);
+        unlinkat(dir_fd, seqname, 0);
+fail:
+        if (f->fd >= 0)
+                close(f->fd);
+        free(f->buf);
+        free(f);
+        return r;
+}
+
+int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq)
+{
+        int r = s_frame(f, rec, len);
+        if (r == 0)
+                s_count(f, rec, len, seq);
+        return r;
+}
+
+int store_file_sync(store_file_t *f)
+{
+        int r = s_flush(f);
+        if (r == 0 && fdatasync(f->fd) < 0)
+                r = f->err = -errno;
+        return r;
+}
+
+int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
+                     const Darkdaq__RunHeader *header, const char *end_reason)
+{
+        char part[48], seqname[48];
+        int r = store_file_append(f, trailer, len, seq);
+
+        snprintf(part, sizeof part, "%s.part", f->name);
+        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
+        if (r == 0)
+                r = s_flush(f);
+        if (r == 0 && fsync(f->fd) < 0)
+                r = -errno;
+        if (close(f->fd) < 0 && r == 0)
+                r = -errno;
+        f->fd = -1;
+        if (r == 0 && renameat(f->dir_fd, part, f->dir_fd, f->name) < 0)
+                r = -errno;
+        if (r == 0)
+                r = store_sidecar_write(f->dir_fd, f->name, f->run, f->sequence, &f->c, f->crc,
+                                        f->bytes, header, end_reason);
+        if (r == 0) {
+                unlinkat(f->dir_fd, seqname, 0);
+                if (fsync(f->dir_fd) < 0 && errno != EINVAL)
+                        r = -errno;
+        }
+        free(f->buf);
+        free(f);
+        return r;
+}
+
+store_file_t *store_file_abandon(store_file_t *f)
+{
+        if (!f)
+                return NULL;
+        if (f->fd >= 0) {
+                s_flush(f);
+                close(f->fd);
+        }
+        free(f->buf);
+        free(f);
+        return NULL;
+}
+
+const struct store_counts *store_file_counts(const store_file_t *f)
+{
+        return &f->c;
+}
+
+uint64_t store_file_bytes(const store_file_t *f)
+{
+        return f->bytes;
+}
+
+uint32_t store_file_sequence(const store_file_t *f)
+{
+        return f->sequence;
+}
+
+const char *store_file_name(const store_file_t *f)
+{
+        return f->name;
+}
+
+static void s_json_str(FILE *out, const char *s)
+{
+        if (!s) {
+                fputs("null", out);
+                return;
+        }
+        fputc('"', out);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(out, "\\%c", *p);
+                else if (*p < 0x20)
+                        fprintf(out, "\\u%04x", *p);
+                else
+                        fputc(*p, out);
+        }
+        fputc('"', out);
+}
+
+static void s_json_seq(FILE *out, const char *key, uint64_t v)
+{
+        if (v == STORE_NO_SEQ)
+                fprintf(out, ",\"%s\":null", key);
+        else
+                fprintf(out, ",\"%s\":%" PRIu64, key, v);
+}
+
+int store_sidecar_write(int dir_fd, const char *name, uint32_t run, uint32_t sequence,
+                        const struct store_counts *c, uint32_t crc, uint64_t bytes,
+                        const Darkdaq__RunHeader *header, const char *end_reason)
+{
+        char *text = NULL, json[64], tmp[72];
+        size_t n = 0;
+        FILE *out = open_memstream(&text, &n);
+
+        if (!out)
+                return -ENOMEM;
+        fprintf(out, "{\"run\":%" PRIu32 ",\"sequence\":%" PRIu32 ",\"file\":", run, sequence);
+        s_json_str(out, name);
+        if (c->have_trigger)
+                fprintf(out, ",\"first_trigger\":%" PRIu32 ",\"last_trigger\":%" PRIu32,
+                        c->first_trigger, c->last_trigger);
+        else
+                fputs(",\"first_trigger\":null,\"last_trigger\":null", out);
+        fprintf(out, ",\"counts\":{\"events\":%" PRIu64 ",\"late\":%" PRIu64 ",\"junk\":%" PRIu64
+                ",\"corrupt\":%" PRIu64 ",\"records\":%" PRIu64 "}", c->events, c->late, c->junk,
+                c->corrupt, c->records);
+        fprintf(out, ",\"crc32c\":\"%08" PRIx32 "\",\"bytes\":%" PRIu64 ",\"software_version\":",
+                crc, bytes);
+        s_json_str(out, header ? header->software_version : NULL);
+        fputs(",\"config_hash\":", out);
+        s_json_str(out, header ? header->config_hash : NULL);
+        fputs(",\"end_reason\":", out);
+        s_json_str(out, end_reason);
+        fprintf(out, ",\"start_time_ns\":%" PRIu64, header ? header->start_time_ns : 0);
+        s_json_seq(out, "first_seq", c->first_seq);
+        s_json_seq(out, "last_seq", c->last_seq);
+        fputs("}\n", out);
+        if (fclose(out) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        snprintf(json, sizeof json, "%s.json", name);
+        snprintf(tmp, sizeof tmp, "%s.json.tmp", name);
+        int r = s_write_small(dir_fd, tmp, text);
+        free(text);
+        if (r == 0 && renameat(dir_fd, tmp, dir_fd, json) < 0)
+                r = -errno;
+        if (r < 0)
+                unlinkat(dir_fd, tmp, 0);
+        return r;
+}
+
+static uint64_t s_json_u64(const char *text, const char *key, uint64_t absent)
+{
+        char pat[40];
+        snprintf(pat, sizeof pat, "\"%s\":", key);
+        const char *p = strstr(text, pat);
+        if (!p)
+                return absent;
+        p += strlen(pat);
+        if (*p < '0' || *p > '9')
+                return absent;          /* null */
+        return strtoull(p, NULL, 10);
+}
+
+int store_sidecar_read(int dir_fd, const char *name, uint64_t *first_seq, uint64_t *last_seq,
+                       uint64_t *start_time_ns)
+{
+        char json[64], text[8192];
+        snprintf(json, sizeof json, "%s.json", name);
+        int fd = openat(dir_fd, json, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, text, sizeof text - 1);
+        int e = errno;
+        close(fd);
+        if (n < 0)
+                return -e;
+        text[n] = '\0';
+        *first_seq = s_json_u64(text, "first_seq", STORE_NO_SEQ);
+        *last_seq = s_json_u64(text, "last_seq", STORE_NO_SEQ);
+        *start_time_ns = s_json_u64(text, "start_time_ns", 0);
+        return 0;
+}

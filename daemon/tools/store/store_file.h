@@ -1,0 +1,92 @@
+/* store_file: one run file as darkdaq-store writes it: NAME.part in the
+ * run directory, frames of packed Records (runfile.h's format) appended
+ * through one reused buffer, the CRC-32C of every byte kept as they pass,
+ * per-kind counts for the trailer and the sidecar; then trailer, fsync,
+ * rename to NAME and NAME.json beside it.  NAME.part.seq, written at open,
+ * says which seq its frames carry, so that a restarted store knows what a
+ * dead one left on disk.  No logging: callers log what fails. */
+#ifndef DARKDAQ_STORE_FILE_H
+#define DARKDAQ_STORE_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "darkdaq.pb-c.h"
+
+#define STORE_NO_SEQ    UINT64_MAX      /* "no seq" in first/last seq fields */
+
+/* Record kinds, from the first byte of a packed darkdaq.Record (its oneof
+ * field's tag; proto3 writes it even for an empty body). */
+enum store_kind {
+        STORE_KIND_OTHER = 0,
+        STORE_KIND_HEADER,
+        STORE_KIND_EVENT,
+        STORE_KIND_LATE,
+        STORE_KIND_JUNK,
+        STORE_KIND_CORRUPT,
+        STORE_KIND_TRAILER,
+};
+
+/* The kind of a packed Record, without unpacking it.  Pure. */
+enum store_kind store_kind_of(const uint8_t *rec, size_t len);
+
+/* The trigger of a packed event Record (0 if absent, as proto3 omits it).
+ * Returns 0 and *ret, or -EBADMSG.  Pure. */
+int store_event_trigger(const uint8_t *rec, size_t len, uint32_t *ret);
+
+/* What a file holds, for its trailer and sidecar. */
+struct store_counts {
+        uint64_t records;               /* frames, header (and trailer) included */
+        uint64_t events, late, junk, corrupt;
+        bool have_trigger;              /* an event was written */
+        uint32_t first_trigger, last_trigger;
+        uint64_t first_seq, last_seq;   /* seq of the data frames; STORE_NO_SEQ: none */
+};
+
+typedef struct store_file store_file_t;
+
+/* Creates dir/NAME.part.seq (header_seq: 0 when the header is the run's
+ * record 0, else STORE_NO_SEQ; first_seq: the seq of the frame after the
+ * header), then dir/NAME.part with header (packed, file_sequence already
+ * set) as its first frame.  Returns 0 and *ret or -errno (-EEXIST when NAME
+ * or NAME.part exists). */
+int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
+                    const uint8_t *header, size_t header_len, uint64_t header_seq,
+                    uint64_t first_seq);
+
+/* Appends one packed record that carries seq; counts it by kind.  Returns 0
+ * or -errno (sticky). */
+int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq);
+
+/* Writes buffered frames and fdatasyncs: everything appended is on disk. */
+int store_file_sync(store_file_t *f);
+
+/* Appends trailer (a packed run-trailer Record; seq STORE_NO_SEQ when the
+ * store made it), fsyncs, renames NAME.part to NAME, writes NAME.json with
+ * end_reason and the header's software_version and config_hash, and removes
+ * NAME.part.seq.  Frees f whatever happens.  Returns 0 or the first -errno. */
+int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
+                     const Darkdaq__RunHeader *header, const char *end_reason);
+
+/* Abandons f: writes what is buffered, closes, leaves NAME.part.  NULL ok. */
+store_file_t *store_file_abandon(store_file_t *f);
+
+const struct store_counts *store_file_counts(const store_file_t *f);
+uint64_t store_file_bytes(const store_file_t *f);      /* buffered bytes included */
+uint32_t store_file_sequence(const store_file_t *f);
+const char *store_file_name(const store_file_t *f);    /* "run-000012-003.dkr" */
+
+/* Writes dir/NAME.json for a file of bytes bytes with CRC-32C crc (header
+ * may be NULL: a file cut inside its first frame).  One atomic file write:
+ * NAME.json.tmp, fsync, rename. */
+int store_sidecar_write(int dir_fd, const char *name, uint32_t run, uint32_t sequence,
+                        const struct store_counts *c, uint32_t crc, uint64_t bytes,
+                        const Darkdaq__RunHeader *header, const char *end_reason);
+
+/* Reads first_seq, last_seq and start_time_ns back from a sidecar this
+ * program wrote (STORE_NO_SEQ / 0 when absent or null).  Returns 0 or -errno. */
+int store_sidecar_read(int dir_fd, const char *name, uint64_t *first_seq, uint64_t *last_seq,
+                       uint64_t *start_time_ns);
+
+#endif

@@ -1,0 +1,487 @@
+"""End-to-end tests of darkdaq-store: the test plays darkdaqd with
+python3-zmq (PUSH data and PULL acks bound on free loopback ports, the
+protocol of daemon/storage_proto.h) and reads the run files back with
+proto/darkdaq_reader.py.  Nothing sleeps: every wait is on an ACK, a file
+or the process itself, with a generous bound that only catches hangs.
+Run by tests/run.sh with PYTHONPATH=$BUILD/gen:proto and DARKDAQ_BUILD."""
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import time
+
+import pytest
+import zmq
+
+import darkdaq_pb2 as pb
+from conftest import program
+from darkdaq_reader import RunFile, crc32c
+
+DATA_MAGIC = 0x4D534B44
+ACK_MAGIC = 0x41534B44
+HELLO, ACK, FULL, RESUME = 1, 2, 3, 4
+BOUND_S = 30            # catches hangs only
+
+
+# ---- records ------------------------------------------------------------------
+
+def header(run, start=1_700_000_000_000_000_000):
+    text = "[store test]\n"
+    return pb.Record(run_header=pb.RunHeader(
+        run=run, start_time_ns=start, config_text=text, config_hash="ab" * 32,
+        software_version="test-daemon 1.0", sources=[0, 1])).SerializeToString()
+
+
+def event(trigger, raw_bytes=40):
+    return pb.Record(event=pb.Event(
+        trigger=trigger, time_ticks=trigger * 10, sources=[0, 1],
+        fragments=[pb.Fragment(source=0, good=True, raw=bytes([trigger & 0xFF]) * raw_bytes)]
+    )).SerializeToString()
+
+
+def other(kind, i):
+    if kind == "late":
+        return pb.Record(late=pb.Late(source=1, trigger=i, raw=b"L" * 12)).SerializeToString()
+    if kind == "junk":
+        return pb.Record(junk=pb.Junk(stream=0, offset=i, raw=b"J" * 8,
+                                      reason="no header magic")).SerializeToString()
+    return pb.Record(corrupt=pb.Corrupt(stream=1, offset=i, raw=b"C" * 20, source=3, trigger=i,
+                                        reason="crc mismatch")).SerializeToString()
+
+
+def trailer(counts, reason="stop", records=0):
+    return pb.Record(run_trailer=pb.RunTrailer(
+        end_time_ns=1_700_000_001_000_000_000, end_reason=reason, records_in_file=records,
+        counts=[pb.Count(name=k, value=v) for k, v in counts.items()])).SerializeToString()
+
+
+# ---- the daemon's side ----------------------------------------------------------
+
+class FakeDaemon:
+    """Binds the storage PUSH and the ack PULL on free ports (port 0)."""
+
+    def __init__(self):
+        self.ctx = zmq.Context()
+        self.push = self.ctx.socket(zmq.PUSH)
+        self.push.setsockopt(zmq.LINGER, 0)
+        self.push.bind("tcp://127.0.0.1:*")
+        self.pull = self.ctx.socket(zmq.PULL)
+        self.pull.setsockopt(zmq.LINGER, 0)
+        self.pull.bind("tcp://127.0.0.1:*")
+        self.data_ep = self.push.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.ack_ep = self.pull.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.acked = {}         # run -> highest seq ACKed
+        self.kinds = []         # every message kind received, in order
+
+    def send(self, run, seq, rec):
+        self.push.send(struct.pack("<IIQ", DATA_MAGIC, run, seq) + rec)
+
+    def next_msg(self, timeout_s=BOUND_S):
+        """The next ack-socket message as (kind, run, seq), or None at timeout."""
+        if not self.pull.poll(int(timeout_s * 1000)):
+            return None
+        m = self.pull.recv()
+        assert len(m) == 24
+        magic, kind, run, reserved, seq = struct.unpack("<IIIIQ", m)
+        assert magic == ACK_MAGIC and reserved == 0 and kind in (HELLO, ACK, FULL, RESUME)
+        self.kinds.append(kind)
+        if kind == ACK:
+            self.acked[run] = max(self.acked.get(run, -1), seq)
+        return kind, run, seq
+
+    def wait_kind(self, kind):
+        deadline = time.monotonic() + BOUND_S
+        while time.monotonic() < deadline:
+            m = self.next_msg(deadline - time.monotonic())
+            if m and m[0] == kind:
+                return m
+        raise AssertionError("no message of kind %d from the store" % kind)
+
+    def wait_ack(self, run, seq):
+        deadline = time.monotonic() + BOUND_S
+        while self.acked.get(run, -1) < seq:
+            assert time.monotonic() < deadline, "no ACK of run %d seq %d (have %r)" % (
+                run, seq, self.acked.get(run))
+            self.next_msg(deadline - time.monotonic())
+
+    def drain(self):
+        while self.next_msg(0) is not None:
+            pass
+
+    def close(self):
+        self.ctx.destroy(linger=0)
+
+
+class Store:
+    """darkdaq-store on a configuration in tmp; stderr to a log file."""
+
+    def __init__(self, tmp, daemon, extra="", name="store"):
+        self.dir = tmp / "runs"
+        self.dir.mkdir(exist_ok=True)
+        self.conf = tmp / (name + ".ini")
+        self.conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\nmin_free_bytes = 0\n%s" % (
+            self.dir, daemon.data_ep, daemon.ack_ep, extra))
+        self.log_path = tmp / (name + ".log")
+        self.log_file = open(self.log_path, "w+")
+        self.p = subprocess.Popen([program("darkdaq-store"), "-c", str(self.conf)],
+                                  stderr=self.log_file)
+
+    def log(self):
+        if not self.log_file.closed:
+            self.log_file.flush()
+        return self.log_path.read_text()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        rc = self.p.wait(timeout=BOUND_S)
+        self.log_file.close()
+        return rc
+
+
+@pytest.fixture
+def daemon():
+    d = FakeDaemon()
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def stores():
+    started = []
+    yield started
+    for s in started:
+        if s.p.poll() is None:
+            s.p.kill()
+            s.p.wait()
+        if not s.log_file.closed:
+            s.log_file.close()
+
+
+def start(stores, tmp, daemon, extra="", name="store"):
+    s = Store(tmp, daemon, extra, name)
+    stores.append(s)
+    daemon.wait_kind(HELLO)
+    return s
+
+
+# ---- reading the results --------------------------------------------------------
+
+def frames(path):
+    """Payloads of the whole frames of a run file."""
+    data = open(path, "rb").read()
+    pos, out = 0, []
+    while pos + 8 <= len(data):
+        n, crc = struct.unpack_from("<II", data, pos)
+        if pos + 8 + n > len(data):
+            break
+        assert crc32c(data[pos + 8:pos + 8 + n]) == crc
+        out.append(data[pos + 8:pos + 8 + n])
+        pos += 8 + n
+    return out
+
+
+def records(path):
+    return [pb.Record.FromString(f) for f in frames(path)]
+
+
+def kinds_of(recs):
+    k = {}
+    for r in recs:
+        w = r.WhichOneof("body")
+        k[w] = k.get(w, 0) + 1
+    return k
+
+
+def counts(tr):
+    return {c.name: c.value for c in tr.counts}
+
+
+def run_files(d, run):
+    return sorted(p for p in d.iterdir()
+                  if p.name.startswith("run-%06d-" % run) and p.name.endswith(".dkr"))
+
+
+def check_closed_file(path, seq_index, last):
+    """A closed file: header first (file_sequence), trailer last with this
+    file's counts, sidecar right.  Returns the records."""
+    recs = records(path)
+    assert RunFile(str(path), strict=False) is not None
+    assert recs[0].WhichOneof("body") == "run_header"
+    assert recs[0].run_header.file_sequence == seq_index
+    tr = recs[-1].run_trailer
+    assert recs[-1].WhichOneof("body") == "run_trailer"
+    assert tr.records_in_file == len(recs)
+    assert tr.continued == (not last)
+    k = kinds_of(recs)
+    c = counts(tr)
+    for name, kind in (("events", "event"), ("late", "late"), ("junk", "junk"),
+                       ("corrupt", "corrupt")):
+        assert c.get(name, 0) == k.get(kind, 0), (name, c, k)
+    side = json.loads(open(str(path) + ".json").read())
+    data = open(path, "rb").read()
+    assert side["file"] == path.name and side["sequence"] == seq_index
+    assert side["run"] == recs[0].run_header.run
+    assert side["bytes"] == len(data)
+    assert side["crc32c"] == "%08x" % crc32c(data)
+    assert side["counts"] == {"events": k.get("event", 0), "late": k.get("late", 0),
+                              "junk": k.get("junk", 0), "corrupt": k.get("corrupt", 0),
+                              "records": len(recs)}
+    assert side["end_reason"] == tr.end_reason
+    assert side["software_version"] == recs[0].run_header.software_version
+    assert side["config_hash"] == recs[0].run_header.config_hash
+    trig = [r.event.trigger for r in recs if r.WhichOneof("body") == "event"]
+    if trig:
+        assert side["first_trigger"] == trig[0] and side["last_trigger"] == trig[-1]
+    assert not os.path.exists(str(path) + ".part")
+    return recs
+
+
+# ---- tests ----------------------------------------------------------------------
+
+def test_run_becomes_one_closed_file_with_sidecar(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)
+    run, sent = 12, [header(12)]
+    kinds = ["late", "junk", "corrupt"]
+    for i in range(1, 201):
+        sent.append(event(i) if i % 10 else other(kinds[(i // 10) % 3], i))
+    n_ev = sum(1 for i in range(1, 201) if i % 10)
+    sent.append(trailer({"events": n_ev, "late": 7, "junk": 7, "corrupt": 6, "complete": n_ev},
+                        records=len(sent) + 1))
+    for seq, rec in enumerate(sent):
+        daemon.send(run, seq, rec)
+    daemon.wait_ack(run, len(sent) - 1)
+    files = run_files(s.dir, run)
+    assert [p.name for p in files] == ["run-000012-000.dkr"]
+    recs = check_closed_file(files[0], 0, last=True)
+    # packed records are written as they came, byte for byte
+    assert frames(files[0])[1:-1] == sent[1:-1]
+    tr = recs[-1].run_trailer
+    assert tr.end_reason == "stop" and counts(tr)["complete"] == n_ev
+    assert counts(tr)["events"] == n_ev and "run_events" not in counts(tr)
+    assert "closed run-000012-000.dkr (stop)" in s.log()
+    assert s.stop() == 0
+
+
+def test_rotation_by_size(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon, "max_file_bytes = 20000\n")
+    run, n = 3, 200
+    daemon.send(run, 0, header(run))
+    for i in range(1, n + 1):
+        daemon.send(run, i, event(i, raw_bytes=900))
+    daemon.send(run, n + 1, trailer({"events": n}))
+    daemon.wait_ack(run, n + 1)
+    files = run_files(s.dir, run)
+    assert len(files) >= 8
+    seen = []
+    for i, p in enumerate(files):
+        assert p.name == "run-000003-%03d.dkr" % i
+        assert p.stat().st_size <= 20000
+        recs = check_closed_file(p, i, last=(i == len(files) - 1))
+        seen += [r.event.trigger for r in recs if r.WhichOneof("body") == "event"]
+        reason = recs[-1].run_trailer.end_reason
+        assert reason == ("stop" if i == len(files) - 1 else "rotate")
+    assert seen == list(range(1, n + 1))
+    last = counts(records(files[-1])[-1].run_trailer)
+    assert last["run_events"] == n          # the daemon's run total, kept
+    assert s.stop() == 0
+
+
+def test_sigterm_mid_run_closes_with_signal(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)
+    daemon.send(9, 0, header(9))
+    for i in range(1, 51):
+        daemon.send(9, i, event(i))
+    daemon.wait_ack(9, 50)
+    assert s.stop(signal.SIGTERM) == 0
+    files = run_files(s.dir, 9)
+    assert len(files) == 1
+    recs = check_closed_file(files[0], 0, last=True)
+    tr = recs[-1].run_trailer
+    assert tr.end_reason == "signal" and tr.records_in_file == 52
+    assert counts(tr)["events"] == 50 and counts(tr)["closed_by_store"] == 1
+    assert 'end_reason "signal"' in s.log()
+
+
+def test_silence_closes_run_then_it_continues_in_a_new_file(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon, "silence_close_ms = 300\n")
+    daemon.send(4, 0, header(4))
+    for i in range(1, 11):
+        daemon.send(4, i, event(i))
+    daemon.wait_ack(4, 10)
+    first = s.dir / "run-000004-000.dkr"
+    deadline = time.monotonic() + BOUND_S
+    while not first.exists():       # the silence close ACKs again: wait on the socket
+        assert time.monotonic() < deadline, s.log()
+        daemon.next_msg(0.5)
+    recs = check_closed_file(first, 0, last=True)
+    assert recs[-1].run_trailer.end_reason == "silence"
+    assert len(recs) == 12
+    assert "silence" in s.log()
+    # the daemon was only slow: the run goes on in file 001
+    for i in range(11, 21):
+        daemon.send(4, i, event(i))
+    daemon.send(4, 21, trailer({"events": 20}))
+    daemon.wait_ack(4, 21)
+    recs2 = check_closed_file(s.dir / "run-000004-001.dkr", 1, last=True)
+    assert recs2[0].run_header.start_time_ns == recs[0].run_header.start_time_ns
+    assert [r.event.trigger for r in recs2[1:-1]] == list(range(11, 21))
+    assert s.stop() == 0
+
+
+def test_hello_then_resent_records_are_written_once(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)     # start() waits for the HELLO
+    assert daemon.kinds[0] == HELLO
+    daemon.send(5, 0, header(5))
+    for i in range(1, 100):
+        daemon.send(5, i, event(i))
+    daemon.wait_ack(5, 99)
+    for i in range(50, 150):                # what a daemon sends again after a HELLO
+        daemon.send(5, i, event(i))
+    daemon.send(5, 150, trailer({"events": 149}))
+    daemon.wait_ack(5, 150)
+    recs = check_closed_file(s.dir / "run-000005-000.dkr", 0, last=True)
+    assert [r.event.trigger for r in recs[1:-1]] == list(range(1, 150))
+    assert "skipped 50 re-sent records" in s.log()
+    assert s.stop() == 0
+
+
+def test_records_ahead_of_their_turn_are_dropped_and_asked_for_again(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)
+    daemon.send(6, 0, header(6))
+    for i in range(1, 11):
+        daemon.send(6, i, event(i))
+    daemon.wait_ack(6, 10)
+    daemon.send(6, 15, event(15))           # 11..14 lost on the way
+    hello = daemon.wait_kind(HELLO)         # within a second: the store asks again
+    assert hello[0] == HELLO
+    for i in range(11, 21):
+        daemon.send(6, i, event(i))
+    daemon.send(6, 21, trailer({"events": 20}))
+    daemon.wait_ack(6, 21)
+    recs = check_closed_file(s.dir / "run-000006-000.dkr", 0, last=True)
+    assert [r.event.trigger for r in recs[1:-1]] == list(range(1, 21))
+    assert s.stop() == 0
+
+
+def test_sigkill_then_restart_keeps_every_record_once(tmp_path, daemon, stores):
+    # ACKs rarely (the first at once, then every minute), so that the dead
+    # store's file holds many records past its last ACK.
+    extra = "ack_interval_ms = 60000\n"
+    s = start(stores, tmp_path, daemon, extra)
+    run, n = 7, 2000
+    daemon.send(run, 0, header(run))
+    for i in range(1, n):
+        daemon.send(run, i, event(i, raw_bytes=4000))
+    daemon.wait_ack(run, 0)
+    part = s.dir / "run-000007-000.dkr.part"
+    deadline = time.monotonic() + BOUND_S
+    while not part.exists() or part.stat().st_size < 1000 * 4000:
+        assert time.monotonic() < deadline, "the store wrote too little"
+    s.p.kill()
+    s.p.wait(timeout=BOUND_S)
+    daemon.drain()
+    acked = daemon.acked[run]
+    on_disk = RunFile(str(part), strict=False)
+    whole = sum(1 for _ in on_disk)
+    assert whole > acked + 1 and not on_disk.complete
+
+    s2 = start(stores, tmp_path, daemon, extra, name="store2")     # HELLO again
+    log = s2.log()
+    assert "restart recovery" in log and "run-000007-000.dkr.part" in log
+    assert "whole records" in log and "without a trailer" in log
+    assert not part.exists()
+    dead = s2.dir / "run-000007-000.dkr"
+    rf = RunFile(str(dead), strict=False)
+    assert sum(1 for _ in rf) == whole and not rf.complete
+    dump = subprocess.run([program("darkdaq-dump"), str(dead)], capture_output=True, text=True,
+                          timeout=BOUND_S)
+    assert "no run trailer" in dump.stderr or "cut" in dump.stderr, dump.stderr
+    side = json.loads(open(str(dead) + ".json").read())
+    assert side["end_reason"] == "crash" and side["last_seq"] == whole - 1
+    assert side["crc32c"] == "%08x" % crc32c(dead.read_bytes())
+
+    for i in range(acked + 1, n):           # the daemon sends again after the last ACK
+        daemon.send(run, i, event(i, raw_bytes=4000))
+    daemon.send(run, n, trailer({"events": n - 1}))
+    daemon.wait_ack(run, n)
+    files = run_files(s2.dir, run)
+    assert [p.name for p in files] == ["run-000007-000.dkr", "run-000007-001.dkr"]
+    recs = check_closed_file(files[1], 1, last=True)
+    triggers = [r.event.trigger for f in files for r in records(f)
+                if r.WhichOneof("body") == "event"]
+    assert sorted(triggers) == list(range(1, n)), "every record on disk exactly once"
+    assert recs[0].run_header.software_version == "test-daemon 1.0"
+    assert "skipped" in s2.log()
+    assert s2.stop() == 0
+
+
+def test_run_without_its_header_gets_one_made_by_the_store(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)
+    for i in range(10, 20):
+        daemon.send(8, i, event(i))
+    daemon.send(8, 20, trailer({"events": 10}))
+    daemon.wait_ack(8, 20)
+    recs = check_closed_file(s.dir / "run-000008-000.dkr", 0, last=True)
+    assert "store restart" in recs[0].run_header.software_version
+    assert recs[0].run_header.run == 8
+    assert [r.event.trigger for r in recs[1:-1]] == list(range(10, 20))
+    assert s.stop() == 0
+
+
+def test_disk_below_floor_sends_full_and_writes_nothing(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon, "min_free_bytes = %d\n" % (1 << 62))
+    daemon.wait_kind(FULL)
+    daemon.send(2, 0, header(2))
+    for i in range(1, 6):
+        daemon.send(2, i, event(i))
+    assert daemon.next_msg(0.5) is None     # nothing ACKed
+    assert s.stop() == 0
+    assert list(s.dir.iterdir()) == []
+    log = s.log()
+    assert "below min_free_bytes" in log and "FULL" in log
+
+
+def _run_conf(tmp_path, text, args=None):
+    conf = tmp_path / "bad.ini"
+    conf.write_text(text)
+    return subprocess.run([program("darkdaq-store")] + (args or ["-c", str(conf)]),
+                          capture_output=True, text=True, timeout=BOUND_S)
+
+
+def test_bad_configuration_exits_2_with_file_and_line(tmp_path):
+    p = _run_conf(tmp_path, "[store]\ndir = /tmp\nfrobnicate = 1\n")
+    assert p.returncode == 2 and "bad.ini:3:" in p.stderr and "frobnicate" in p.stderr
+    assert "unknown key" in p.stderr
+    p = _run_conf(tmp_path, "[store]\ndir = /tmp\nmax_file_bytes = lots\n")
+    assert p.returncode == 2 and "bad.ini:3:" in p.stderr and "max_file_bytes" in p.stderr
+    p = _run_conf(tmp_path, "[store]\nack_interval_ms = -5\ndir = /tmp\n")
+    assert p.returncode == 2 and "bad.ini:2:" in p.stderr
+    p = _run_conf(tmp_path, "[stor]\ndir = /tmp\n")
+    assert p.returncode == 2 and "bad.ini:2:" in p.stderr and "unknown section" in p.stderr
+    p = _run_conf(tmp_path, "[store]\ndata = tcp://127.0.0.1:1\n")
+    assert p.returncode == 2 and '"dir"' in p.stderr
+    p = _run_conf(tmp_path, "", ["-c", str(tmp_path / "missing.ini")])
+    assert p.returncode == 2 and "missing.ini" in p.stderr
+    p = _run_conf(tmp_path, "", [])
+    assert p.returncode == 2
+    p = _run_conf(tmp_path, "[store]\ndir = %s\ndata = tcp://127.0.0.1:notaport\n" % tmp_path)
+    assert p.returncode == 1 and "notaport" in p.stderr
+    p = _run_conf(tmp_path, "[store]\ndir = %s\n" % (tmp_path / "absent"))
+    assert p.returncode == 1 and "absent" in p.stderr
+
+
+def test_help_lists_every_key_with_its_default():
+    p = subprocess.run([program("darkdaq-store"), "--help"], capture_output=True, text=True,
+                       timeout=BOUND_S)
+    assert p.returncode == 0
+    for line in ("data = tcp://127.0.0.1:5557", "ack = tcp://127.0.0.1:5558", "dir =",
+                 "max_file_bytes = 1073741824", "max_file_seconds = 3600",
+                 "min_free_bytes = 1073741824", "silence_close_ms = 30000",
+                 "ack_interval_ms = 100"):
+        assert line in p.stdout, line
+    p = subprocess.run([program("darkdaq-store"), "--version"], capture_output=True, text=True,
+                       timeout=BOUND_S)
+    assert p.returncode == 0 and p.stdout.startswith("darkdaq-store ")
