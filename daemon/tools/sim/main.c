@@ -43,6 +43,9 @@ struct options {
         bool stream;                    /* --stream: one board's bytes to stdout */
         unsigned board;                 /* --board, with --stream */
         double rate_hz;                 /* --rate, with --stream; 0: as fast as possible */
+        const char *pcie_path;          /* --pcie: play the FPGA on this ring file */
+        uint64_t ring_bytes;            /* --ring-bytes, with --pcie */
+        unsigned pcie_timeout_ms;       /* --pcie-timeout-ms: wait for room, then drop */
         struct sim_writer_config w;
 };
 
@@ -90,6 +93,14 @@ static void s_usage(FILE *f)
 "      --board K           with --stream: the board, 0..boards-1 (default 0)\n"
 "      --rate HZ           with --stream: triggers per second (default 0: as\n"
 "                          fast as the reader takes them)\n"
+"      --pcie PATH         like --stream, but play the board's FPGA on a PCIe\n"
+"                          DMA ring file at PATH (registers + ring, created):\n"
+"                          waits for RUN, never writes past RD_PTR + RING_BYTES\n"
+"      --ring-bytes N      with --pcie: ring size, a power of two >= 65536\n"
+"                          (default 1048576)\n"
+"      --pcie-timeout-ms T with --pcie: how long a fragment waits for room\n"
+"                          before it is dropped, DROPPED and OVERFLOW set\n"
+"                          (default 1000)\n"
 "\n"
 "Faults, each a probability per fragment (0..1, default 0), recorded in\n"
 "truth.jsonl as \"kind:board\":\n"
@@ -171,6 +182,7 @@ enum {
         OPT_CTAU = 256, OPT_BOARDS, OPT_RAW, OPT_FIRST, OPT_INTERLEAVED, OPT_NO_NOISE,
         OPT_CRC, OPT_MISSING, OPT_DUP, OPT_LATE, OPT_JUNK, OPT_TRUNC, OPT_BUSY,
         OPT_DESYNC_BOARD, OPT_DESYNC_AT, OPT_STREAM, OPT_BOARD, OPT_RATE,
+        OPT_PCIE, OPT_RING_BYTES, OPT_PCIE_TIMEOUT,
 };
 
 static void s_parse(int argc, char **argv, struct options *o)
@@ -199,6 +211,9 @@ static void s_parse(int argc, char **argv, struct options *o)
                 { "stream", no_argument, NULL, OPT_STREAM },
                 { "board", required_argument, NULL, OPT_BOARD },
                 { "rate", required_argument, NULL, OPT_RATE },
+                { "pcie", required_argument, NULL, OPT_PCIE },
+                { "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
+                { "pcie-timeout-ms", required_argument, NULL, OPT_PCIE_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
@@ -208,6 +223,8 @@ static void s_parse(int argc, char **argv, struct options *o)
         int c;
 
         *o = (struct options){
+                .ring_bytes = 1u << 20,
+                .pcie_timeout_ms = 1000,
                 .n_events = 1000, .seed = 1, .process = "mix", .mass_gev = NAN,
                 .ctau_cm = 5.0, .noise = true, .first_trigger = 1,
                 .w = { .n_boards = 4, .raw_bytes = 64, .desync_board = -1 },
@@ -257,6 +274,20 @@ static void s_parse(int argc, char **argv, struct options *o)
                         o->board = (unsigned)s_uint("--board", optarg, FRAG_MAX_SOURCE);
                         have_board = true;
                         break;
+                case OPT_PCIE:
+                        o->pcie_path = optarg;
+                        o->stream = true;
+                        break;
+                case OPT_RING_BYTES:
+                        o->ring_bytes = s_uint("--ring-bytes", optarg, UINT32_MAX);
+                        if (o->ring_bytes < 65536 || (o->ring_bytes & (o->ring_bytes - 1)))
+                                s_usage_error("%s%s: must be a power of two >= 65536",
+                                              "--ring-bytes", "");
+                        break;
+                case OPT_PCIE_TIMEOUT:
+                        o->pcie_timeout_ms = (unsigned)s_uint("--pcie-timeout-ms", optarg,
+                                                              UINT32_MAX);
+                        break;
                 case OPT_RATE:
                         o->rate_hz = s_double("--rate", optarg, 0, 1e9);
                         have_rate = true;
@@ -299,8 +330,13 @@ static int s_open_stream(const struct options *o, sim_sink_t **sinks)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         for (unsigned b = 0; b < o->w.n_boards; b++) {
-                sinks[b] = b == o->board ? sim_sink_fd_new(STDOUT_FILENO, "stdout", 0)
-                                         : sim_sink_null_new("null");
+                if (b != o->board)
+                        sinks[b] = sim_sink_null_new("null");
+                else if (o->pcie_path)
+                        sinks[b] = sim_sink_pcie_new(o->pcie_path, o->ring_bytes,
+                                                     o->pcie_timeout_ms);
+                else
+                        sinks[b] = sim_sink_fd_new(STDOUT_FILENO, "stdout", 0);
                 if (!sinks[b])
                         return -ENOMEM;
         }
@@ -361,6 +397,7 @@ int main(int argc, char **argv)
         struct sim_records *rec = NULL;
         struct sim_fault faults[SIM_FAULT_COUNT_ * SIM_WRITER_MAX_BOARDS];
         sim_sink_t *sinks[SIM_WRITER_MAX_BOARDS] = { NULL }, *truth = NULL;
+        uint64_t pcie_dropped = 0;
         sim_writer_t *w = NULL;
         unsigned n_sinks;
         char path[PATH_MAX], err[256], line[4096];
@@ -396,7 +433,11 @@ int main(int argc, char **argv)
 
         n_sinks = o.interleaved ? 1 : o.w.n_boards;
         if (o.stream && s_open_stream(&o, sinks) < 0) {
-                fprintf(stderr, PROG ": out of memory\n");
+                if (o.pcie_path)
+                        fprintf(stderr, PROG ": %s: cannot create the PCIe ring file: %s\n",
+                                o.pcie_path, strerror(errno));
+                else
+                        fprintf(stderr, PROG ": out of memory\n");
                 rc = 1;
                 goto out;
         }
@@ -474,6 +515,8 @@ out:
                 if (!sinks[b])
                         continue;
                 snprintf(keep, sizeof(keep), "%s", name);
+                if (o.pcie_path && b == o.board)
+                        pcie_dropped = sim_sink_pcie_dropped(sinks[b]);
                 r = sim_sink_close(sinks[b]);
                 if (r < 0 && !rc)
                         rc = s_fail_path("cannot write", keep, -r);
@@ -488,6 +531,9 @@ out:
         }
         free(ev);
         free(rec);
+        if (o.pcie_path)
+                fprintf(stderr, PROG ": %s: %llu pieces dropped for want of room in the ring\n",
+                        o.pcie_path, (unsigned long long)pcie_dropped);
         if (!rc && !o.stream)
                 fprintf(stderr, PROG ": wrote %llu triggers to %s\n",
                         (unsigned long long)o.n_events, o.out_dir);

@@ -5,6 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "pcie_ring.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -142,4 +146,116 @@ sim_sink_t *sim_sink_file_open(const char *path)
 int sim_sink_close(sim_sink_t *s)
 {
         return s ? s->close(s) : 0;
+}
+
+/* ---- the FPGA side of a PCIe ring file ---- */
+
+struct pcie_sink {
+        sim_sink_t base;
+        struct pcie_ring ring;
+        void *map;
+        size_t map_len;
+        unsigned timeout_ms;
+        uint64_t dropped;
+        char *name;
+};
+
+static uint64_t s_mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void s_pause_briefly(void)
+{
+        struct timespec ts = { 0, 200000 };     /* the FPGA polls; 0.2 ms */
+        nanosleep(&ts, NULL);
+}
+
+static int s_pcie_write(sim_sink_t *s, const void *buf, size_t len)
+{
+        struct pcie_sink *p = (struct pcie_sink *)s;
+        uint64_t deadline = 0;
+
+        if (len > p->ring.size) {
+                pcie_fpga_drop(&p->ring);
+                p->dropped++;
+                return 0;
+        }
+        for (;;) {
+                int r = pcie_fpga_write(&p->ring, buf, len);
+                if (r == 1)
+                        return 0;
+                if (r == -EAGAIN) {             /* not running: wait for RUN */
+                        s_pause_briefly();
+                        deadline = 0;
+                        continue;
+                }
+                uint64_t now = s_mono_ms();
+                if (!deadline)
+                        deadline = now + p->timeout_ms;
+                if (now >= deadline) {
+                        pcie_fpga_drop(&p->ring);
+                        p->dropped++;
+                        return 0;
+                }
+                s_pause_briefly();
+        }
+}
+
+static int s_pcie_flush(sim_sink_t *s)
+{
+        (void)s;
+        return 0;
+}
+
+static int s_pcie_close(sim_sink_t *s)
+{
+        struct pcie_sink *p = (struct pcie_sink *)s;
+        int r = msync(p->map, p->map_len, MS_SYNC) < 0 ? -errno : 0;
+        munmap(p->map, p->map_len);
+        free(p->name);
+        free(p);
+        return r;
+}
+
+sim_sink_t *sim_sink_pcie_new(const char *path, uint64_t ring_bytes, unsigned timeout_ms)
+{
+        struct pcie_sink *p = calloc(1, sizeof(*p));
+        int fd = -1, e;
+
+        if (!p)
+                return NULL;
+        p->map_len = pcie_map_bytes(ring_bytes);
+        p->timeout_ms = timeout_ms;
+        p->name = strdup(path);
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (!p->name || fd < 0 || ftruncate(fd, (off_t)p->map_len) < 0)
+                goto fail;
+        p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p->map == MAP_FAILED)
+                goto fail;
+        close(fd);
+        if (pcie_fpga_init(&p->ring, p->map, ring_bytes) < 0) {
+                munmap(p->map, p->map_len);
+                errno = EINVAL;
+                fd = -1;
+                goto fail;
+        }
+        p->base = (sim_sink_t){ s_pcie_write, s_pcie_close, p->name, s_pcie_flush };
+        return &p->base;
+fail:
+        e = errno;
+        if (fd >= 0)
+                close(fd);
+        free(p->name);
+        free(p);
+        errno = e;
+        return NULL;
+}
+
+uint64_t sim_sink_pcie_dropped(const sim_sink_t *s)
+{
+        return ((const struct pcie_sink *)s)->dropped;
 }

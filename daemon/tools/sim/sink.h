@@ -5,6 +5,7 @@
 #define DARKDAQ_SIM_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sim_sink sim_sink_t;
 
@@ -38,6 +39,17 @@ static inline int sim_sink_flush(sim_sink_t *s)
 {
         return s->flush(s);
 }
+
+/* The FPGA side of a PCIe DMA ring on a regular file (board-interface.md
+ * s.2): creates path with the registers and a ring of ring_bytes, waits for
+ * the host to set RUN, and writes each sink write as one whole piece, never
+ * past RD_PTR + RING_BYTES.  When the host leaves no room for timeout_ms the
+ * piece is dropped: DROPPED + 1 and STATUS.OVERFLOW, as the FPGA does.
+ * Returns NULL with errno set on failure. */
+sim_sink_t *sim_sink_pcie_new(const char *path, uint64_t ring_bytes, unsigned timeout_ms);
+
+/* Pieces a PCIe sink dropped so far. */
+uint64_t sim_sink_pcie_dropped(const sim_sink_t *s);
 
 /* Closes s (NULL accepted: returns 0). */
 int sim_sink_close(sim_sink_t *s);
