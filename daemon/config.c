@@ -28,6 +28,8 @@ static void s_source_default(struct source_config *s)
         snprintf(s->process, sizeof s->process, "mix");
         s->raw_bytes = 64;
         s->events = 0;
+        s->usb_vid = 0x1209;
+        s->usb_pid = 0x0001;
 }
 
 void config_default(struct darkdaq_config *cfg)
@@ -45,6 +47,7 @@ void config_default(struct darkdaq_config *cfg)
         d->silence_warn_ms = 2000;
         d->monitor_hwm = 1000;
         d->ring_bytes = 4u << 20;
+        snprintf(d->metrics, sizeof d->metrics, "127.0.0.1:9464");
         builder_config_default(&cfg->builder);
         physics_config_default(&cfg->physics);
 }
@@ -192,11 +195,27 @@ static int s_rate(const char *v, double *ret)
         return 0;
 }
 
+/* "HOST:PORT" or "[IPV6]:PORT" (resolved when the daemon starts), or "". */
+static int s_http_addr(const char *v, char *out, size_t size)
+{
+        const char *colon = strrchr(v, ':');
+        if (!v[0]) {
+                out[0] = '\0';
+                return 0;
+        }
+        if (!colon || colon == v || !colon[1] || strspn(colon + 1, "0123456789") !=
+            strlen(colon + 1) || atoi(colon + 1) > 65535)
+                return -EINVAL;
+        return s_str(v, out, size);
+}
+
 static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
 {
         struct daemon_config *d = &c->cfg->daemon;
         uint64_t x;
 
+        if (!strcmp(key, "metrics"))
+                return s_http_addr(value, d->metrics, sizeof d->metrics);
         if (!strcmp(key, "control"))
                 return s_endpoint(value, d->control, sizeof d->control);
         if (!strcmp(key, "monitor"))
@@ -244,6 +263,19 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
         return -ENOENT;
 }
 
+static int s_auth_key(struct auth_section *a, const char *key, const char *value)
+{
+        if (!strcmp(key, "server_key"))
+                return value[0] ? s_str(value, a->server_key, sizeof a->server_key)
+                                : (a->server_key[0] = '\0', 0);
+        if (!strcmp(key, "allowed_clients"))
+                return value[0] ? s_str(value, a->allowed_clients, sizeof a->allowed_clients)
+                                : (a->allowed_clients[0] = '\0', 0);
+        if (!strcmp(key, "require_curve"))
+                return s_bool(value, &a->require_curve);
+        return -ENOENT;
+}
+
 /* The source of section "source.NAME", created at its first key. */
 static struct source_config *s_source(struct load_ctx *c, const char *name, int *err)
 {
@@ -288,14 +320,15 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                                  name);
                         return -EINVAL;
                 }
-                if (strcmp(value, "file") && strcmp(value, "sim"))
+                if (strcmp(value, "file") && strcmp(value, "sim") && strcmp(value, "pcie") &&
+                    strcmp(value, "usb"))
                         return -EINVAL;
                 snprintf(s->driver, sizeof s->driver, "%s", value);
                 return 0;
         }
         if (!s->driver[0]) {
                 snprintf(c->msg, sizeof c->msg, "key \"%s\" before \"driver\" in [source.%s]: "
-                         "driver = file | sim comes first", key, name);
+                         "driver = file | sim | pcie | usb comes first", key, name);
                 return -EINVAL;
         }
         if (!strcmp(key, "rate_hz"))
@@ -305,6 +338,25 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                         return s_str(value, s->path, sizeof s->path);
                 if (!strcmp(key, "follow"))
                         return s_bool(value, &s->follow);
+                return -ENOENT;
+        }
+        if (!strcmp(s->driver, "pcie")) {
+                if (!strcmp(key, "path"))
+                        return s_str(value, s->path, sizeof s->path);
+                return -ENOENT;
+        }
+        if (!strcmp(s->driver, "usb")) {
+                if (!strcmp(key, "vid") || !strcmp(key, "pid")) {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(value, &end, 16);
+                        if (errno || end == value || *end || v > 0xFFFF || v == 0)
+                                return -EINVAL;
+                        *(key[0] == 'v' ? &s->usb_vid : &s->usb_pid) = (uint16_t)v;
+                        return 0;
+                }
+                if (!strcmp(key, "serial"))
+                        return s_str(value, s->usb_serial, sizeof s->usb_serial);
                 return -ENOENT;
         }
         if (!strcmp(key, "board") || !strcmp(key, "boards")) {
@@ -360,16 +412,28 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
                          name, d->busy_low_bytes, d->busy_high_bytes, d->storage_buffer_bytes);
                 return -EINVAL;
         }
+        if (!cfg->auth.server_key[0] != !cfg->auth.allowed_clients[0]) {
+                snprintf(err, errlen, "%s: [auth] needs both server_key and allowed_clients, "
+                         "or neither (%s is set)", name,
+                         cfg->auth.server_key[0] ? "server_key" : "allowed_clients");
+                return -EINVAL;
+        }
+        if (cfg->auth.require_curve && !cfg->auth.server_key[0]) {
+                snprintf(err, errlen, "%s: [auth] require_curve = yes needs server_key and "
+                         "allowed_clients", name);
+                return -EINVAL;
+        }
         for (size_t i = 0; i < cfg->n_sources; i++) {
                 const struct source_config *s = &cfg->sources[i];
-                if (!strcmp(s->driver, "file") && !s->path[0]) {
-                        snprintf(err, errlen, "%s: [source.%s] (driver file) needs path", name,
-                                 s->name);
+                if ((!strcmp(s->driver, "file") || !strcmp(s->driver, "pcie")) && !s->path[0]) {
+                        snprintf(err, errlen, "%s: [source.%s] (driver %s) needs path", name,
+                                 s->name, s->driver);
                         return -EINVAL;
                 }
-                if (!strcmp(s->driver, "file") && !cfg->sources_given) {
-                        snprintf(err, errlen, "%s: [source.%s] is a file source: [builder] "
-                                 "sources must then list the expected source ids", name, s->name);
+                if (strcmp(s->driver, "sim") && !cfg->sources_given) {
+                        snprintf(err, errlen, "%s: [source.%s] is a %s source: [builder] "
+                                 "sources must then list the expected source ids", name, s->name,
+                                 s->driver);
                         return -EINVAL;
                 }
                 if (!strcmp(s->driver, "sim")) {
@@ -400,6 +464,8 @@ static int s_handler(void *user, const char *section, const char *key, const cha
                 r = s_source_key(c, section + 7, key, value);
         } else if (!strcmp(section, "builder")) {
                 r = s_builder_key(c->cfg, key, value);
+        } else if (!strcmp(section, "auth")) {
+                r = s_auth_key(&c->cfg->auth, key, value);
         } else if (!strcmp(section, "physics")) {
                 r = physics_config_set(&c->cfg->physics, key, value);
         } else if (!strcmp(section, "prescale")) {
@@ -409,7 +475,8 @@ static int s_handler(void *user, const char *section, const char *key, const cha
         } else {
                 if (!c->msg[0])
                         snprintf(c->msg, sizeof c->msg, "unknown section [%s] (key \"%s\"); "
-                                 "sections are [daemon], [source.NAME], [builder], [physics], [prescale]", section, key);
+                                 "sections are [daemon], [source.NAME], [builder], [physics], [prescale], "
+                                 "[auth]", section, key);
                 return 0;
         }
         if (r == 0)
@@ -501,7 +568,17 @@ void config_print_defaults(FILE *out)
                 "line, status, counter\n"
                 "monitor_hwm = %" PRIu32 "    # monitor send high-water mark (messages); "
                 "beyond it samples are dropped and counted\n"
-                "ring_bytes = %" PRIu64 "    # each source's ring to the core (>= 4 MiB)\n\n"
+                "ring_bytes = %" PRIu64 "    # each source's ring to the core (>= 4 MiB)\n"
+                "metrics = %s    # HTTP GET /metrics (Prometheus), HOST:PORT or "
+                "[IPV6]:PORT; empty: off\n\n"
+                "[auth]\n"
+                "# Local endpoints (ipc://, inproc://, tcp:// on loopback) are served in the\n"
+                "# clear; any other control or storage endpoint needs CURVE keys (else\n"
+                "# darkdaqd exits 2).  Keys: darkdaq-keygen NAME writes NAME.key and NAME.pub.\n"
+                "server_key =    # the daemon's secret key file (NAME.key); empty: none\n"
+                "allowed_clients =    # file or directory of the clients' public keys "
+                "(NAME.pub)\n"
+                "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n"
                 "# One section per source, in stream order; driver comes first.\n"
                 "# [source.NAME]\n"
                 "# driver = file           # read a recorded raw file\n"
@@ -520,10 +597,22 @@ void config_print_defaults(FILE *out)
                 "# rate_hz = 0             # triggers per second; 0: as fast as possible\n"
                 "# raw_bytes = %" PRIu32 "          # RAW block bytes of boards >= 3\n"
                 "# program =               # darkdaq-sim to run; empty: the one beside "
-                "darkdaqd\n\n",
+                "darkdaqd\n"
+                "#\n"
+                "# [source.NAME]\n"
+                "# driver = pcie           # a board's PCIe DMA ring\n"
+                "# path = /dev/dkpcie0     # required: the device, or a ring file that\n"
+                "#                         # darkdaq-sim --pcie writes\n"
+                "#\n"
+                "# [source.NAME]\n"
+                "# driver = usb            # a board on USB (bulk IN 0x81), hot-plug\n"
+                "# vid = 1209              # vendor id, hex\n"
+                "# pid = 0001              # product id, hex\n"
+                "# serial =                # serial number; empty: any board of vid:pid\n"
+                "# (file, pcie and usb sources need [builder] sources)\n\n",
                 d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
-                d->monitor_hwm, d->ring_bytes, sc.boards, sc.seed, sc.process, sc.raw_bytes);
+                d->monitor_hwm, d->ring_bytes, d->metrics, sc.boards, sc.seed, sc.process, sc.raw_bytes);
         struct builder_config b;
         builder_config_default(&b);
         fprintf(out, "[builder]\n"

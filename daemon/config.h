@@ -1,6 +1,7 @@
 /* config: darkdaqd's configuration file (INI, parsed by Debian's libinih):
  * the daemon's sockets and buffers ([daemon]), its sources ([source.NAME]),
- * builder settings, the tagger's cuts and beams, per-tag prescales.  Every
+ * builder settings, the tagger's cuts and beams, per-tag prescales, the
+ * CURVE keys of the sockets it serves ([auth]).  Every
  * key has a documented default; an unknown key or a bad value is an error
  * that names the file, the line and the key. */
 #ifndef DARKDAQ_CONFIG_H
@@ -31,14 +32,23 @@ struct daemon_config {
         uint32_t silence_warn_ms;       /* a running source silent this long is reported */
         uint32_t monitor_hwm;           /* monitor PUB send high-water mark, messages */
         uint64_t ring_bytes;            /* each source's ring to the core thread */
+        char metrics[CONFIG_ENDPOINT_MAX];      /* HTTP GET /metrics, HOST:PORT; "": off */
+};
+
+/* [auth]: who may connect to the sockets that bind (auth.h).  Both key files
+ * or neither; without them only local endpoints can be served. */
+struct auth_section {
+        char server_key[CONFIG_PATH_MAX];       /* the daemon's secret key file; "": none */
+        char allowed_clients[CONFIG_PATH_MAX];  /* file or directory of client public keys */
+        bool require_curve;                     /* CURVE on local endpoints too */
 };
 
 /* [source.NAME]: one source and its driver's keys. */
 struct source_config {
         char name[CONFIG_NAME_MAX];     /* NAME of the section */
-        char driver[16];                /* "file" or "sim" */
-        /* file */
-        char path[CONFIG_PATH_MAX];     /* raw file to read */
+        char driver[16];                /* "file", "sim", "pcie" or "usb" */
+        /* file, pcie */
+        char path[CONFIG_PATH_MAX];     /* raw file to read; PCIe device or ring file */
         bool follow;                    /* at its end, wait for it to grow */
         /* both: pacing in fragments (file) or triggers (sim) per second; 0: as fast as possible */
         double rate_hz;
@@ -50,6 +60,9 @@ struct source_config {
         uint64_t events;                /* 0: endless */
         uint32_t raw_bytes;             /* RAW block bytes of boards >= 3 */
         char program[CONFIG_PATH_MAX];  /* darkdaq-sim; "": the one beside darkdaqd */
+        /* usb */
+        uint16_t usb_vid, usb_pid;      /* the board's vendor and product id */
+        char usb_serial[128];           /* "": any board of vid:pid */
 };
 
 struct darkdaq_config {
@@ -59,6 +72,7 @@ struct darkdaq_config {
         struct builder_config builder;
         bool sources_given;             /* [builder] sources was set */
         struct physics_config physics;
+        struct auth_section auth;
         char *text;                     /* the file as read ("" for defaults) */
 };
 

@@ -440,6 +440,12 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       x->silent_ms, s_b(x->silent), x->silences, s_b(x->c.running),
                       s_b(x->ended));
                 s_jstr(&o, x->error);
+                s_put(&o, ",\"resets\":%" PRIu64 ",\"attached\":%s,\"reconnects\":%" PRIu64
+                      ",\"unplugs\":%" PRIu64 ",\"driver_errors\":%" PRIu64
+                      ",\"upstream_dropped\":%" PRIu64 ",\"overflow\":%s", x->c.resets,
+                      s_b(x->c.health.attached), x->c.health.reconnects, x->c.health.unplugs,
+                      x->c.health.errors, x->c.health.upstream_dropped,
+                      s_b(x->c.health.overflow));
                 s_put(&o, "}");
         }
         s_put(&o, "],\"builder\":{");
@@ -477,6 +483,8 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       s_b(p->store_full), p->ack_run, p->ack_seq, p->monitor_sent,
                       p->monitor_dropped);
         }
+        s_put(&o, ",\"auth\":{\"keys\":%s,\"allowed_clients\":%" PRIu64 ",\"refusals\":%"
+              PRIu64 "}", s_b(s->auth_keys), s->auth_clients, s->auth_refusals);
         s_put(&o, ",\"out_of_step\":[");
         for (size_t i = 0; i < s->n_oos; i++)
                 s_put(&o, "%s{\"source\":%u,\"offset\":%" PRId32 ",\"first_trigger\":%" PRIu32 "}",
@@ -526,6 +534,9 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
                       s->pub->held_records, s->pub->sent, s->pub->acked,
                       s->pub->store_full ? ", store FULL" : "", s->pub->monitor_sent,
                       s->pub->monitor_dropped);
+        s_put(&o, "auth     %s, %" PRIu64 " connection%s refused\n",
+              s->auth_keys ? "CURVE keys configured" : "no keys (local endpoints only)",
+              s->auth_refusals, s->auth_refusals == 1 ? "" : "s");
         for (size_t i = 0; i < s->n_oos; i++)
                 s_put(&o, "out of step: source %u, offset %+" PRId32 " from trigger %" PRIu32 "\n",
                       s->oos[i].source, s->oos[i].offset, s->oos[i].first_trigger);

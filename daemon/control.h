@@ -12,7 +12,7 @@
  *   ok false means refused (the state did not change) or failed (state error).
  *   status: {"ok":true,"state":...,"run":...,"error":...,"busy":...,
  *            "sources":[...],"builder":{...},"tags":{...},"storage":{...},
- *            "monitor":{...},"out_of_step":[...]} (control_status_json).
+ *            "monitor":{...},"auth":{...},"out_of_step":[...]} (control_status_json).
  * States: idle -configure-> configured -start-> running -stop-> configured;
  * reset from any state -> idle; a fault -> error (reason in status).
  * Repeating a command is safe: configure when configured, start when running
@@ -112,6 +112,9 @@ struct control_status {
         uint64_t records;               /* records of this run so far (next seq) */
         const struct builder_out_of_step *oos;
         size_t n_oos;
+        bool auth_keys;                 /* CURVE keys configured ([auth]) */
+        uint64_t auth_clients;          /* client keys allowed */
+        uint64_t auth_refusals;         /* connections the ZAP handler refused */
 };
 
 /* Writes the status object (JSON) or a table for people.  Returns the length

@@ -20,8 +20,11 @@
 
 #include <zmq.h>
 
+#include "auth.h"
 #include "builder.h"
 #include "control.h"
+#include "metrics.h"
+#include "notify.h"
 #include "publish.h"
 #include "record.h"
 #include "source.h"
@@ -32,6 +35,39 @@
 #define LOG_WINDOW_MS           10000
 #define LOG_PER_WINDOW          30
 #define REPLY_BYTES             (64u << 10)
+#define SNAPSHOT_MS             100     /* the metrics snapshot is at most this old */
+#define STATUS_NOTIFY_MS        1000    /* STATUS= while running, at most this often */
+
+/* What /metrics shows of one configured source. */
+struct snap_source {
+        char name[CONFIG_NAME_MAX];     /* [source.NAME] */
+        bool open;                      /* configured (the counters are live) */
+        struct source_counters c;
+        uint64_t silences;
+        uint64_t ring_used, ring_capacity;      /* bytes */
+};
+
+/* A copy of every figure /metrics shows, refreshed by the core thread under
+ * snap_lock (libmicrohttpd's thread renders from its own copy of it). */
+struct snapshot {
+        enum control_state state;
+        uint32_t run;                   /* the run going on, or the last one */
+        uint64_t run_ms;                /* its duration so far */
+        size_t n_sources;
+        struct snap_source src[CONFIG_MAX_SOURCES];
+        bool have_builder;              /* a run is going on or took place */
+        struct builder_counters bc;     /* that run's: what its trailer carries */
+        uint64_t tags[TAG_COUNT_];      /* that run's events per tag */
+        double ev_rate_hz, tag_rate_hz[TAG_COUNT_];
+        size_t open_events;
+        uint64_t open_bytes, records;
+        size_t n_oos;
+        struct builder_out_of_step oos[64];
+        bool busy;
+        uint64_t busy_ms;               /* BUSY asserted, over the daemon's life */
+        struct publish_counters pc;
+        uint64_t storage_buffer_bytes;
+};
 
 struct stream_state {
         source_t *src;
@@ -48,6 +84,18 @@ struct stream_state {
 struct live {
         const struct darkdaq_config *cfg;
         void *zctx;
+        auth_t *auth;                   /* CURVE keys and the ZAP thread */
+        metrics_t *metrics;             /* GET /metrics; NULL: off */
+        pthread_mutex_t snap_lock;      /* guards snap */
+        bool snap_lock_init;
+        struct snapshot snap;           /* written by the core under snap_lock */
+        struct snapshot snap_render;    /* libmicrohttpd's thread only */
+        uint64_t snap_at_ms;            /* when snap was last refreshed */
+        uint64_t wd_interval_ms;        /* WATCHDOG=1 this often; 0: no watchdog */
+        uint64_t wd_next_ms;            /* next WATCHDOG=1 due */
+        uint64_t status_at_ms;          /* last STATUS= while running */
+        bool notify_failed;             /* a notification failed (logged once) */
+        uint64_t busy_total_ms, busy_since_ms;  /* BUSY over the daemon's life */
         void *ctl_sock;                 /* REP */
         publish_t *pub;
         int sigfd;
@@ -81,6 +129,8 @@ struct live {
         struct builder_counters last_bc;
         uint64_t last_tags[TAG_COUNT_];
         uint64_t last_records, last_run_ms;
+        struct builder_out_of_step last_oos[64];
+        size_t last_n_oos;
         bool quit;
         int exit_status;
         char reply[REPLY_BYTES];
@@ -122,6 +172,69 @@ static uint64_t s_realtime_ns(void)
 static uint64_t s_bclock(const live_t *l, uint64_t now)
 {
         return now - l->paused_total_ms - (l->paused ? now - l->paused_since_ms : 0);
+}
+
+/* ---- the service manager (sd_notify) ----------------------------------- */
+
+static void s_notified(live_t *l, int r, const char *what)
+{
+        if (r < 0 && !l->notify_failed) {
+                l->notify_failed = true;
+                s_log(l, "sd_notify: sending %s to $NOTIFY_SOCKET failed: %s; the service goes "
+                      "on (later failures are not logged)", what, strerror(-r));
+        }
+}
+
+/* Sends WATCHDOG=1 when due.  Returns the ms until the next one is due, or
+ * -1 without a watchdog. */
+static int s_watchdog(live_t *l, uint64_t now)
+{
+        if (!l->wd_interval_ms)
+                return -1;
+        if (now >= l->wd_next_ms) {
+                s_notified(l, notify_watchdog(), "WATCHDOG=1");
+                l->wd_next_ms = now + l->wd_interval_ms;
+        }
+        return (int)(l->wd_next_ms - now);
+}
+
+/* A poll timeout (ms, -1: none) cut to the next WATCHDOG=1, sending it first
+ * if it is due: the loop never sleeps past it. */
+static int s_poll_timeout(live_t *l, int timeout_ms)
+{
+        int wd = s_watchdog(l, source_now_ms());
+        return wd >= 0 && (timeout_ms < 0 || wd < timeout_ms) ? wd : timeout_ms;
+}
+
+/* STATUS= for systemctl status: the state, and while running the events so far. */
+static void s_notify_status(live_t *l, uint64_t now)
+{
+        const struct builder_counters *bc = l->b ? builder_counters(l->b) : &l->last_bc;
+        int r = 0;
+
+        l->status_at_ms = now;
+        switch (l->ctl.state) {
+        case CONTROL_IDLE:
+                r = notify_status("idle");
+                break;
+        case CONTROL_CONFIGURED:
+                if (l->have_last)
+                        r = notify_status("configured, %zu source%s; run %" PRIu32 " stopped: %"
+                                          PRIu64 " events", l->n_st, l->n_st == 1 ? "" : "s",
+                                          l->ctl.run, bc->events);
+                else
+                        r = notify_status("configured, %zu source%s", l->n_st,
+                                          l->n_st == 1 ? "" : "s");
+                break;
+        case CONTROL_RUNNING:
+                r = notify_status("running run %" PRIu32 ": %" PRIu64 " events, %.0f/s%s",
+                                  l->ctl.run, bc->events, l->ev_rate, l->busy ? ", BUSY" : "");
+                break;
+        case CONTROL_ERROR:
+                r = notify_status("error: %s", l->ctl.reason);
+                break;
+        }
+        s_notified(l, r, "STATUS=");
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -327,6 +440,10 @@ static void s_update_busy(live_t *l, uint64_t now)
                 for (size_t i = 0; i < l->n_st; i++)
                         source_busy(l->st[i].src, want);
                 l->busy = want;
+                if (want)
+                        l->busy_since_ms = now;
+                else
+                        l->busy_total_ms += now - l->busy_since_ms;
                 if (!want)
                         l->busy_cleared_ms = now;
                 if (want)
@@ -465,6 +582,7 @@ static void s_wait(live_t *l, int wait_ms, bool rings)
         zmq_pollitem_t it[2 + CONFIG_MAX_SOURCES];
         int n = 0;
 
+        wait_ms = s_poll_timeout(l, wait_ms);
         it[n++] = (zmq_pollitem_t){ publish_ack_socket(l->pub), 0, ZMQ_POLLIN, 0 };
         if (publish_has_unsent(l->pub))
                 it[n++] = (zmq_pollitem_t){ publish_storage_socket(l->pub), 0, ZMQ_POLLOUT, 0 };
@@ -501,6 +619,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         for (size_t i = 0; i < l->n_st; i++)
                 source_stop(l->st[i].src);
         while (!s_all_ended(l) && (now = source_now_ms()) < deadline) {
+                s_watchdog(l, now);
                 publish_handle_acks(l->pub);
                 s_update_busy(l, now);
                 bool more = s_pump(l, now);
@@ -548,6 +667,8 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         *confirmed = publish_acked(l->pub, l->run, trailer_seq);
         for (size_t i = 0; i < l->n_st; i++)
                 source_busy(l->st[i].src, false);
+        if (l->busy)
+                l->busy_total_ms += source_now_ms() - l->busy_since_ms;
         l->busy = false;
         l->paused = false;
         snprintf(msg, len, "run %" PRIu32 " stopped (%s): %" PRIu64 " events, %" PRIu64
@@ -565,6 +686,8 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
         l->last_records = l->seq;
         l->last_run_ms = source_now_ms() - l->run_start_ms;
+        l->last_n_oos = n_oos < 64 ? n_oos : 64;
+        memcpy(l->last_oos, oos, l->last_n_oos * sizeof *oos);
         s_free_run(l);
         return *confirmed ? 0 : -ETIMEDOUT;
 }
@@ -599,6 +722,9 @@ static void s_status(live_t *l, bool text, uint64_t now)
         s.busy = l->busy;
         s.pub = &pc;
         s.storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
+        s.auth_keys = l->cfg->auth.server_key[0] != '\0';
+        s.auth_clients = auth_allowed_count(l->auth);
+        s.auth_refusals = auth_refusals(l->auth);
         if (running) {
                 s.run_ms = now - l->run_start_ms;
                 s.builder = builder_counters(l->b);
@@ -614,6 +740,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
                 s.builder = &l->last_bc;
                 s.tag_counts = l->last_tags;
                 s.records = l->last_records;
+                s.oos = l->last_oos;
+                s.n_oos = l->last_n_oos;
         }
         if (text)
                 control_status_text(&l->ctl, &s, l->reply, sizeof l->reply);
@@ -699,6 +827,311 @@ static void s_control(live_t *l)
         zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
 }
 
+/* ---- metrics ------------------------------------------------------------- */
+
+/* Refreshes the snapshot /metrics renders from: at most every SNAPSHOT_MS,
+ * or now when forced (state changes, so that a scrape after a stop shows
+ * exactly what the run's trailer carries). */
+static void s_snapshot(live_t *l, uint64_t now, bool force)
+{
+        if (!force && (!l->metrics || now - l->snap_at_ms < SNAPSHOT_MS))
+                return;
+        l->snap_at_ms = now;
+        pthread_mutex_lock(&l->snap_lock);
+        struct snapshot *s = &l->snap;
+        s->state = l->ctl.state;
+        s->run = l->ctl.run;
+        s->n_sources = l->cfg->n_sources;
+        for (size_t i = 0; i < s->n_sources; i++) {
+                struct snap_source *x = &s->src[i];
+                snprintf(x->name, sizeof x->name, "%s", l->cfg->sources[i].name);
+                x->open = i < l->n_st;
+                if (!x->open) {
+                        memset(&x->c, 0, sizeof x->c);
+                        x->silences = x->ring_used = x->ring_capacity = 0;
+                        continue;
+                }
+                source_get_counters(l->st[i].src, now, &x->c);
+                x->silences = l->st[i].silences;
+                x->ring_used = ring_used(source_ring(l->st[i].src));
+                x->ring_capacity = ring_capacity(source_ring(l->st[i].src));
+        }
+        s->open_events = 0;
+        s->open_bytes = 0;
+        s->ev_rate_hz = 0;
+        memset(s->tag_rate_hz, 0, sizeof s->tag_rate_hz);
+        if (l->b) {
+                const struct builder_out_of_step *oos;
+                s->have_builder = true;
+                s->bc = *builder_counters(l->b);
+                memcpy(s->tags, record_tag_counts(l->enc), sizeof s->tags);
+                s->open_events = builder_open_events(l->b);
+                s->open_bytes = builder_open_bytes(l->b);
+                s->records = l->seq;
+                s->run_ms = now - l->run_start_ms;
+                s->n_oos = builder_out_of_step(l->b, &oos);
+                s->n_oos = s->n_oos < 64 ? s->n_oos : 64;
+                memcpy(s->oos, oos, s->n_oos * sizeof *oos);
+                s->ev_rate_hz = l->ev_rate;
+                memcpy(s->tag_rate_hz, l->tag_rate, sizeof s->tag_rate_hz);
+        } else if (l->have_last) {
+                s->have_builder = true;
+                s->bc = l->last_bc;
+                memcpy(s->tags, l->last_tags, sizeof s->tags);
+                s->records = l->last_records;
+                s->run_ms = l->last_run_ms;
+                s->n_oos = l->last_n_oos;
+                memcpy(s->oos, l->last_oos, s->n_oos * sizeof *s->oos);
+        } else {
+                s->have_builder = false;
+                memset(&s->bc, 0, sizeof s->bc);
+                memset(s->tags, 0, sizeof s->tags);
+                s->records = s->run_ms = 0;
+                s->n_oos = 0;
+        }
+        s->busy = l->busy;
+        s->busy_ms = l->busy_total_ms + (l->busy ? now - l->busy_since_ms : 0);
+        publish_get_counters(l->pub, &s->pc);
+        s->storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
+        pthread_mutex_unlock(&l->snap_lock);
+}
+
+/* One sample per configured source: v[i] for source i. */
+static void s_per_source(prom_t *p, const struct snapshot *s, const char *name,
+                         enum prom_type type, const char *help, const uint64_t *v)
+{
+        prom_family(p, name, type, help);
+        for (size_t i = 0; i < s->n_sources; i++)
+                prom_u64(p, v[i], "source", s->src[i].name, NULL);
+}
+
+static const char *const s_status_flags[] = {
+        "complete", "incomplete", "duplicate", "corrupt", "time_mismatch", "truncated",
+        "busy_seen", "test_pattern",
+};
+
+/* libmicrohttpd's thread: renders its own copy of the snapshot. */
+static int s_render(prom_t *p, void *ctx)
+{
+        live_t *l = ctx;
+        struct snapshot *s = &l->snap_render;
+        uint64_t v[CONFIG_MAX_SOURCES];
+        char id[8];
+
+        pthread_mutex_lock(&l->snap_lock);
+        *s = l->snap;
+        pthread_mutex_unlock(&l->snap_lock);
+        const struct builder_counters *b = &s->bc;
+
+        prom_family(p, "darkdaq_build_info", PROM_GAUGE, "The darkdaqd version running.");
+        prom_u64(p, 1, "version", DARKDAQ_VERSION, NULL);
+        prom_family(p, "darkdaq_state", PROM_GAUGE, "Run state: 1 for the state the daemon "
+                    "is in, 0 for the others.");
+        for (enum control_state st = CONTROL_IDLE; st <= CONTROL_ERROR; st++)
+                prom_u64(p, s->state == st, "state", control_state_name(st), NULL);
+        prom_family(p, "darkdaq_run", PROM_GAUGE, "The run going on, or the last one (0: none).");
+        prom_u64(p, s->run, NULL);
+        prom_family(p, "darkdaq_run_seconds", PROM_GAUGE, "Duration of that run so far.");
+        prom_double(p, (double)s->run_ms / 1000.0, NULL);
+        prom_family(p, "darkdaq_run_records_total", PROM_COUNTER, "Records of that run "
+                    "(header, events, late, junk, corrupt, trailer); resets at each start.");
+        prom_u64(p, s->records, NULL);
+
+        /* per source, since configure */
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.bytes;
+        s_per_source(p, s, "darkdaq_source_bytes_total", PROM_COUNTER, "Bytes read from the "
+                     "source's driver, since configure.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.fragments;
+        s_per_source(p, s, "darkdaq_source_fragments_total", PROM_COUNTER, "Good fragments "
+                     "read, per source, since configure.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.bad;
+        s_per_source(p, s, "darkdaq_source_bad_total", PROM_COUNTER, "Bad or cut fragments "
+                     "and bad header magics read, per source, since configure.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.junk;
+        s_per_source(p, s, "darkdaq_source_junk_total", PROM_COUNTER, "Junk runs (bytes that "
+                     "are no fragment), per source, since configure.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.junk_bytes;
+        s_per_source(p, s, "darkdaq_source_junk_bytes_total", PROM_COUNTER, "Bytes in junk "
+                     "runs, per source, since configure.", v);
+        prom_family(p, "darkdaq_source_busy_seconds_total", PROM_COUNTER, "Time with BUSY "
+                    "asserted on the source, since configure.");
+        for (size_t i = 0; i < s->n_sources; i++)
+                prom_double(p, (double)s->src[i].c.busy_ms / 1000.0, "source", s->src[i].name,
+                            NULL);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].silences;
+        s_per_source(p, s, "darkdaq_source_silences_total", PROM_COUNTER, "Times the source "
+                     "was silent for silence_warn_ms in a run, since configure.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.health.upstream_dropped;
+        s_per_source(p, s, "darkdaq_source_upstream_dropped_total", PROM_COUNTER, "Fragments "
+                     "the board dropped before the host (PCIe DROPPED): loss upstream.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.health.reconnects;
+        s_per_source(p, s, "darkdaq_source_reconnects_total", PROM_COUNTER, "Times the board "
+                     "came back after it left (USB hot-plug).", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.health.unplugs;
+        s_per_source(p, s, "darkdaq_source_unplugs_total", PROM_COUNTER, "Times the board "
+                     "left (USB unplug).", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.health.errors;
+        s_per_source(p, s, "darkdaq_source_driver_errors_total", PROM_COUNTER, "Transfer or "
+                     "request errors the driver saw.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.ring_waits;
+        s_per_source(p, s, "darkdaq_source_ring_waits_total", PROM_COUNTER, "Times the "
+                     "source's thread found its ring to the core full.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].ring_used;
+        s_per_source(p, s, "darkdaq_source_ring_occupancy_bytes", PROM_GAUGE, "Bytes waiting "
+                     "in the source's ring to the core.", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].ring_capacity;
+        s_per_source(p, s, "darkdaq_source_ring_capacity_bytes", PROM_GAUGE, "Size of the "
+                     "source's ring (0: not configured).", v);
+        for (size_t i = 0; i < s->n_sources; i++)
+                v[i] = s->src[i].c.running;
+        s_per_source(p, s, "darkdaq_source_running", PROM_GAUGE, "1 while the source's thread "
+                     "runs.", v);
+
+        /* the run's builder: the figures its trailer carries */
+        const uint64_t flags[] = { b->complete, b->incomplete, b->duplicate, b->corrupt_events,
+                                   b->time_mismatch, b->truncated, b->busy_seen,
+                                   b->test_pattern };
+        prom_family(p, "darkdaq_events_total", PROM_COUNTER, "Events built in the run, per "
+                    "status flag (an event may carry several); resets at each start.");
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+                prom_u64(p, flags[i], "status", s_status_flags[i], NULL);
+        prom_family(p, "darkdaq_built_events_total", PROM_COUNTER, "Events built in the run; "
+                    "resets at each start.");
+        prom_u64(p, b->events, NULL);
+        prom_family(p, "darkdaq_tag_events_total", PROM_COUNTER, "Events of the run that "
+                    "fired each tag; resets at each start.");
+        for (unsigned t = 0; t < TAG_COUNT_; t++)
+                prom_u64(p, s->tags[t], "tag", tag_name((enum tag_id)t), NULL);
+        prom_family(p, "darkdaq_tag_rate_hz", PROM_GAUGE, "Events per second firing each tag, "
+                    "over the last second or so.");
+        for (unsigned t = 0; t < TAG_COUNT_; t++)
+                prom_double(p, s->tag_rate_hz[t], "tag", tag_name((enum tag_id)t), NULL);
+        prom_family(p, "darkdaq_event_rate_hz", PROM_GAUGE, "Events built per second, over the "
+                    "last second or so.");
+        prom_double(p, s->ev_rate_hz, NULL);
+        struct { const char *name, *help; uint64_t v; } bf[] = {
+                { "darkdaq_builder_fragments_total", "Fragments given to the builder.",
+                  b->fragments },
+                { "darkdaq_builder_good_fragments_total", "Good fragments given to the builder.",
+                  b->good_fragments },
+                { "darkdaq_builder_late_total", "Late records: fragments for a trigger their "
+                  "source had moved past.", b->late },
+                { "darkdaq_builder_junk_total", "Junk records.", b->junk },
+                { "darkdaq_builder_junk_bytes_total", "Bytes in junk records.", b->junk_bytes },
+                { "darkdaq_builder_corrupt_records_total", "Corrupt records (CRC failed, header "
+                  "not trusted).", b->corrupt },
+                { "darkdaq_builder_bytes_in_total", "Bytes given to the builder.", b->bytes_in },
+                { "darkdaq_builder_bytes_out_total", "Bytes handed on in events and records.",
+                  b->bytes_out },
+                { "darkdaq_builder_out_of_step_total", "Out-of-step diagnoses made.",
+                  b->out_of_step },
+        };
+        for (size_t i = 0; i < sizeof bf / sizeof bf[0]; i++) {
+                char help[160];
+                snprintf(help, sizeof help, "%s In the run; resets at each start.", bf[i].help);
+                prom_family(p, bf[i].name, PROM_COUNTER, help);
+                prom_u64(p, bf[i].v, NULL);
+        }
+        prom_family(p, "darkdaq_builder_forced_total", PROM_COUNTER, "Events decided early to "
+                    "protect the daemon, by the limit that forced them (max_open_events, "
+                    "max_open_bytes, build_timeout_ms); resets at each start.");
+        prom_u64(p, b->forced_by_events, "by", "events", NULL);
+        prom_u64(p, b->forced_by_bytes, "by", "bytes", NULL);
+        prom_u64(p, b->forced_by_timeout, "by", "timeout", NULL);
+        static const char *const per_id[3][2] = {
+                { "darkdaq_builder_source_fragments_total", "Fragments per source id in the run." },
+                { "darkdaq_builder_source_late_total", "Late records per source id in the run." },
+                { "darkdaq_builder_source_missing_total", "Events lacking a good fragment from "
+                  "the source id, in the run." },
+        };
+        for (unsigned k = 0; k < 3; k++) {
+                const uint64_t *a = k == 0 ? b->per_source_fragments :
+                                    k == 1 ? b->per_source_late : b->per_source_missing;
+                prom_family(p, per_id[k][0], PROM_COUNTER, per_id[k][1]);
+                for (unsigned sid = 0; sid < 64; sid++) {
+                        if (!b->per_source_fragments[sid] && !b->per_source_late[sid] &&
+                            !b->per_source_missing[sid])
+                                continue;
+                        snprintf(id, sizeof id, "%u", sid);
+                        prom_u64(p, a[sid], "source_id", id, NULL);
+                }
+        }
+        prom_family(p, "darkdaq_builder_open_events", PROM_GAUGE, "Events waiting for "
+                    "fragments.");
+        prom_u64(p, s->open_events, NULL);
+        prom_family(p, "darkdaq_builder_open_bytes", PROM_GAUGE, "Bytes of those events.");
+        prom_u64(p, s->open_bytes, NULL);
+        prom_family(p, "darkdaq_out_of_step_offset", PROM_GAUGE, "Sources found out of step: "
+                    "the trigger-number offset that makes their times agree.");
+        for (size_t i = 0; i < s->n_oos; i++) {
+                snprintf(id, sizeof id, "%u", s->oos[i].source);
+                prom_i64(p, s->oos[i].offset, "source_id", id, NULL);
+        }
+        prom_family(p, "darkdaq_out_of_step_first_trigger", PROM_GAUGE, "Sources found out of "
+                    "step: the first trigger affected.");
+        for (size_t i = 0; i < s->n_oos; i++) {
+                snprintf(id, sizeof id, "%u", s->oos[i].source);
+                prom_u64(p, s->oos[i].first_trigger, "source_id", id, NULL);
+        }
+
+        /* BUSY, storage, monitor, auth: over the daemon's life */
+        prom_family(p, "darkdaq_busy", PROM_GAUGE, "1 while BUSY is asserted on every source.");
+        prom_u64(p, s->busy, NULL);
+        prom_family(p, "darkdaq_busy_seconds_total", PROM_COUNTER, "Time with BUSY asserted.");
+        prom_double(p, (double)s->busy_ms / 1000.0, NULL);
+        const struct publish_counters *pc = &s->pc;
+        struct { const char *name; enum prom_type type; const char *help; uint64_t v; } sf[] = {
+                { "darkdaq_storage_buffer_bytes", PROM_GAUGE, "Size of the storage window "
+                  "(storage_buffer_bytes).", s->storage_buffer_bytes },
+                { "darkdaq_storage_held_bytes", PROM_GAUGE, "Bytes of records held until the "
+                  "store acknowledges them.", pc->held_bytes },
+                { "darkdaq_storage_held_records", PROM_GAUGE, "Records held until the store "
+                  "acknowledges them.", pc->held_records },
+                { "darkdaq_storage_max_held_bytes", PROM_GAUGE, "The most bytes ever held.",
+                  pc->max_held_bytes },
+                { "darkdaq_storage_records_total", PROM_COUNTER, "Records put in the window.",
+                  pc->records },
+                { "darkdaq_storage_sent_total", PROM_COUNTER, "Records sent to the store, "
+                  "re-sends included.", pc->sent },
+                { "darkdaq_storage_resent_total", PROM_COUNTER, "Records sent again after the "
+                  "store said HELLO.", pc->resent },
+                { "darkdaq_storage_acked_total", PROM_COUNTER, "Records the store "
+                  "acknowledged.", pc->acked },
+                { "darkdaq_storage_spilled_total", PROM_COUNTER, "Records kept on the heap: no "
+                  "room in the window.", pc->spilled },
+                { "darkdaq_storage_hellos_total", PROM_COUNTER, "HELLOs from the store.",
+                  pc->hellos },
+                { "darkdaq_storage_store_full", PROM_GAUGE, "1 while the store says FULL.",
+                  pc->store_full },
+                { "darkdaq_monitor_sent_total", PROM_COUNTER, "Monitor messages sent.",
+                  pc->monitor_sent },
+                { "darkdaq_monitor_dropped_total", PROM_COUNTER, "Monitor samples dropped at the "
+                  "high-water mark (a slow monitor never slows the daemon).",
+                  pc->monitor_dropped },
+                { "darkdaq_auth_refusals_total", PROM_COUNTER, "Connections the ZAP handler "
+                  "refused (a CURVE key not allowed, or no CURVE where it is required).",
+                  auth_refusals(l->auth) },
+        };
+        for (size_t i = 0; i < sizeof sf / sizeof sf[0]; i++) {
+                prom_family(p, sf[i].name, sf[i].type, sf[i].help);
+                prom_u64(p, sf[i].v, NULL);
+        }
+        return 0;
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
 int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen)
@@ -722,12 +1155,36 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         signal(SIGPIPE, SIG_IGN);
         l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         l->zctx = zmq_ctx_new();
-        if (l->sigfd < 0 || !l->zctx) {
+        if (l->sigfd < 0 || !l->zctx || pthread_mutex_init(&l->snap_lock, NULL) != 0) {
                 snprintf(err, errlen, "cannot set up signals or ZeroMQ: %s", strerror(errno));
                 live_free(l);
                 return -EIO;
         }
+        l->snap_lock_init = true;
+        const struct auth_section *as = &cfg->auth;
+        struct auth_config ac = {
+                .server_key_file = as->server_key[0] ? as->server_key : NULL,
+                .allowed_clients = as->allowed_clients[0] ? as->allowed_clients : NULL,
+                .require_curve = as->require_curve,
+                .log_name = "darkdaqd",
+        };
+        l->auth = auth_new(l->zctx, &ac, err, errlen);
+        if (!l->auth) {
+                live_free(l);
+                return -EPERM;
+        }
         l->ctl_sock = zmq_socket(l->zctx, ZMQ_REP);
+        if (l->ctl_sock) {
+                char aerr[256];
+                r = auth_apply_server(l->auth, l->ctl_sock, cfg->daemon.control, aerr,
+                                      sizeof aerr);
+                if (r < 0) {
+                        snprintf(err, errlen, "the control socket %s: %s", cfg->daemon.control,
+                                 aerr);
+                        live_free(l);
+                        return r;
+                }
+        }
         if (!l->ctl_sock || zmq_bind(l->ctl_sock, cfg->daemon.control) < 0) {
                 r = -zmq_errno();
                 snprintf(err, errlen, "cannot bind the control socket to %s: %s",
@@ -736,11 +1193,24 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 return r;
         }
         zmq_setsockopt(l->ctl_sock, ZMQ_LINGER, &linger, sizeof linger);
-        r = publish_new(&l->pub, l->zctx, &cfg->daemon, cfg->physics.prescale, err, errlen);
+        r = publish_new(&l->pub, l->zctx, &cfg->daemon, cfg->physics.prescale, l->auth, err,
+                        errlen);
         if (r < 0) {
                 live_free(l);
                 return r;
         }
+        uint64_t now = source_now_ms();
+        s_snapshot(l, now, true);
+        if (cfg->daemon.metrics[0]) {
+                l->metrics = metrics_new(cfg->daemon.metrics, s_render, l, err, errlen);
+                if (!l->metrics) {
+                        live_free(l);
+                        return -EADDRNOTAVAIL;
+                }
+        }
+        uint64_t wd_usec = notify_watchdog_usec();
+        l->wd_interval_ms = wd_usec ? (wd_usec / 2000 ? wd_usec / 2000 : 1) : 0;
+        l->wd_next_ms = now;
         *ret = l;
         return 0;
 }
@@ -749,15 +1219,19 @@ live_t *live_free(live_t *l)
 {
         if (!l)
                 return NULL;
+        l->metrics = metrics_free(l->metrics);
         s_close_sources(l);
         s_free_run(l);
         l->pub = publish_free(l->pub);
         if (l->ctl_sock)
                 zmq_close(l->ctl_sock);
+        l->auth = auth_free(l->auth);
         if (l->zctx)
                 zmq_ctx_term(l->zctx);
         if (l->sigfd >= 0)
                 close(l->sigfd);
+        if (l->snap_lock_init)
+                pthread_mutex_destroy(&l->snap_lock);
         free(l);
         return NULL;
 }
@@ -772,6 +1246,7 @@ static void s_signal(live_t *l)
         s_log(l, "signal %s: %s", strsignal((int)si.ssi_signo),
               l->b ? "stopping the run, then exiting" : "exiting");
         l->quit = true;
+        s_notified(l, notify_stopping(), "STOPPING=1");
         if (l->b) {
                 bool confirmed;
                 s_stop(l, "signal", msg, sizeof msg, &confirmed);
@@ -787,6 +1262,17 @@ int live_run(live_t *l)
               "configured in the file; state idle", DARKDAQ_VERSION, l->cfg->daemon.control,
               l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.storage_ack,
               l->cfg->n_sources, l->cfg->n_sources == 1 ? "" : "s");
+        if (l->metrics)
+                s_log(l, "metrics at http://%s/metrics (port %u)", l->cfg->daemon.metrics,
+                      (unsigned)metrics_port(l->metrics));
+        if (l->wd_interval_ms)
+                s_log(l, "watchdog: WATCHDOG=1 every %" PRIu64 " ms", l->wd_interval_ms);
+        if (auth_allowed_count(l->auth))
+                s_log(l, "auth: CURVE with %zu allowed client key%s%s", auth_allowed_count(l->auth),
+                      auth_allowed_count(l->auth) == 1 ? "" : "s",
+                      l->cfg->auth.require_curve ? ", required on local endpoints too" : "");
+        s_notified(l, notify_ready(), "READY=1");
+        s_notify_status(l, source_now_ms());
         while (!l->quit) {
                 uint64_t now = source_now_ms();
                 bool running = l->b != NULL, more = false;
@@ -803,7 +1289,10 @@ int live_run(live_t *l)
                         s_check_oos(l);
                         s_check_silence(l, now);
                         s_update_rates(l, now);
+                        if (now - l->status_at_ms >= STATUS_NOTIFY_MS)
+                                s_notify_status(l, now);
                 }
+                s_snapshot(l, now, false);
 
                 zmq_pollitem_t it[4 + CONFIG_MAX_SOURCES];
                 int n = 0, timeout = more ? 0 : running ? LOOP_TIMEOUT_MS : -1;
@@ -825,17 +1314,25 @@ int live_run(live_t *l)
                 }
                 if (publish_has_unsent(l->pub) && timeout < 0)
                         timeout = LOOP_TIMEOUT_MS;
-                if (zmq_poll(it, n, timeout) < 0 && zmq_errno() != EINTR) {
+                if (zmq_poll(it, n, s_poll_timeout(l, timeout)) < 0 && zmq_errno() != EINTR) {
                         s_log(l, "zmq_poll: %s; exiting", zmq_strerror(zmq_errno()));
                         return 1;
                 }
                 for (size_t i = 0; rings && i < l->n_st; i++)
                         if (!l->st[i].ended)
                                 ring_clear_wake(source_ring(l->st[i].src));
+                enum control_state was = l->ctl.state;
+                uint32_t was_run = l->ctl.run;
                 if (it[1].revents & ZMQ_POLLIN)
                         s_signal(l);
                 else if (it[0].revents & ZMQ_POLLIN)
                         s_control(l);
+                else
+                        continue;
+                now = source_now_ms();
+                s_snapshot(l, now, true);
+                if (l->ctl.state != was || l->ctl.run != was_run)
+                        s_notify_status(l, now);
         }
         s_log(l, "exiting");
         return l->exit_status;

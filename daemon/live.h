@@ -4,7 +4,9 @@
  * from the rings into the builder, tags each event, encodes records, and
  * hands them to publish (storage and monitor); run control as control.h
  * decides.  SIGTERM/SIGINT end a run cleanly (trailer sent, its ACK awaited
- * within stop_timeout_ms) and then the loop.  Logs one line per significant
+ * within stop_timeout_ms) and then the loop.  GET /metrics (libmicrohttpd's
+ * thread) renders a snapshot of the counters that this thread refreshes
+ * under a mutex, at most SNAPSHOT_MS old and fresh after every command.  Logs one line per significant
  * event to stderr, rate-limited. */
 #ifndef DARKDAQ_LIVE_H
 #define DARKDAQ_LIVE_H
@@ -15,13 +17,19 @@
 
 typedef struct live live_t;
 
-/* Blocks SIGTERM and SIGINT (taken through a signalfd), binds the control,
- * monitor, storage and storage_ack sockets of cfg (which must outlive the
- * live object).  Returns 0 and *ret, or -errno with err naming the
- * endpoint. */
+/* Blocks SIGTERM and SIGINT (taken through a signalfd), starts auth (the
+ * [auth] keys and the ZAP handler), binds the control, monitor, storage and
+ * storage_ack sockets of cfg (control and storage through
+ * auth_apply_server), then the /metrics endpoint if [daemon] metrics is set.
+ * cfg must outlive the live object.  Returns 0 and *ret, or -errno with err
+ * naming the file or endpoint: -EPERM when [auth] cannot be used (a key
+ * file, or a non-local endpoint without keys: a configuration error), other
+ * values when an endpoint cannot be bound. */
 int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen);
 
-/* Serves until SIGTERM or SIGINT.  Returns the exit status: 0 (a run going
+/* Tells the service manager READY=1 (notify.h), then serves until SIGTERM
+ * or SIGINT, sending STATUS= on state changes, WATCHDOG=1 at half the
+ * watchdog interval from this loop, and STOPPING=1 at the signal.  Returns the exit status: 0 (a run going
  * on was stopped cleanly and its trailer confirmed, or there was none), 1
  * (the store did not confirm the last trailer in time). */
 int live_run(live_t *l);

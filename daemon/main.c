@@ -97,6 +97,10 @@ static void s_usage(FILE *out)
               "monitor socket, and obeys darkdaq-ctl on the control socket (states idle,\n"
               "configured, running, error).  SIGTERM or SIGINT stop a run cleanly (trailer\n"
               "sent and confirmed by the store, within stop_timeout_ms), then it exits.\n"
+              "It serves Prometheus metrics at http://[daemon]metrics/metrics, speaks the\n"
+              "sd_notify protocol when NOTIFY_SOCKET is set (READY=1, STATUS=, WATCHDOG=1\n"
+              "at half of WATCHDOG_USEC, STOPPING=1), and serves non-local control and\n"
+              "storage endpoints only with CURVE keys ([auth]).\n"
               "--replay builds and tags events offline from\n"
               "recorded raw board streams (per-board files or interleaved ones), in the\n"
               "order interfaces.md section 1 fixes, and writes a run file.\n"
@@ -105,14 +109,15 @@ static void s_usage(FILE *out)
               "  -o, --output FILE   the run file to write (replaced if it exists)\n"
               "  -n, --run N         run number in the run file (default 0)\n"
               "  -c, --config FILE   INI configuration: [daemon], [source.NAME], [builder],\n"
-              "                      [physics], [prescale]\n"
+              "                      [physics], [prescale], [auth]\n"
               "      --print-config  print every configuration key with its default\n"
               "  -h, --help          this text\n"
               "  -V, --version       the version\n"
               "\n"
               "Exit status: 0 done, 1 unreadable input or unwritable output, or (live) an\n"
               "endpoint that cannot be bound or a last trailer the store did not confirm\n"
-              "(the message says which), 2 usage or a configuration that cannot be used.\n",
+              "(the message says which), 2 usage or a configuration that cannot be used\n"
+              "(keys that cannot be read, a non-local endpoint without CURVE keys).\n",
               out);
 }
 
@@ -278,10 +283,12 @@ int main(int argc, char **argv)
                         return 2;
                 }
                 live_t *l = NULL;
-                if (live_new(&l, &cfg, err, sizeof err) < 0) {
-                        fprintf(stderr, "darkdaqd: %s\n", err);
+                int r = live_new(&l, &cfg, err, sizeof err);
+                if (r < 0) {
+                        fprintf(stderr, "darkdaqd: %s%s\n", err, r == -EPERM ?
+                                " (configuration: see [auth] in darkdaqd --print-config)" : "");
                         config_clear(&cfg);
-                        return 1;
+                        return r == -EPERM ? 2 : 1;
                 }
                 status = live_run(l);
                 live_free(l);

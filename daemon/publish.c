@@ -41,9 +41,17 @@ struct publish {
 };
 
 static int s_bind(void **sock, void *zctx, int type, const char *what, const char *ep,
-                  char *err, size_t errlen)
+                  auth_t *auth, char *err, size_t errlen)
 {
+        char aerr[256];
         *sock = zmq_socket(zctx, type);
+        if (*sock) {
+                int r = auth_apply_server(auth, *sock, ep, aerr, sizeof aerr);
+                if (r < 0) {
+                        snprintf(err, errlen, "the %s socket %s: %s", what, ep, aerr);
+                        return r;
+                }
+        }
         if (!*sock || zmq_bind(*sock, ep) < 0) {
                 int e = zmq_errno();
                 snprintf(err, errlen, "cannot bind the %s socket to %s: %s", what, ep,
@@ -54,7 +62,7 @@ static int s_bind(void **sock, void *zctx, int type, const char *what, const cha
 }
 
 int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
-                const uint32_t *prescale, char *err, size_t errlen)
+                const uint32_t *prescale, auth_t *auth, char *err, size_t errlen)
 {
         publish_t *p = calloc(1, sizeof(*p));
         int r, one = 1, hwm = (int)d->monitor_hwm, linger = 0, big = 100000;
@@ -75,8 +83,10 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 publish_free(p);
                 return -ENOMEM;
         }
-        if ((r = s_bind(&p->storage, zctx, ZMQ_PUSH, "storage", d->storage, err, errlen)) < 0 ||
-            (r = s_bind(&p->ack, zctx, ZMQ_PULL, "storage_ack", d->storage_ack, err, errlen)) < 0) {
+        if ((r = s_bind(&p->storage, zctx, ZMQ_PUSH, "storage", d->storage, auth, err,
+                        errlen)) < 0 ||
+            (r = s_bind(&p->ack, zctx, ZMQ_PULL, "storage_ack", d->storage_ack, auth, err,
+                        errlen)) < 0) {
                 publish_free(p);
                 return r;
         }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 
 typedef struct publish publish_t;
@@ -34,10 +35,13 @@ struct publish_counters {
         uint64_t bad_acks;              /* ack messages that did not parse */
 };
 
-/* Binds storage (PUSH), storage_ack (PULL) and monitor (PUB) of d on zctx.
- * Returns 0 and *ret, or -errno with err naming the socket and endpoint. */
+/* Binds storage (PUSH), storage_ack (PULL) and monitor (PUB) of d on zctx;
+ * the two storage sockets go through auth_apply_server(auth) first (auth
+ * may be NULL: local endpoints only).  Returns 0 and *ret, or -errno with
+ * err naming the socket and endpoint; -EPERM when auth refuses to serve an
+ * endpoint (a configuration error). */
 int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
-                const uint32_t *prescale, char *err, size_t errlen);
+                const uint32_t *prescale, auth_t *auth, char *err, size_t errlen);
 /* Closes the sockets (linger bounded).  Accepts NULL.  Returns NULL. */
 publish_t *publish_free(publish_t *p);
 

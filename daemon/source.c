@@ -31,6 +31,10 @@ struct source {
         char error[256];                /* why the stream ended early */
         /* counters */
         _Atomic uint64_t bytes, fragments, bad, junk, junk_bytes, ring_waits;
+        _Atomic uint64_t resets;
+        /* the driver's health, published by the source thread */
+        _Atomic uint64_t h_reconnects, h_unplugs, h_errors, h_dropped;
+        _Atomic bool h_overflow, h_attached;
         _Atomic uint64_t last_activity_ms;
         bool busy;                      /* core thread only */
         uint64_t busy_since_ms, busy_ms;        /* core thread only */
@@ -163,8 +167,27 @@ static void *s_thread(void *arg)
                                 break;
                         continue;
                 }
+                if (s->drv->health) {
+                        struct driver_health hh = { 0 };
+                        s->drv->health(s->h, &hh);
+                        atomic_store_explicit(&s->h_reconnects, hh.reconnects, memory_order_relaxed);
+                        atomic_store_explicit(&s->h_unplugs, hh.unplugs, memory_order_relaxed);
+                        atomic_store_explicit(&s->h_errors, hh.errors, memory_order_relaxed);
+                        atomic_store_explicit(&s->h_dropped, hh.upstream_dropped,
+                                              memory_order_relaxed);
+                        atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
+                        atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
+                }
                 if (n == 0)
                         continue;
+                if (n == DRIVER_RESET) {
+                        /* the board's stream broke: its cut fragment is junk,
+                         * and the next bytes start a new stream at this offset */
+                        s_add(&s->resets, 1);
+                        if (stream_finish(s->st, s_push, s) != 0)
+                                break;
+                        continue;
+                }
                 if (n != DRIVER_END)
                         snprintf(s->error, sizeof s->error, "%s", e[0] ? e : strerror((int)-n));
                 break;
@@ -286,4 +309,11 @@ void source_get_counters(const source_t *s, uint64_t now_ms, struct source_count
         ret->busy_ms = s->busy_ms + (s->busy ? now_ms - s->busy_since_ms : 0);
         ret->busy = s->busy;
         ret->running = s->thread_live;
+        ret->resets = atomic_load_explicit(&m->resets, memory_order_relaxed);
+        ret->health.reconnects = atomic_load_explicit(&m->h_reconnects, memory_order_relaxed);
+        ret->health.unplugs = atomic_load_explicit(&m->h_unplugs, memory_order_relaxed);
+        ret->health.errors = atomic_load_explicit(&m->h_errors, memory_order_relaxed);
+        ret->health.upstream_dropped = atomic_load_explicit(&m->h_dropped, memory_order_relaxed);
+        ret->health.overflow = atomic_load_explicit(&m->h_overflow, memory_order_relaxed);
+        ret->health.attached = atomic_load_explicit(&m->h_attached, memory_order_relaxed);
 }

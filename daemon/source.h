@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "driver.h"
 #include "ring.h"
 #include "stream.h"
 
@@ -46,6 +47,8 @@ struct source_counters {
         uint64_t last_activity_ms;      /* CLOCK_MONOTONIC of the last bytes; 0: none */
         bool busy;                      /* BUSY asserted now */
         bool running;                   /* the thread runs */
+        uint64_t resets;                /* streams broken by the driver (unplugs) */
+        struct driver_health health;    /* the driver's, as of its last read */
 };
 
 typedef struct source source_t;

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-static const struct driver *const s_drivers[] = { &driver_file, &driver_sim };
+static const struct driver *const s_drivers[] = { &driver_file, &driver_sim, &driver_pcie,
+                                                   &driver_usb };
 
 const struct driver *driver_find(const char *name)
 {

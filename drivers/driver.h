@@ -16,6 +16,21 @@
  * to its end, a simulated board that sent its last trigger or was stopped). */
 #define DRIVER_END      (-1000000)
 
+/* read() returns this when the board's stream broke (a USB board unplugged)
+ * after every byte that arrived before the break: the source ends the
+ * stream reader's undecided bytes as junk and goes on reading. */
+#define DRIVER_RESET    (-1000001)
+
+/* A driver's health, for status and metrics. */
+struct driver_health {
+        uint64_t reconnects;            /* the board came back after it left */
+        uint64_t unplugs;               /* the board left */
+        uint64_t errors;                /* transfer or request errors */
+        uint64_t upstream_dropped;      /* fragments lost before the host (PCIe DROPPED) */
+        bool overflow;                  /* PCIe STATUS.OVERFLOW */
+        bool attached;                  /* a board is there now */
+};
+
 typedef struct driver_handle driver_handle_t;
 
 /* Threads: open, start, stop and close run on the core thread; read on the
@@ -41,10 +56,15 @@ struct driver {
                         char *err, size_t errlen);
         /* Stops if needed and frees h.  Accepts NULL. */
         void (*close)(driver_handle_t *h);
+        /* Optional: fills *ret (zeroed by the caller).  Runs on the source's
+         * thread, between reads. */
+        void (*health)(driver_handle_t *h, struct driver_health *ret);
 };
 
 extern const struct driver driver_file;
 extern const struct driver driver_sim;
+extern const struct driver driver_pcie;
+extern const struct driver driver_usb;
 
 /* The driver called name, or NULL. */
 const struct driver *driver_find(const char *name);

@@ -25,8 +25,54 @@ TEST(defaults)
         CHECK_EQ_U(c.daemon.stop_timeout_ms, 10000);
         CHECK_EQ_U(c.daemon.silence_warn_ms, 2000);
         CHECK_EQ_U(c.daemon.monitor_hwm, 1000);
+        CHECK_STR(c.daemon.metrics, "127.0.0.1:9464");
+        CHECK_STR(c.auth.server_key, "");
+        CHECK_STR(c.auth.allowed_clients, "");
+        CHECK(!c.auth.require_curve);
         CHECK_EQ_U(c.n_sources, 0);
         config_clear(&c);
+}
+
+TEST(metrics_and_auth)
+{
+        struct darkdaq_config c;
+        char err[256] = "";
+        config_default(&c);
+        int r = config_load_string(&c,
+                "[daemon]\nmetrics = [::1]:9500\n"
+                "[auth]\nserver_key = /etc/darkdaq/server.key\n"
+                "allowed_clients = /etc/darkdaq/clients\nrequire_curve = yes\n",
+                "t.ini", err, sizeof err);
+        if (r)
+                fprintf(stderr, "%s\n", err);
+        REQUIRE(r == 0);
+        CHECK_STR(c.daemon.metrics, "[::1]:9500");
+        CHECK_STR(c.auth.server_key, "/etc/darkdaq/server.key");
+        CHECK_STR(c.auth.allowed_clients, "/etc/darkdaq/clients");
+        CHECK(c.auth.require_curve);
+        config_clear(&c);
+
+        /* an empty metrics address turns the endpoint off */
+        config_default(&c);
+        REQUIRE(config_load_string(&c, "[daemon]\nmetrics =\n", "t.ini", err, sizeof err) == 0);
+        CHECK_STR(c.daemon.metrics, "");
+        config_clear(&c);
+}
+
+TEST(print_config_documents_the_new_keys)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        REQUIRE(f != NULL);
+        config_print_defaults(f);
+        fclose(f);
+        CHECK(strstr(text, "metrics = 127.0.0.1:9464") != NULL);
+        CHECK(strstr(text, "[auth]") != NULL);
+        CHECK(strstr(text, "server_key =") != NULL);
+        CHECK(strstr(text, "allowed_clients =") != NULL);
+        CHECK(strstr(text, "require_curve = no") != NULL);
+        free(text);
 }
 
 TEST(daemon_and_sources)
@@ -137,6 +183,13 @@ TEST(errors_name_file_line_and_key)
         s_bad("[source.a]\ndriver = file\npath = /x\n", "x.ini", "[builder] sources");
         s_bad("[daemon]\nstorage_buffer_bytes = 2097152\nbusy_low_bytes = 2000000\n"
               "busy_high_bytes = 1000000\n", "x.ini", "busy_low_bytes");
+        s_bad("[daemon]\nmetrics = 9464\n", "x.ini:2", "metrics");
+        s_bad("[daemon]\nmetrics = localhost:http\n", "x.ini:2", "metrics");
+        s_bad("[auth]\nrequire_curve = perhaps\n", "x.ini:2", "require_curve");
+        s_bad("[auth]\npublic_key = x\n", "x.ini:2", "public_key");
+        s_bad("[auth]\nserver_key = /k\n", "x.ini", "allowed_clients");
+        s_bad("[auth]\nallowed_clients = /d\n", "x.ini", "server_key");
+        s_bad("[auth]\nrequire_curve = yes\n", "x.ini", "require_curve");
 }
 
 TEST(missing_file)
@@ -147,6 +200,29 @@ TEST(missing_file)
         CHECK(config_load(&c, "/nonexistent/darkdaq.ini", err, sizeof err) == -ENOENT);
         CHECK(strstr(err, "/nonexistent/darkdaq.ini") != NULL);
         config_clear(&c);
+}
+
+TEST(pcie_and_usb_sources)
+{
+        struct darkdaq_config c;
+        char err[256];
+        config_default(&c);
+        REQUIRE(config_load_string(&c,
+                "[builder]\nsources = 0-1\n"
+                "[source.ring]\ndriver = pcie\npath = /dev/dkpcie0\n"
+                "[source.klm]\ndriver = usb\nvid = 1209\npid = 00ff\nserial = DK-7\n",
+                "d.ini", err, sizeof err) == 0);
+        CHECK_EQ_U(c.n_sources, 2);
+        CHECK_STR(c.sources[0].path, "/dev/dkpcie0");
+        CHECK_EQ_U(c.sources[1].usb_vid, 0x1209);
+        CHECK_EQ_U(c.sources[1].usb_pid, 0x00ff);
+        CHECK_STR(c.sources[1].usb_serial, "DK-7");
+        config_clear(&c);
+        s_bad("[builder]\nsources = 0\n[source.r]\ndriver = pcie\nfollow = yes\n", "x.ini:5",
+              "follow");
+        s_bad("[builder]\nsources = 0\n[source.u]\ndriver = usb\nvid = zz\n", "x.ini:5", "vid");
+        s_bad("[builder]\nsources = 0\n[source.r]\ndriver = pcie\n", "x.ini", "needs path");
+        s_bad("[source.u]\ndriver = usb\n", "x.ini", "[builder]");
 }
 
 TEST_MAIN()

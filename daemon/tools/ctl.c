@@ -1,6 +1,8 @@
 /* darkdaq-ctl: run control from the shell.  Sends one command to darkdaqd's
  * control socket (REQ), waits a bounded time for the reply, and prints it for
- * people (status as a table) or as the daemon's JSON with --json. */
+ * people (status as a table) or as the daemon's JSON with --json.  With
+ * --client-key and --server-key it speaks CURVE (auth.h), as a non-local
+ * endpoint needs. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -10,11 +12,14 @@
 
 #include <zmq.h>
 
+#include "auth.h"
+
 #define PROG "darkdaq-ctl"
 
 static void s_usage(FILE *f)
 {
-        fputs("usage: " PROG " [--endpoint E] [--json] [--timeout-ms T] COMMAND\n"
+        fputs("usage: " PROG " [--endpoint E] [--json] [--timeout-ms T]\n"
+              "                   [--client-key FILE --server-key FILE [--require-curve]] COMMAND\n"
               "Run control of darkdaqd.  COMMAND is one of\n"
               "  configure         open the configured sources (idle -> configured)\n"
               "  start [--run N]   start run N (default: one more than the last, from 1)\n"
@@ -27,11 +32,22 @@ static void s_usage(FILE *f)
               "  -j, --json          print the daemon's JSON reply as it is\n"
               "  -t, --timeout-ms T  wait this long for the reply (default 15000: a stop\n"
               "                      waits up to stop_timeout_ms for the store)\n"
+              "  -k, --client-key FILE\n"
+              "                      this client's secret key file (darkdaq-keygen NAME:\n"
+              "                      NAME.key); its NAME.pub must be in darkdaqd's [auth]\n"
+              "                      allowed_clients\n"
+              "  -s, --server-key FILE\n"
+              "                      darkdaqd's public key file (the .pub of its\n"
+              "                      server_key)\n"
+              "      --require-curve CURVE on a local endpoint too (for darkdaqd's\n"
+              "                      require_curve = yes); a non-local endpoint always\n"
+              "                      uses it\n"
               "  -h, --help          this text\n"
               "  -V, --version       the version\n"
               "\n"
               "Exit status: 0 done, 1 refused or failed (the message says why) or no answer\n"
-              "within the timeout, 2 usage error.\n", f);
+              "within the timeout (also what a key darkdaqd does not allow gets), 2 usage\n"
+              "error, including a key file that cannot be used.\n", f);
 }
 
 static int s_usage_error(const char *what)
@@ -72,17 +88,22 @@ int main(int argc, char **argv)
                 { "endpoint", required_argument, NULL, 'e' },
                 { "json", no_argument, NULL, 'j' },
                 { "timeout-ms", required_argument, NULL, 't' },
+                { "client-key", required_argument, NULL, 'k' },
+                { "server-key", required_argument, NULL, 's' },
+                { "require-curve", no_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
         const char *endpoint = "tcp://127.0.0.1:5555";
         bool json = false;
+        struct auth_client_config ac = { 0 };
+        char aerr[512];
         long timeout_ms = 15000;
         char req[256], *end;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+e:jt:hV", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+e:jt:k:s:hV", opts, NULL)) != -1) {
                 switch (c) {
                 case 'e':
                         endpoint = optarg;
@@ -96,6 +117,15 @@ int main(int argc, char **argv)
                         if (errno || *end || timeout_ms <= 0 || timeout_ms > 86400000)
                                 return s_usage_error("--timeout-ms: a number of milliseconds, "
                                                      "1..86400000");
+                        break;
+                case 'k':
+                        ac.client_key_file = optarg;
+                        break;
+                case 's':
+                        ac.server_public_file = optarg;
+                        break;
+                case 'c':
+                        ac.require_curve = true;
                         break;
                 case 'h':
                         s_usage(stdout);
@@ -136,6 +166,12 @@ int main(int argc, char **argv)
         void *sock = zmq_socket(ctx, ZMQ_REQ);
         int linger = 0, rc = 1;
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (auth_apply_client(sock, endpoint, &ac, aerr, sizeof aerr) < 0) {
+                fprintf(stderr, PROG ": %s: %s\n", endpoint, aerr);
+                zmq_close(sock);
+                zmq_ctx_term(ctx);
+                return 2;
+        }
         if (zmq_connect(sock, endpoint) < 0) {
                 fprintf(stderr, PROG ": cannot use endpoint %s: %s\n", endpoint,
                         zmq_strerror(zmq_errno()));
