@@ -61,7 +61,7 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-tsan check-usb fuzz fuzz-build bench install clean programs tests demo
+.PHONY: all check check-tsan check-usb fuzz fuzz-build bench install clean programs tests demo run
 .SECONDARY:
 
 all: programs $(GEN_PY)
@@ -156,6 +156,25 @@ demo: all
 	$(BUILD)/bin/darkdaqd --replay $(BUILD)/demo/board-*.raw -o $(BUILD)/demo/run.dkr
 	$(BUILD)/bin/darkdaq-dump $(BUILD)/demo/run.dkr | tail -n 6
 	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(BUILD)/demo/run.dkr
+
+# The main job: darkdaqd on four simulated boards (2 kHz of the physics mix),
+# darkdaq-store writing the run, darkdaq-mon to watch it; q in the monitor
+# stops the run, and the run file's events per tag are printed.
+RUN_DIR := $(BUILD)/run
+run: all
+	rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/store
+	printf '[daemon]\nmetrics = 127.0.0.1:9464\n' > $(RUN_DIR)/darkdaqd.ini
+	for b in 0 1 2 3; do printf '[source.board%s]\ndriver = sim\nboard = %s\nseed = 7\nrate_hz = 2000\n' \
+	    $$b $$b >> $(RUN_DIR)/darkdaqd.ini; done
+	printf '[store]\ndir = %s\nmin_free_bytes = 104857600\n' $(RUN_DIR)/store > $(RUN_DIR)/store.ini
+	@echo "logs: $(RUN_DIR)/darkdaqd.log $(RUN_DIR)/store.log; metrics: http://127.0.0.1:9464/metrics"
+	$(BUILD)/bin/darkdaq-store -c $(RUN_DIR)/store.ini 2> $(RUN_DIR)/store.log & s=$$!; \
+	$(BUILD)/bin/darkdaqd -c $(RUN_DIR)/darkdaqd.ini 2> $(RUN_DIR)/darkdaqd.log & d=$$!; \
+	$(BUILD)/bin/darkdaq-ctl --timeout-ms 10000 configure > /dev/null && \
+	$(BUILD)/bin/darkdaq-ctl start --run 1 > /dev/null && \
+	$(BUILD)/bin/darkdaq-mon; \
+	$(BUILD)/bin/darkdaq-ctl stop; kill $$d $$s; wait $$d $$s; \
+	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(RUN_DIR)/store/run-000001-*.dkr
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/darkdaq/python

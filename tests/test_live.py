@@ -59,6 +59,7 @@ class Live:
                    for k, v in zip(("control", "monitor", "storage", "storage_ack"), p)}
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
+        text += "metrics =\n"      # off: the default port would clash between daemons
         text += daemon_extra + "\n" + builder + "\n" + sources
         self.conf.write_text(text)
         self.store_dir = tmp / "store"
