@@ -121,17 +121,29 @@ void *ring_reserve(ring_t *r, size_t len)
         return r->buf + (at & (r->cap - 1)) + 8;
 }
 
-void ring_commit(ring_t *r, size_t len)
+void ring_commit_quiet(ring_t *r, size_t len)
 {
         uint64_t at = r->reserved_at, v = len;
 
         memcpy(r->buf + (at & (r->cap - 1)), &v, 8);
         /* release: the bytes and length are written before the tail moves */
         atomic_store_explicit(&r->tail, at + 8 + s_pad(len), memory_order_release);
+}
+
+void ring_notify(ring_t *r)
+{
+        /* pairs with the fence in ring_prepare_sleep(): either the consumer
+         * sees the new tail, or we see it sleeping */
         atomic_thread_fence(memory_order_seq_cst);
         if (atomic_load_explicit(&r->consumer_sleeping, memory_order_relaxed) &&
             atomic_exchange(&r->consumer_sleeping, 0))
                 s_signal(r->wake_fd);
+}
+
+void ring_commit(ring_t *r, size_t len)
+{
+        ring_commit_quiet(r, len);
+        ring_notify(r);
 }
 
 bool ring_wait_room(ring_t *r, size_t len, int timeout_ms)
@@ -181,7 +193,12 @@ void ring_release(ring_t *r)
         /* release: the consumer is done with the bytes before the producer may reuse them */
         atomic_store_explicit(&r->head, r->peek_end, memory_order_release);
         atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&r->producer_waiting, memory_order_relaxed))
+        /* Wake a waiting producer once, when half the ring is free: room
+         * for any message (ring_max_message() is half the ring), and one
+         * wake-up per half ring rather than one per message released. */
+        if (atomic_load_explicit(&r->producer_waiting, memory_order_relaxed) &&
+            atomic_load_explicit(&r->tail, memory_order_relaxed) - r->peek_end <= r->cap / 2 &&
+            atomic_exchange(&r->producer_waiting, 0))
                 s_signal(r->room_fd);
 }
 

@@ -32,6 +32,14 @@ void *ring_reserve(ring_t *r, size_t len);
 /* Publishes the message reserved last, of len bytes (<= the reserved len),
  * and wakes the consumer if it sleeps. */
 void ring_commit(ring_t *r, size_t len);
+
+/* The same without the wake: a producer that publishes a batch commits
+ * quietly and then calls ring_notify() once (one wake-up per batch instead
+ * of one per message, which otherwise costs a syscall and a context switch
+ * per fragment). */
+void ring_commit_quiet(ring_t *r, size_t len);
+/* Wakes the consumer if it sleeps. */
+void ring_notify(ring_t *r);
 /* Waits until len bytes may be reserved, or timeout_ms passes (-1: no
  * bound), or ring_interrupt() is called.  Returns true when there is room. */
 bool ring_wait_room(ring_t *r, size_t len, int timeout_ms);

@@ -122,6 +122,7 @@ static int s_push(void *ctx, const struct stream_item *it)
                 s_add(&s->ring_waits, 1);
                 if (atomic_load(&s->abort))
                         return 1;
+                ring_notify(s->ring);   /* the batch so far: the core must drain it */
                 ring_wait_room(s->ring, len, SOURCE_READ_TIMEOUT_MS);
         }
         m->kind = SOURCE_MSG_ITEM;
@@ -129,7 +130,7 @@ static int s_push(void *ctx, const struct stream_item *it)
         m->item = *it;
         m->item.data = NULL;
         memcpy(m + 1, it->data, it->bytes);
-        ring_commit(s->ring, len);
+        ring_commit_quiet(s->ring, len);     /* s_thread wakes the core per read */
         return 0;
 }
 
@@ -160,6 +161,7 @@ static void *s_thread(void *arg)
                         atomic_store_explicit(&s->last_activity_ms, source_now_ms(),
                                               memory_order_relaxed);
                         int r = stream_feed(s->st, s->buf, (size_t)n, s_push, s, NULL);
+                        ring_notify(s->ring);
                         if (r < 0)
                                 snprintf(s->error, sizeof s->error, "stream reader: %s",
                                          strerror(-r));
@@ -184,7 +186,9 @@ static void *s_thread(void *arg)
                         /* the board's stream broke: its cut fragment is junk,
                          * and the next bytes start a new stream at this offset */
                         s_add(&s->resets, 1);
-                        if (stream_finish(s->st, s_push, s) != 0)
+                        int r = stream_finish(s->st, s_push, s);
+                        ring_notify(s->ring);
+                        if (r != 0)
                                 break;
                         continue;
                 }

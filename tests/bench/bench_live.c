@@ -105,7 +105,7 @@ int main(void)
         FILE *f = fopen(conf, "w");
         if (!f)
                 return 1;
-        fprintf(f, "[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
+        fprintf(f, "[daemon]\nmetrics =\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
                 "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
                 "[builder]\nsources = 0-3\n", pc, pm, ps, pa);
         for (int b = 0; b < 4; b++)
