@@ -545,9 +545,12 @@ static void s_pb_packed_mask(struct pbw *w, unsigned field, uint64_t mask)
                 return;
         s_pb_tag(w, field, PB_LEN);
         s_pb_varint(w, (uint64_t)__builtin_popcountll(mask));     /* ids < 128: 1 byte each */
-        for (unsigned s = 0; s < 64; s++)
-                if (mask & (1ull << s))
-                        s_pb_byte(w, (uint8_t)s);
+        if (!w->p) {
+                w->n += (size_t)__builtin_popcountll(mask);
+                return;
+        }
+        for (uint64_t m = mask; m; m &= m - 1)
+                s_pb_byte(w, (uint8_t)__builtin_ctzll(m));
 }
 
 typedef void (*pb_msg_fn)(struct pbw *w, const void *ctx);
@@ -730,8 +733,13 @@ const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
                 e->pack = p;
                 e->pack_cap = cap;
         }
+        /* the Record's field 2 around the event, whose size is known */
         struct pbw w = { e->pack, 0 };
-        s_pb_msg(&w, 2, s_pb_event, &c);
+        s_pb_tag(&w, 2, PB_LEN);
+        s_pb_varint(&w, count.n);
+        struct pbw body = { e->pack + w.n, 0 };
+        s_pb_event(&body, &c);
+        w.n += body.n;
         if (tags)
                 for (unsigned i = 0; i < TAG_COUNT_; i++)
                         if (tags->fired & (1u << i))

@@ -190,6 +190,8 @@ int main(int argc, char **argv)
 
         uint64_t ev_build, ev_file, ev_tag;
         double t_build = s_replay(pp, out, false, false, &ev_build);
+        double t_cold = s_replay(pp, out, true, false, &ev_file);
+        unlink(out);
         double t_file = s_replay(pp, out, true, false, &ev_file);
         unlink(out);            /* freeing 0.5 GB of tmpfs is not the replay's cost */
         double t_tag = s_replay(pp, out, true, true, &ev_tag);
@@ -204,6 +206,8 @@ int main(int argc, char **argv)
                mb / t_bare);
         printf("  replay: read + build           %8.2f M events/s %7.0f MB/s\n",
                (double)ev_build / t_build / 1e6, mb / t_build);
+        printf("  same, tmpfs pages never touched %7.2f M events/s (first write of the run)\n",
+               (double)ev_file / t_cold / 1e6);
         printf("  replay to run file, no tagging %8.2f M events/s %7.0f MB/s\n",
                (double)ev_file / t_file / 1e6, mb / t_file);
         printf("  replay to run file, tagging    %8.2f M events/s %7.0f MB/s\n",
