@@ -22,7 +22,7 @@ import zmq
 from conftest import BUILD, program
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
-from darkdaq_reader import read_run  # noqa: E402
+from darkdaq_reader import RunFile, read_run  # noqa: E402
 
 EVENTS = int(os.environ.get("DARKDAQ_LIVE_EVENTS", "5000"))
 TAG_FIELDS = ["zprime_invisible", "mumu_tautau", "four_muon", "tau_1x3", "displaced_vertex",
@@ -52,7 +52,7 @@ def store_command(conf):
 class Live:
     """darkdaqd and a store on free ports, in tmp."""
 
-    def __init__(self, tmp, sources, daemon_extra="", builder=""):
+    def __init__(self, tmp, sources, daemon_extra="", builder="", store_extra=""):
         self.tmp = tmp
         p = free_ports(4)
         self.ep = {k: "tcp://127.0.0.1:%d" % v
@@ -66,13 +66,19 @@ class Live:
         self.store_dir.mkdir()
         self.store_conf = tmp / "store.ini"
         self.store_conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\n" % (
-            self.store_dir, self.ep["storage"], self.ep["storage_ack"]))
+            self.store_dir, self.ep["storage"], self.ep["storage_ack"]) + store_extra)
         self.log = open(tmp / "darkdaqd.log", "w+")
-        self.d = subprocess.Popen([program("darkdaqd"), "-c", str(self.conf)],
-                                  stderr=self.log, stdout=subprocess.DEVNULL)
+        self.start_daemon()
         self.store_log = open(tmp / "store.log", "w+")
+        self.start_store()
+
+    def start_store(self):
         self.store = subprocess.Popen(store_command(self.store_conf), stderr=self.store_log,
                                       stdout=subprocess.DEVNULL)
+
+    def start_daemon(self):
+        self.d = subprocess.Popen([program("darkdaqd"), "-c", str(self.conf)],
+                                  stderr=self.log, stdout=subprocess.DEVNULL)
 
     def ctl(self, *args, json_out=True, check=True, timeout_ms=30000):
         cmd = [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
@@ -396,3 +402,76 @@ def test_control_rejects_bad_requests(tmp_path, live_factory):
     assert json.loads(req.recv())["state"] == "configured"
     req.close()
     ctx.term()
+
+
+# ---- crashes: the store killed mid-run, the daemon killed mid-run ----
+
+def run_files_events(lv, run):
+    """Event triggers over every file of the run, each file read to its last
+    whole frame, and the files' trailers' end reasons."""
+    triggers, reasons = [], []
+    files = sorted(lv.store_dir.glob("run-%06d-*.dkr" % run))
+    for f in files:
+        rf = RunFile(str(f), strict=False)
+        for rec in rf:
+            body = rec.WhichOneof("body")
+            if body == "event":
+                triggers.append(rec.event.trigger)
+            elif body == "run_trailer":
+                reasons.append(rec.run_trailer.end_reason)
+    return triggers, reasons, files
+
+
+def test_store_killed_mid_run_loses_nothing_the_daemon_held(tmp_path, live_factory):
+    n = 20000
+    lv = live_factory(sim_sources(n, 21, rate=4000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 2000, "the store to ack some")
+    lv.store.kill()                               # SIGKILL: no trailer, a .part left
+    lv.store.wait()
+    assert list(lv.store_dir.glob("run-000003-000.dkr.part"))
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 8000,
+                "events to pile up in the daemon while the store is gone")
+    lv.start_store()                              # recovers the .part, says HELLO
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built",
+                bound_s=120)
+    lv.wait_for(lambda: lv.status()["storage"]["held_records"] == 0,
+                "the new store to take everything", bound_s=120)
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    triggers, reasons, files = run_files_events(lv, 3)
+    assert len(files) >= 2                        # the dead store's file and the new one
+    assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
+    assert reasons[-1] == "stop"
+
+
+def test_daemon_killed_store_closes_after_silence_and_a_new_daemon_goes_on(
+        tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 22, rate=2000, events_key=False),
+                      store_extra="silence_close_ms = 1500\n")
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "4")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 500, "records to be stored")
+    lv.d.kill()
+    lv.d.wait()
+    closed = lv.store_dir / "run-000004-000.dkr"
+    end = time.monotonic() + 60
+    while not closed.exists():
+        assert time.monotonic() < end, "the store never closed the silent run"
+        try:
+            lv.store.wait(timeout=0.05)
+            pytest.fail("the store exited")
+        except subprocess.TimeoutExpired:
+            pass
+    triggers, reasons, _ = run_files_events(lv, 4)
+    assert reasons == ["silence"] and triggers
+    assert len(triggers) == len(set(triggers))
+    lv.start_daemon()
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "5")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 200, "the new run to flow")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    t5, reasons5, _ = run_files_events(lv, 5)
+    assert reasons5 == ["stop"] and len(t5) == len(set(t5)) > 200
