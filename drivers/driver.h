@@ -66,6 +66,10 @@ extern const struct driver driver_sim;
 extern const struct driver driver_pcie;
 extern const struct driver driver_usb;
 
+/* Adds a driver to the table (tests, out-of-tree transports).  Returns 0,
+ * -EEXIST for a name already there, -ENOSPC when the table is full. */
+int driver_register(const struct driver *d);
+
 /* The driver called name, or NULL. */
 const struct driver *driver_find(const char *name);
 
