@@ -475,3 +475,33 @@ def test_daemon_killed_store_closes_after_silence_and_a_new_daemon_goes_on(
     assert r["store_confirmed"] is True, r
     t5, reasons5, _ = run_files_events(lv, 5)
     assert reasons5 == ["stop"] and len(t5) == len(set(t5)) > 200
+
+
+# ---- the file driver following a growing file ----
+
+def test_file_source_follows_a_growing_file(tmp_path, live_factory):
+    n = 2000
+    out = tmp_path / "sim"
+    subprocess.run([program("darkdaq-sim"), "-n", str(n), "--boards", "1", "--seed", "5",
+                    "-o", str(out)], check=True, capture_output=True)
+    data = (out / "board-0.raw").read_bytes()
+    grow = tmp_path / "growing.raw"
+    cut1, cut2 = len(data) * 2 // 5 + 3, len(data) * 3 // 4 + 1    # inside fragments
+    grow.write_bytes(data[:cut1])
+    lv = live_factory("[source.tail]\ndriver = file\npath = %s\nfollow = yes\n" % grow,
+                      builder="[builder]\nsources = 0\n")
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "6")
+    lv.wait_for(lambda: lv.status()["sources"][0]["bytes"] == cut1, "the first part read")
+    with open(grow, "ab") as f:
+        f.write(data[cut1:cut2])
+    lv.wait_for(lambda: lv.status()["sources"][0]["bytes"] == cut2, "the second part read")
+    with open(grow, "ab") as f:
+        f.write(data[cut2:])
+    lv.wait_for(lambda: lv.status()["sources"][0]["bytes"] == len(data), "the rest read")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    s = lv.status()["sources"][0]
+    assert s["bad"] == 0 and s["junk"] == 0          # no fragment was cut by the growth
+    triggers, reasons, _ = run_files_events(lv, 6)
+    assert sorted(triggers) == list(range(1, n + 1)) and reasons == ["stop"]
