@@ -181,6 +181,8 @@ install: all
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(GEN_PY) proto/darkdaq.proto $(wildcard proto/*.py) \
 	    $(DESTDIR)$(PREFIX)/share/darkdaq/python/
+	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/systemd
+	install -m 644 $(wildcard systemd/*) $(DESTDIR)$(PREFIX)/share/darkdaq/systemd/
 
 clean:
 	rm -rf build build-* 
