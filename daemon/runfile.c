@@ -78,8 +78,10 @@ static uint64_t s_now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int s_write_all(int fd, const uint8_t *p, size_t n)
+int runfile_write_all(int fd, const void *buf, size_t n)
 {
+        const uint8_t *p = buf;
+
         while (n > 0) {
                 ssize_t k = write(fd, p, n);
                 if (k < 0) {
@@ -99,7 +101,7 @@ static int s_flush_buf(runfile_writer_t *w)
                 return w->err;
         if (w->len == 0 || w->fd < 0)
                 return 0;
-        int r = s_write_all(w->fd, w->buf, w->len);
+        int r = runfile_write_all(w->fd, w->buf, w->len);
         w->len = 0;
         if (r < 0)
                 w->err = r;

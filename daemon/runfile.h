@@ -22,6 +22,10 @@ void runfile_frame_header(uint8_t out[RUNFILE_FRAME_HEADER], const void *payload
 
 /* ---- writer -------------------------------------------------------------- */
 
+/* Writes all n bytes to fd, going on after short writes and EINTR.
+ * Returns 0 or -errno. */
+int runfile_write_all(int fd, const void *buf, size_t n);
+
 typedef struct runfile_writer runfile_writer_t;
 
 /* Asked for the trailer of a file closed by rotation; returns a run-trailer

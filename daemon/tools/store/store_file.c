@@ -108,26 +108,11 @@ int store_event_trigger(const uint8_t *rec, size_t len, uint32_t *ret)
         return 0;
 }
 
-static int s_write_all(int fd, const uint8_t *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t)k;
-        }
-        return 0;
-}
-
 static int s_flush(store_file_t *f)
 {
         if (f->err)
                 return f->err;
-        int r = s_write_all(f->fd, f->buf, f->len);
+        int r = runfile_write_all(f->fd, f->buf, f->len);
         f->len = 0;
         if (r < 0)
                 f->err = r;
@@ -152,8 +137,8 @@ static int s_frame(store_file_t *f, const uint8_t *rec, size_t len)
         if (f->len + sizeof hdr + len > BUF_BYTES && (r = s_flush(f)) < 0)
                 return r;
         if (sizeof hdr + len > BUF_BYTES) {
-                if ((r = s_write_all(f->fd, hdr, sizeof hdr)) < 0 ||
-                    (r = s_write_all(f->fd, rec, len)) < 0)
+                if ((r = runfile_write_all(f->fd, hdr, sizeof hdr)) < 0 ||
+                    (r = runfile_write_all(f->fd, rec, len)) < 0)
                         f->err = r;
                 return r;
         }
@@ -194,7 +179,7 @@ static int s_write_small(int dir_fd, const char *name, const char *text)
         int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        int r = s_write_all(fd, (const uint8_t *)text, strlen(text));
+        int r = runfile_write_all(fd, (const uint8_t *)text, strlen(text));
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
