@@ -102,7 +102,8 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
 }
 
 /* Splits "HOST:PORT" / "[V6]:PORT" into host and port. */
-static int s_split(const char *addr_port, char *host, size_t hostlen, char *port, size_t portlen)
+int metrics_split_host_port(const char *addr_port, char *host, size_t hostlen, char *port,
+                            size_t portlen)
 {
         const char *colon, *h = addr_port;
         size_t hlen;
@@ -121,7 +122,7 @@ static int s_split(const char *addr_port, char *host, size_t hostlen, char *port
                 hlen = (size_t)(colon - addr_port);
         }
         if (hlen == 0 || hlen >= hostlen || !colon[1] || strlen(colon + 1) >= portlen ||
-            strspn(colon + 1, "0123456789") != strlen(colon + 1))
+            strspn(colon + 1, "0123456789") != strlen(colon + 1) || atoi(colon + 1) > 65535)
                 return -EINVAL;
         memcpy(host, h, hlen);
         host[hlen] = '\0';
@@ -138,7 +139,7 @@ static int s_listen(metrics_t *m, const char *addr_port, char *err, size_t errle
         socklen_t sslen = sizeof(ss);
         int fd, one = 1, rc;
 
-        if (s_split(addr_port, host, sizeof(host), port, sizeof(port)) < 0 || atoi(port) > 65535) {
+        if (metrics_split_host_port(addr_port, host, sizeof(host), port, sizeof(port)) < 0 || atoi(port) > 65535) {
                 s_err(err, errlen, "metrics %s: not HOST:PORT or [IPV6]:PORT", addr_port);
                 return -EINVAL;
         }

@@ -44,4 +44,9 @@ uint16_t metrics_port(const metrics_t *m);
 /* Requests for /metrics answered so far (any thread). */
 uint64_t metrics_scrapes(const metrics_t *m);
 
+/* Splits "HOST:PORT" or "[IPV6]:PORT" (port 0..65535) into host and port.
+ * Returns 0 or -EINVAL. */
+int metrics_split_host_port(const char *addr_port, char *host, size_t hostlen, char *port,
+                            size_t portlen);
+
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "page.h"
 #include "sbuf.h"
 
@@ -86,34 +87,6 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
         return r;
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into host and port. */
-static int s_split(const char *addr_port, char *host, size_t hostlen, char *port, size_t portlen)
-{
-        const char *colon, *h = addr_port;
-        size_t hlen;
-
-        if (addr_port[0] == '[') {
-                const char *close = strchr(addr_port, ']');
-                if (!close || close[1] != ':')
-                        return -EINVAL;
-                h = addr_port + 1;
-                hlen = (size_t)(close - h);
-                colon = close + 1;
-        } else {
-                colon = strrchr(addr_port, ':');
-                if (!colon)
-                        return -EINVAL;
-                hlen = (size_t)(colon - addr_port);
-        }
-        if (hlen == 0 || hlen >= hostlen || !colon[1] || strlen(colon + 1) >= portlen ||
-            strspn(colon + 1, "0123456789") != strlen(colon + 1) || atoi(colon + 1) > 65535)
-                return -EINVAL;
-        memcpy(host, h, hlen);
-        host[hlen] = '\0';
-        strcpy(port, colon + 1);
-        return 0;
-}
-
 static int s_listen(web_t *w, const char *addr_port, char *err, size_t errlen)
 {
         char host[128], port[16];
@@ -123,7 +96,7 @@ static int s_listen(web_t *w, const char *addr_port, char *err, size_t errlen)
         socklen_t sslen = sizeof ss;
         int fd = -1, one = 1, rc;
 
-        if (s_split(addr_port, host, sizeof host, port, sizeof port) < 0) {
+        if (metrics_split_host_port(addr_port, host, sizeof host, port, sizeof port) < 0) {
                 snprintf(err, errlen, "--http %s: not HOST:PORT or [IPV6]:PORT", addr_port);
                 return -EINVAL;
         }
