@@ -7,6 +7,7 @@
 #include "live.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -896,14 +897,44 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         pthread_mutex_unlock(&l->snap_lock);
 }
 
-/* One sample per configured source: v[i] for source i. */
-static void s_per_source(prom_t *p, const struct snapshot *s, const char *name,
-                         enum prom_type type, const char *help, const uint64_t *v)
-{
-        prom_family(p, name, type, help);
-        for (size_t i = 0; i < s->n_sources; i++)
-                prom_u64(p, v[i], "source", s->src[i].name, NULL);
-}
+/* The per-source figures of /metrics: every one a uint64_t of snap_source. */
+struct per_source_metric {
+        const char *name;
+        enum prom_type type;
+        const char *help;
+        size_t offset;                  /* of the uint64_t in struct snap_source */
+};
+
+#define PS(field) offsetof(struct snap_source, field)
+static const struct per_source_metric per_source[] = {
+        { "darkdaq_source_bytes_total", PROM_COUNTER,
+          "Bytes read from the source's driver, since configure.", PS(c.bytes) },
+        { "darkdaq_source_fragments_total", PROM_COUNTER,
+          "Good fragments read, per source, since configure.", PS(c.fragments) },
+        { "darkdaq_source_bad_total", PROM_COUNTER, "Bad or cut fragments and bad header "
+          "magics read, per source, since configure.", PS(c.bad) },
+        { "darkdaq_source_junk_total", PROM_COUNTER, "Junk runs (bytes that are no fragment), "
+          "per source, since configure.", PS(c.junk) },
+        { "darkdaq_source_junk_bytes_total", PROM_COUNTER,
+          "Bytes in junk runs, per source, since configure.", PS(c.junk_bytes) },
+        { "darkdaq_source_silences_total", PROM_COUNTER, "Times the source was silent for "
+          "silence_warn_ms in a run, since configure.", PS(silences) },
+        { "darkdaq_source_upstream_dropped_total", PROM_COUNTER, "Fragments the board dropped "
+          "before the host (PCIe DROPPED): loss upstream.", PS(c.health.upstream_dropped) },
+        { "darkdaq_source_reconnects_total", PROM_COUNTER,
+          "Times the board came back after it left (USB hot-plug).", PS(c.health.reconnects) },
+        { "darkdaq_source_unplugs_total", PROM_COUNTER, "Times the board left (USB unplug).",
+          PS(c.health.unplugs) },
+        { "darkdaq_source_driver_errors_total", PROM_COUNTER,
+          "Transfer or request errors the driver saw.", PS(c.health.errors) },
+        { "darkdaq_source_ring_waits_total", PROM_COUNTER,
+          "Times the source's thread found its ring to the core full.", PS(c.ring_waits) },
+        { "darkdaq_source_ring_occupancy_bytes", PROM_GAUGE,
+          "Bytes waiting in the source's ring to the core.", PS(ring_used) },
+        { "darkdaq_source_ring_capacity_bytes", PROM_GAUGE,
+          "Size of the source's ring (0: not configured).", PS(ring_capacity) },
+};
+#undef PS
 
 static const char *const s_status_flags[] = {
         "complete", "incomplete", "duplicate", "corrupt", "time_mismatch", "truncated",
@@ -915,7 +946,6 @@ static int s_render(prom_t *p, void *ctx)
 {
         live_t *l = ctx;
         struct snapshot *s = &l->snap_render;
-        uint64_t v[CONFIG_MAX_SOURCES];
         char id[8];
 
         pthread_mutex_lock(&l->snap_lock);
@@ -938,67 +968,23 @@ static int s_render(prom_t *p, void *ctx)
         prom_u64(p, s->records, NULL);
 
         /* per source, since configure */
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.bytes;
-        s_per_source(p, s, "darkdaq_source_bytes_total", PROM_COUNTER, "Bytes read from the "
-                     "source's driver, since configure.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.fragments;
-        s_per_source(p, s, "darkdaq_source_fragments_total", PROM_COUNTER, "Good fragments "
-                     "read, per source, since configure.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.bad;
-        s_per_source(p, s, "darkdaq_source_bad_total", PROM_COUNTER, "Bad or cut fragments "
-                     "and bad header magics read, per source, since configure.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.junk;
-        s_per_source(p, s, "darkdaq_source_junk_total", PROM_COUNTER, "Junk runs (bytes that "
-                     "are no fragment), per source, since configure.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.junk_bytes;
-        s_per_source(p, s, "darkdaq_source_junk_bytes_total", PROM_COUNTER, "Bytes in junk "
-                     "runs, per source, since configure.", v);
+        for (size_t k = 0; k < sizeof per_source / sizeof per_source[0]; k++) {
+                const struct per_source_metric *m = &per_source[k];
+                prom_family(p, m->name, m->type, m->help);
+                for (size_t i = 0; i < s->n_sources; i++) {
+                        uint64_t v;
+                        memcpy(&v, (const char *)&s->src[i] + m->offset, sizeof v);
+                        prom_u64(p, v, "source", s->src[i].name, NULL);
+                }
+        }
         prom_family(p, "darkdaq_source_busy_seconds_total", PROM_COUNTER, "Time with BUSY "
                     "asserted on the source, since configure.");
         for (size_t i = 0; i < s->n_sources; i++)
                 prom_double(p, (double)s->src[i].c.busy_ms / 1000.0, "source", s->src[i].name,
                             NULL);
+        prom_family(p, "darkdaq_source_running", PROM_GAUGE, "1 while the source's thread runs.");
         for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].silences;
-        s_per_source(p, s, "darkdaq_source_silences_total", PROM_COUNTER, "Times the source "
-                     "was silent for silence_warn_ms in a run, since configure.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.health.upstream_dropped;
-        s_per_source(p, s, "darkdaq_source_upstream_dropped_total", PROM_COUNTER, "Fragments "
-                     "the board dropped before the host (PCIe DROPPED): loss upstream.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.health.reconnects;
-        s_per_source(p, s, "darkdaq_source_reconnects_total", PROM_COUNTER, "Times the board "
-                     "came back after it left (USB hot-plug).", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.health.unplugs;
-        s_per_source(p, s, "darkdaq_source_unplugs_total", PROM_COUNTER, "Times the board "
-                     "left (USB unplug).", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.health.errors;
-        s_per_source(p, s, "darkdaq_source_driver_errors_total", PROM_COUNTER, "Transfer or "
-                     "request errors the driver saw.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.ring_waits;
-        s_per_source(p, s, "darkdaq_source_ring_waits_total", PROM_COUNTER, "Times the "
-                     "source's thread found its ring to the core full.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].ring_used;
-        s_per_source(p, s, "darkdaq_source_ring_occupancy_bytes", PROM_GAUGE, "Bytes waiting "
-                     "in the source's ring to the core.", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].ring_capacity;
-        s_per_source(p, s, "darkdaq_source_ring_capacity_bytes", PROM_GAUGE, "Size of the "
-                     "source's ring (0: not configured).", v);
-        for (size_t i = 0; i < s->n_sources; i++)
-                v[i] = s->src[i].c.running;
-        s_per_source(p, s, "darkdaq_source_running", PROM_GAUGE, "1 while the source's thread "
-                     "runs.", v);
+                prom_u64(p, s->src[i].c.running, "source", s->src[i].name, NULL);
 
         /* the run's builder: the figures its trailer carries */
         const uint64_t flags[] = { b->complete, b->incomplete, b->duplicate, b->corrupt_events,
