@@ -287,6 +287,14 @@ static size_t s_collect(prom_t *p, va_list ap, const char *labels[2 * PROM_MAX_L
         return n;
 }
 
+/* One sample of the formatted value v with the label pairs of ap. */
+static void s_sample_va(prom_t *p, const char *v, va_list ap)
+{
+        const char *labels[2 * PROM_MAX_LABELS];
+        size_t n = s_collect(p, ap, labels);
+        s_sample(p, v, labels, n);
+}
+
 void prom_u64_labels(prom_t *p, uint64_t value, const char *const *labels, size_t n_labels)
 {
         char v[32];
@@ -305,42 +313,33 @@ void prom_double_labels(prom_t *p, double value, const char *const *labels, size
 
 void prom_u64(prom_t *p, uint64_t value, ...)
 {
-        const char *labels[2 * PROM_MAX_LABELS];
         char v[32];
-        size_t n;
         va_list ap;
 
-        va_start(ap, value);
-        n = s_collect(p, ap, labels);
-        va_end(ap);
         snprintf(v, sizeof(v), "%" PRIu64, value);
-        s_sample(p, v, labels, n);
+        va_start(ap, value);
+        s_sample_va(p, v, ap);
+        va_end(ap);
 }
 
 void prom_i64(prom_t *p, int64_t value, ...)
 {
-        const char *labels[2 * PROM_MAX_LABELS];
         char v[32];
-        size_t n;
         va_list ap;
 
-        va_start(ap, value);
-        n = s_collect(p, ap, labels);
-        va_end(ap);
         snprintf(v, sizeof(v), "%" PRId64, value);
-        s_sample(p, v, labels, n);
+        va_start(ap, value);
+        s_sample_va(p, v, ap);
+        va_end(ap);
 }
 
 void prom_double(prom_t *p, double value, ...)
 {
-        const char *labels[2 * PROM_MAX_LABELS];
         char v[40];
-        size_t n;
         va_list ap;
 
-        va_start(ap, value);
-        n = s_collect(p, ap, labels);
-        va_end(ap);
         s_format_double(v, value);
-        s_sample(p, v, labels, n);
+        va_start(ap, value);
+        s_sample_va(p, v, ap);
+        va_end(ap);
 }
