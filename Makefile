@@ -34,7 +34,9 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 OPT         ?= -O2 -g
-CFLAGS_ALL  := -std=gnu11 $(WARN) $(OPT) $(SAN_FLAGS) -D_GNU_SOURCE \
+# No FMA contraction: the tagger's numbers are the same bit for bit on
+# every machine (physics.md), whatever -march a packager adds.
+CFLAGS_ALL  := -std=gnu11 $(WARN) $(OPT) -ffp-contract=off $(SAN_FLAGS) -D_GNU_SOURCE \
                -DDARKDAQ_VERSION='"$(VERSION)"' \
                -Idaemon -Idaemon/physics -Idrivers -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL  := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
