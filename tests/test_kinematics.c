@@ -132,6 +132,37 @@ TEST(angular_distance)
         CHECK(close_to(kin_angle(1.0, 3.0, 1.0, 3.0 - 2 * M_PI), 0.0, 1e-7));
 }
 
+/* kin_sincos_near stays within 1e-15 of libm over |x| <= 8, at every
+ * quadrant boundary and at the end points. */
+TEST(sincos_near)
+{
+        static const double edges[] = { 0.0, M_PI / 4, M_PI / 2, 3 * M_PI / 4, M_PI,
+                                         5 * M_PI / 4, 3 * M_PI / 2, 2 * M_PI, 5 * M_PI / 2,
+                                         8.0 };
+        double worst = 0.0;
+
+        for (double x = -8.0; x <= 8.0; x += 3.3e-6) {
+                double s, c;
+
+                kin_sincos_near(x, &s, &c);
+                worst = fmax(worst, fmax(fabs(s - sin(x)), fabs(c - cos(x))));
+        }
+        for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+                for (int sign = -1; sign <= 1; sign += 2) {
+                        double x = sign * edges[i];
+
+                        for (int k = 0; k < 40; k++) {
+                                double s, c;
+
+                                kin_sincos_near(x, &s, &c);
+                                worst = fmax(worst, fmax(fabs(s - sin(x)), fabs(c - cos(x))));
+                                x = nextafter(x, 100.0 * sign);
+                        }
+                }
+        }
+        CHECK(worst < 1e-15);
+}
+
 TEST(thrust_back_to_back)
 {
         struct kin_v3 p[2] = { { 1, 2, 3 }, { -1, -2, -3 } }, axis;

@@ -186,36 +186,75 @@ TEST(photons_and_extra)
         reco_release(&r);
 }
 
-/* The theta window gives the same matches as scanning every track. */
-TEST(window_matches_scan)
+/* physics.md's matching by a plain scan of every good track: the nearest
+ * crossing at r_cm within cut, ties to the lower index. */
+static int32_t scan_nearest(const struct reco *r, const struct frag_track *t, double r_cm,
+                            double theta, double phi, double cut)
 {
+        double best = cut;
+        int32_t want = -1;
+
+        for (size_t k = 0; k < r->n_tracks; k++) {
+                const struct frag_track *f = &t[r->tracks[k].index];
+                double px = f->px_kev / 1e6, py = f->py_kev / 1e6, d;
+                struct kin_crossing x;
+
+                if (!kin_helix_cross(hypot(px, py), f->pz_kev / 1e6, atan2(py, px), f->charge,
+                                     s_cfg.b_field_t, r_cm, &x))
+                        continue;
+                d = kin_angle(x.theta, x.phi, theta, phi);
+                if (d < best) {
+                        best = d;
+                        want = (int32_t)k;
+                }
+        }
+        return want;
+}
+
+/* The matcher (dot products, exact formula near ties and the cut, theta
+ * window in big events) gives the same matches as scanning every track with
+ * physics.md's formula: small and big events, exact duplicate tracks,
+ * clusters at a crossing, near the cut, and anywhere. */
+TEST(matching_equals_scan)
+{
+        static const size_t sizes[] = { 1, 2, 3, 5, 8, 31, 32, 33, 200 };
         struct reco r;
         static struct frag_track t[200];
         static struct frag_cluster c[300];
         uint64_t x = 12345;
+        unsigned near_cut = 0, matched = 0;
 
         setup();
         reco_init(&r);
-        for (int round = 0; round < 20; round++) {
-                for (int i = 0; i < 200; i++) {
+        for (int round = 0; round < 180; round++) {
+                size_t nt = sizes[round % 9];
+
+                for (size_t i = 0; i < nt; i++) {
                         x = x * 6364136223846793005ull + 1442695040888963407ull;
+                        if (i > 0 && x % 7 == 0) {
+                                t[i] = t[(x >> 40) % i];        /* an exact duplicate */
+                                continue;
+                        }
                         t[i] = trk((int32_t)((x >> 40) % 3000000) - 1500000,
                                    (int32_t)((x >> 20) % 3000000) - 1500000,
                                    (int32_t)((x >> 8) % 4000000) - 2000000, (x >> 63) ? 1 : -1);
                 }
                 for (int i = 0; i < 300; i++) {
                         x = x * 6364136223846793005ull + 1442695040888963407ull;
-                        /* some at the exact crossing of a track, some random */
-                        if (i % 3 == 0) {
-                                const struct frag_track *k = &t[(x >> 33) % 200];
+                        /* a third at a track's crossing, moved by up to 30 mrad
+                         * in theta; a sixth moved by about the cut */
+                        if (i % 3 == 0 || i % 6 == 1) {
+                                const struct frag_track *k = &t[(x >> 33) % nt];
                                 double px = k->px_kev / 1e6, py = k->py_kev / 1e6;
+                                int32_t off = i % 3 == 0 ? (int32_t)((x >> 50) % 60000) - 30000
+                                                         : 50000 + (int32_t)((x >> 50) % 3) - 1;
                                 struct kin_crossing cr;
 
                                 if (kin_helix_cross(hypot(px, py), k->pz_kev / 1e6,
                                                     atan2(py, px), k->charge, s_cfg.b_field_t,
                                                     s_cfg.r_ecl_cm, &cr)) {
                                         c[i] = (struct frag_cluster){
-                                                100000, (int32_t)lround(cr.theta * 1e6) + (int32_t)((x >> 50) % 60000) - 30000,
+                                                100000, (int32_t)lround(cr.theta * 1e6) + off,
                                                 (int32_t)lround(cr.phi * 1e6), 0, 1 };
                                         continue;
                                 }
@@ -224,27 +263,116 @@ TEST(window_matches_scan)
                                                       (int32_t)((x >> 10) % 6283185) - 3141592,
                                                       0, 1 };
                 }
-                reco_do(&r, t, 200, c, 300, NULL, 0);
+                reco_do(&r, t, nt, c, 300, NULL, 0);
                 for (int i = 0; i < 300; i++) {
                         double th = c[i].theta_urad / 1e6, ph = c[i].phi_urad / 1e6;
-                        double best = s_cfg.cluster_match_rad;
-                        int32_t want = -1;
+                        int32_t want = scan_nearest(&r, t, s_cfg.r_ecl_cm, th, ph,
+                                                    s_cfg.cluster_match_rad);
 
-                        for (size_t k = 0; k < r.n_tracks; k++) {
-                                const struct reco_track *tk = &r.tracks[k];
-                                double d;
-
-                                if (!tk->at_ecl)
-                                        continue;
-                                d = kin_angle(tk->ecl.theta, tk->ecl.phi, th, ph);
-                                if (d < best) {
-                                        best = d;
-                                        want = (int32_t)k;
-                                }
-                        }
                         CHECK(r.cluster_match[i] == want);
+                        matched += want >= 0;
+                        near_cut += i % 6 == 1;
                 }
         }
+        /* the cases were there */
+        CHECK(matched > 10000 && near_cut > 5000);
+        reco_release(&r);
+}
+
+/* A cluster whose distance to two different tracks is the same to the
+ * last bit goes to the lower index, and one at exactly the cut distance is
+ * not matched: decided by physics.md's formula, not by dot products. */
+TEST(matching_exact_ties_and_cut)
+{
+        struct reco r;
+        /* mirror images in phi about the x axis, same charge sign flipped so
+         * that the crossings mirror too */
+        struct frag_track t[2] = { trk(1000000, 300000, 100000, 1),
+                                   trk(1000000, -300000, 100000, -1) };
+        struct frag_cluster c = { 500000, 0, 0, 0, 5 };
+        int32_t th;
+        double theta, phi, d0, d1;
+
+        setup();
+        reco_init(&r);
+        crossing(&t[0], s_cfg.r_ecl_cm, &th, &c.phi_urad, &theta, &phi);
+        c.theta_urad = th;
+        c.phi_urad = 0;
+        d0 = kin_angle(theta, phi, th / 1e6, 0.0);
+        crossing(&t[1], s_cfg.r_ecl_cm, &th, &c.phi_urad, &theta, &phi);
+        d1 = kin_angle(theta, phi, th / 1e6, 0.0);
+        c.phi_urad = 0;
+        REQUIRE(d0 == d1 && d0 < s_cfg.cluster_match_rad);
+        reco_do(&r, t, 2, &c, 1, NULL, 0);
+        CHECK(r.cluster_match[0] == 0);
+        /* the cut exactly at the distance: strict, so no match */
+        s_cfg.cluster_match_rad = d0;
+        reco_do(&r, t, 2, &c, 1, NULL, 0);
+        CHECK(r.cluster_match[0] == -1);
+        s_cfg.cluster_match_rad = nextafter(d0, 1);
+        reco_do(&r, t, 2, &c, 1, NULL, 0);
+        CHECK(r.cluster_match[0] == 0);
+        reco_release(&r);
+}
+
+/* With the cut set to exactly the nearest track's distance nothing
+ * matches (the cut is strict), one step above it the nearest does: the
+ * decision at the cut is physics.md's, to the last bit, however the dot
+ * products round. */
+TEST(matching_cut_is_strict_to_the_bit)
+{
+        struct reco r;
+        struct frag_track t[3];
+        struct frag_cluster c = { 500000, 0, 0, 0, 5 };
+        uint64_t x = 777;
+        unsigned tried = 0;
+
+        setup();
+        reco_init(&r);
+        for (int round = 0; round < 3000; round++) {
+                double d = INFINITY, th, ph;
+                int32_t want = -1, ith, iph;
+
+                for (int i = 0; i < 3; i++) {
+                        x = x * 6364136223846793005ull + 1442695040888963407ull;
+                        t[i] = trk((int32_t)((x >> 40) % 3000000) - 1500000,
+                                   (int32_t)((x >> 20) % 3000000) - 1500000,
+                                   (int32_t)((x >> 8) % 4000000) - 2000000, (x >> 63) ? 1 : -1);
+                        t[i].px_kev += t[i].px_kev >= 0 ? 400000 : -400000;   /* reaches r_ecl */
+                }
+                crossing(&t[round % 3], s_cfg.r_ecl_cm, &ith, &iph, NULL, NULL);
+                c.theta_urad = ith + (int32_t)(x >> 52) - 2048;
+                c.phi_urad = iph + (int32_t)((x >> 40) & 4095) - 2048;
+                th = c.theta_urad / 1e6;
+                ph = c.phi_urad / 1e6;
+                s_cfg.cluster_match_rad = KIN_PI;
+                reco_do(&r, t, 3, &c, 1, NULL, 0);
+                for (size_t k = 0; k < r.n_tracks; k++) {
+                        const struct frag_track *f = &t[r.tracks[k].index];
+                        double px = f->px_kev / 1e6, py = f->py_kev / 1e6;
+                        struct kin_crossing cr;
+                        double dk;
+
+                        REQUIRE(kin_helix_cross(hypot(px, py), f->pz_kev / 1e6, atan2(py, px),
+                                                f->charge, s_cfg.b_field_t, s_cfg.r_ecl_cm,
+                                                &cr));
+                        dk = kin_angle(cr.theta, cr.phi, th, ph);
+                        if (dk < d) {
+                                d = dk;
+                                want = (int32_t)k;
+                        }
+                }
+                if (!(d > 2e-4))
+                        continue;    /* nearer, the cut is decided exactly anyway */
+                tried++;
+                s_cfg.cluster_match_rad = d;
+                reco_do(&r, t, 3, &c, 1, NULL, 0);
+                CHECK(r.cluster_match[0] == -1);
+                s_cfg.cluster_match_rad = nextafter(d, 1);
+                reco_do(&r, t, 3, &c, 1, NULL, 0);
+                CHECK(r.cluster_match[0] == want);
+        }
+        CHECK(tried > 2500);
         reco_release(&r);
 }
 

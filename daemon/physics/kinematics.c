@@ -5,68 +5,11 @@
 
 #include <math.h>
 
-struct kin_v3 kin_v3_add(struct kin_v3 a, struct kin_v3 b)
-{
-        return (struct kin_v3){ a.x + b.x, a.y + b.y, a.z + b.z };
-}
-
-struct kin_v3 kin_v3_sub(struct kin_v3 a, struct kin_v3 b)
-{
-        return (struct kin_v3){ a.x - b.x, a.y - b.y, a.z - b.z };
-}
-
-double kin_v3_dot(struct kin_v3 a, struct kin_v3 b)
-{
-        return a.x * b.x + a.y * b.y + a.z * b.z;
-}
-
-double kin_v3_norm(struct kin_v3 a)
-{
-        return sqrt(a.x * a.x + a.y * a.y + a.z * a.z);
-}
-
-struct kin_p4 kin_p4_from_p(double px, double py, double pz, double m)
-{
-        double p2 = px * px + py * py + pz * pz;
-
-        return (struct kin_p4){ sqrt(p2 + m * m), px, py, pz };
-}
-
 struct kin_p4 kin_p4_massless(double e, double theta, double phi)
 {
         double st = sin(theta);
 
         return (struct kin_p4){ e, e * st * cos(phi), e * st * sin(phi), e * cos(theta) };
-}
-
-struct kin_p4 kin_p4_add(struct kin_p4 a, struct kin_p4 b)
-{
-        return (struct kin_p4){ a.e + b.e, a.px + b.px, a.py + b.py, a.pz + b.pz };
-}
-
-struct kin_p4 kin_p4_sub(struct kin_p4 a, struct kin_p4 b)
-{
-        return (struct kin_p4){ a.e - b.e, a.px - b.px, a.py - b.py, a.pz - b.pz };
-}
-
-struct kin_v3 kin_p4_p3(struct kin_p4 a)
-{
-        return (struct kin_v3){ a.px, a.py, a.pz };
-}
-
-double kin_p4_p(struct kin_p4 a)
-{
-        return sqrt(a.px * a.px + a.py * a.py + a.pz * a.pz);
-}
-
-double kin_p4_m2(struct kin_p4 a)
-{
-        return a.e * a.e - (a.px * a.px + a.py * a.py + a.pz * a.pz);
-}
-
-double kin_p4_m(struct kin_p4 a)
-{
-        return sqrt(fmax(kin_p4_m2(a), 0.0));
 }
 
 double kin_p4_theta(struct kin_p4 a)
@@ -165,6 +108,44 @@ bool kin_helix_cross(double pt_gev, double pz_gev, double phi0, int charge,
         ret->z_cm = z;
         ret->theta = atan2(r_cm, z);
         return true;
+}
+
+void kin_sincos_near(double x, double *ret_sin, double *ret_cos)
+{
+        /* x = k pi/2 + r with |r| <= pi/4: k pi/2 in two parts (fdlibm's
+         * pio2_1, 33 bits, so k * PIO2_1 is exact, and its tail), then the
+         * Taylor series to r^17 and r^18 (truncation < 1e-18 at pi/4). */
+        static const double PIO2_1 = 1.57079632673412561417e+00;
+        static const double PIO2_1T = 6.07710050650619224932e-11;
+        static const double ROUND = 6755399441055744.0;         /* 1.5 * 2^52 */
+        double k = (x * 0.63661977236758134308 + ROUND) - ROUND;
+        double r = (x - k * PIO2_1) - k * PIO2_1T;
+        double z = r * r;
+        double s = r + r * z * (-1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (1.0 / 362880 +
+                   z * (-1.0 / 39916800 + z * (1.0 / 6227020800 + z * (-1.0 / 1307674368000 +
+                   z * (1.0 / 355687428096000))))))));
+        double c = 1.0 + z * (-0.5 + z * (1.0 / 24 + z * (-1.0 / 720 + z * (1.0 / 40320 +
+                   z * (-1.0 / 3628800 + z * (1.0 / 479001600 + z * (-1.0 / 87178291200 +
+                   z * (1.0 / 20922789888000 + z * (-1.0 / 6402373705728000)))))))));
+
+        switch ((int)k & 3) {
+        case 0:
+                *ret_sin = s;
+                *ret_cos = c;
+                break;
+        case 1:
+                *ret_sin = c;
+                *ret_cos = -s;
+                break;
+        case 2:
+                *ret_sin = -s;
+                *ret_cos = -c;
+                break;
+        default:
+                *ret_sin = -c;
+                *ret_cos = s;
+                break;
+        }
 }
 
 double kin_angle(double theta1, double phi1, double theta2, double phi2)

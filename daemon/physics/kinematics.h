@@ -7,6 +7,7 @@
 #define DARKDAQ_KINEMATICS_H
 
 #include <stdbool.h>
+#include <math.h>
 #include <stddef.h>
 
 #include "physics_config.h"
@@ -54,23 +55,66 @@ struct kin_crossing {
 
 /* ---- vectors ---- */
 
-struct kin_v3 kin_v3_add(struct kin_v3 a, struct kin_v3 b);
-struct kin_v3 kin_v3_sub(struct kin_v3 a, struct kin_v3 b);
-double kin_v3_dot(struct kin_v3 a, struct kin_v3 b);
-double kin_v3_norm(struct kin_v3 a);    /* sqrt(x^2 + y^2 + z^2) */
+/* The small vector functions are inline: the tagger calls them per track. */
+static inline struct kin_v3 kin_v3_add(struct kin_v3 a, struct kin_v3 b)
+{
+        return (struct kin_v3){ a.x + b.x, a.y + b.y, a.z + b.z };
+}
 
-/* p = (px, py, pz) with energy sqrt(p^2 + m^2). */
-struct kin_p4 kin_p4_from_p(double px, double py, double pz, double m);
+static inline struct kin_v3 kin_v3_sub(struct kin_v3 a, struct kin_v3 b)
+{
+        return (struct kin_v3){ a.x - b.x, a.y - b.y, a.z - b.z };
+}
+
+static inline double kin_v3_dot(struct kin_v3 a, struct kin_v3 b)
+{
+        return a.x * b.x + a.y * b.y + a.z * b.z;
+}
+
+static inline double kin_v3_norm(struct kin_v3 a)
+{
+        return sqrt(a.x * a.x + a.y * a.y + a.z * a.z);
+}
+
+static inline struct kin_p4 kin_p4_from_p(double px, double py, double pz, double m)
+{
+        double p2 = px * px + py * py + pz * pz;
+
+        return (struct kin_p4){ sqrt(p2 + m * m), px, py, pz };
+}
+
+static inline struct kin_p4 kin_p4_add(struct kin_p4 a, struct kin_p4 b)
+{
+        return (struct kin_p4){ a.e + b.e, a.px + b.px, a.py + b.py, a.pz + b.pz };
+}
+
+static inline struct kin_p4 kin_p4_sub(struct kin_p4 a, struct kin_p4 b)
+{
+        return (struct kin_p4){ a.e - b.e, a.px - b.px, a.py - b.py, a.pz - b.pz };
+}
+
+static inline struct kin_v3 kin_p4_p3(struct kin_p4 a)
+{
+        return (struct kin_v3){ a.px, a.py, a.pz };
+}
+
+static inline double kin_p4_p(struct kin_p4 a)
+{
+        return sqrt(a.px * a.px + a.py * a.py + a.pz * a.pz);
+}
+
+static inline double kin_p4_m2(struct kin_p4 a)
+{
+        return a.e * a.e - (a.px * a.px + a.py * a.py + a.pz * a.pz);
+}
+
+static inline double kin_p4_m(struct kin_p4 a)
+{
+        return sqrt(fmax(kin_p4_m2(a), 0.0));
+}
+
 /* Massless, energy e along (theta, phi). */
 struct kin_p4 kin_p4_massless(double e, double theta, double phi);
-struct kin_p4 kin_p4_add(struct kin_p4 a, struct kin_p4 b);
-struct kin_p4 kin_p4_sub(struct kin_p4 a, struct kin_p4 b);
-struct kin_v3 kin_p4_p3(struct kin_p4 a);
-double kin_p4_p(struct kin_p4 a);       /* |p| */
-/* e^2 - |p|^2 (may be negative). */
-double kin_p4_m2(struct kin_p4 a);
-/* sqrt(max(m2, 0)). */
-double kin_p4_m(struct kin_p4 a);
 /* Lab polar angle of the momentum: atan2(hypot(px, py), pz). */
 double kin_p4_theta(struct kin_p4 a);
 
@@ -107,6 +151,11 @@ double kin_helix_radius_cm(double pt_gev, double b_field_t);
  * pt not > 0). */
 bool kin_helix_cross(double pt_gev, double pz_gev, double phi0, int charge,
                      double b_field_t, double r_cm, struct kin_crossing *ret);
+
+/* sin and cos of x, |x| <= 8, each within 1e-15 of the true value but not
+ * libm's rounding: for numbers that need only be near, such as the unit
+ * vectors with which reco decides the clear cases of matching. */
+void kin_sincos_near(double x, double *ret_sin, double *ret_cos);
 
 /* Angle between directions (theta1, phi1) and (theta2, phi2). */
 double kin_angle(double theta1, double phi1, double theta2, double phi2);

@@ -1,10 +1,12 @@
-/* reco: physics.md s.2-s.3.  Matching looks for the nearest track crossing
- * only among crossings within the cut in polar angle (the angular distance
- * is never less than the difference of polar angles), found by binary search
- * in crossings sorted by theta, and skips those whose unit vectors' dot
- * product is clearly below cos(cut), so that big events do not cost n*m
- * trigonometric evaluations; the result is the same as scanning every track
- * with physics.md's formula (tests/test_reco.c checks it). */
+/* reco: physics.md s.2-s.3.  Matching decides "nearest track crossing
+ * within the cut" from the dot products of unit vectors, which need no
+ * trigonometry for a track crossing (cos(phi0 - q alpha) expands into px/pt,
+ * py/pt and sin alpha = r/2rho); the dot product is physics.md's acos
+ * argument to within ~1e-14.  Only when the best candidate is within
+ * DOT_SLACK of the cut or of another candidate is physics.md's formula
+ * evaluated exactly, so the result is the same as scanning every track with
+ * it (tests/test_reco.c checks this).  Big events also look only at the
+ * crossings within the cut in polar angle, found by binary search. */
 #include "reco.h"
 
 #include <errno.h>
@@ -14,25 +16,40 @@
 
 /* Rounding slack of the window: acos near 1 loses up to ~1e-8 rad. */
 #define WINDOW_SLACK_RAD 1e-6
-/* Rounding slack of the dot-product prefilter (errors are ~1e-16). */
-#define DOT_SLACK 1e-9
+/* Dot products this close to the cut or to each other are decided with
+ * physics.md's formula.  Both the dot product and that formula's acos
+ * argument are within ~1e-14 of the true cosine for angles of magnitude up
+ * to DIR_MAX_RAD, so this leaves a margin of a thousand. */
+#define DOT_SLACK 1e-11
+/* Records with angles beyond this (never physical) are always decided
+ * exactly: the rounding of phi1 - phi2 grows with their size. */
+#define DIR_MAX_RAD 8.0
+/* Cuts this close to 0 or pi are always decided exactly (cos is flat). */
+#define CUT_MARGIN_RAD 1e-4
+/* From this many crossings on, a polar-angle window is searched. */
+#define WINDOW_MIN_XINGS 32
 
-/* A crossing sorted by polar angle, with its unit vector: the angular
- * distance's acos argument is mathematically their dot product, so a dot
- * product well below cos(cut) rules a pair out without trigonometry. */
+/* A crossing, with its unit vector; theta is set only in big events. */
 struct reco_xing {
         double theta;
         double ux, uy, uz;
         uint32_t track;                 /* good-track index */
 };
 
-static struct reco_xing s_make_xing(const struct kin_crossing *c, size_t track)
-{
-        double st = sin(c->theta);
+/* A MUON or CLUSTER record's direction, as physics.md reads it, and the
+ * sines and cosines of its unit vector (kin_sincos_near) when fast. */
+struct reco_dir {
+        double theta, phi;
+        double st, ct, sp, cp;
+        bool fast;                      /* |angles| <= DIR_MAX_RAD */
+};
 
-        return (struct reco_xing){ c->theta, st * cos(c->phi), st * sin(c->phi), cos(c->theta),
-                                   (uint32_t)track };
-}
+/* One matching cut: the distance must be < rad. */
+struct reco_cut {
+        double rad;
+        double cos_rad;
+        bool fast;                      /* far enough from 0 and pi */
+};
 
 void reco_init(struct reco *r)
 {
@@ -142,24 +159,90 @@ static void s_sort(struct reco_xing *a, size_t n)
         }
 }
 
-/* The good track whose crossing (ecl or klm) is nearest to (theta, phi), if
- * nearer than cut; ties to the lower index.  Returns -1 for none. */
-static int32_t s_nearest(const struct reco *r, const struct reco_xing *xs, size_t n_xs,
-                         bool use_klm, double theta, double phi, double cut)
+/* Big events: the polar angle of each crossing (to well within
+ * WINDOW_SLACK_RAD), sorted. */
+static void s_window_prepare(struct reco_xing *xs, size_t n)
 {
-        size_t lo = 0, hi = n_xs;
+        if (n < WINDOW_MIN_XINGS)
+                return;
+        for (size_t k = 0; k < n; k++)
+                xs[k].theta = atan2(hypot(xs[k].ux, xs[k].uy), xs[k].uz);
+        s_sort(xs, n);
+}
+
+static struct reco_dir s_dir(double theta, double phi)
+{
+        struct reco_dir d = { theta, phi, 0, 0, 0, 0,
+                              fabs(theta) <= DIR_MAX_RAD && fabs(phi) <= DIR_MAX_RAD };
+
+        if (d.fast) {
+                kin_sincos_near(theta, &d.st, &d.ct);
+                kin_sincos_near(phi, &d.sp, &d.cp);
+        }
+        return d;
+}
+
+static struct reco_cut s_cut(double rad)
+{
+        return (struct reco_cut){ rad, cos(fmin(rad, KIN_PI)),
+                                  rad >= CUT_MARGIN_RAD && rad <= KIN_PI - CUT_MARGIN_RAD };
+}
+
+/* Where track t crosses radius r_cm exactly as physics.md computes it. */
+static bool s_exact_crossing(const struct reco_track *t, const struct physics_config *cfg,
+                             bool use_klm, struct kin_crossing *ret)
+{
+        return kin_helix_cross(t->pt, t->pz, atan2(t->py, t->px), t->q, cfg->b_field_t,
+                               use_klm ? cfg->r_klm_cm : cfg->r_ecl_cm, ret);
+}
+
+/* physics.md's decision over the crossings xs[lo..hi) (all tracks when xs
+ * is NULL): the nearest within the cut, ties to the lower index. */
+static int32_t s_nearest_exact(const struct reco *r, const struct physics_config *cfg,
+                               const struct reco_xing *xs, size_t lo, size_t hi,
+                               bool use_klm, const struct reco_dir *v, double cut)
+{
         double best = cut;
         int32_t best_i = -1;
-        double st = sin(theta);
-        double vx = st * cos(phi), vy = st * sin(phi), vz = cos(theta);
-        double min_dot = cos(fmin(cut, KIN_PI)) - DOT_SLACK;
 
-        if (!(cut > 0))
+        for (size_t k = lo; k < hi; k++) {
+                uint32_t i = xs ? xs[k].track : (uint32_t)k;
+                const struct reco_track *t = &r->tracks[i];
+                struct kin_crossing c;
+                double d;
+
+                if (!(use_klm ? t->at_klm : t->at_ecl) || !s_exact_crossing(t, cfg, use_klm, &c))
+                        continue;
+                d = kin_angle(c.theta, c.phi, v->theta, v->phi);
+                if (d < best || (d == best && best_i >= 0 && (int32_t)i < best_i)) {
+                        best = d;
+                        best_i = (int32_t)i;
+                }
+        }
+        return best_i;
+}
+
+/* The good track whose crossing (ecl or klm) is nearest to v, if nearer
+ * than the cut; ties to the lower index.  Returns -1 for none. */
+static int32_t s_nearest(const struct reco *r, const struct physics_config *cfg,
+                         const struct reco_xing *xs, size_t n_xs, bool use_klm,
+                         const struct reco_dir *v, const struct reco_cut *cut)
+{
+        size_t lo = 0, hi = n_xs, best_k = 0;
+        double best_x = -INFINITY;
+        bool ambiguous = false;
+        double vx = v->st * v->cp, vy = v->st * v->sp, vz = v->ct;
+
+        if (!(cut->rad > 0))
                 return -1;
-        if (theta >= 0.0 && theta <= KIN_PI) {
-                double from = theta - cut - WINDOW_SLACK_RAD;
-                double to = theta + cut + WINDOW_SLACK_RAD;
+        if (n_xs >= WINDOW_MIN_XINGS) {
+                double from = v->theta - cut->rad - WINDOW_SLACK_RAD;
+                double to = v->theta + cut->rad + WINDOW_SLACK_RAD;
 
+                /* Outside [0, pi] the window bound does not hold. */
+                if (!(v->theta >= 0.0 && v->theta <= KIN_PI))
+                        return s_nearest_exact(r, cfg, NULL, 0, r->n_tracks, use_klm, v,
+                                               cut->rad);
                 while (lo < hi) {
                         size_t mid = lo + (hi - lo) / 2;
 
@@ -168,39 +251,55 @@ static int32_t s_nearest(const struct reco *r, const struct reco_xing *xs, size_
                         else
                                 hi = mid;
                 }
-                hi = n_xs;
-                for (size_t k = lo; k < hi && xs[k].theta <= to; k++) {
-                        const struct reco_track *t = &r->tracks[xs[k].track];
-                        const struct kin_crossing *c = use_klm ? &t->klm : &t->ecl;
-                        double d;
-
-                        if (xs[k].ux * vx + xs[k].uy * vy + xs[k].uz * vz < min_dot)
-                                continue;
-                        d = kin_angle(c->theta, c->phi, theta, phi);
-
-                        if (d < best || (d == best && best_i >= 0 &&
-                                         (int32_t)xs[k].track < best_i)) {
-                                best = d;
-                                best_i = (int32_t)xs[k].track;
-                        }
-                }
-                return best_i;
+                for (hi = lo; hi < n_xs && xs[hi].theta <= to; hi++)
+                        ;
         }
-        /* Outside [0, pi] the window bound does not hold: scan them all. */
-        for (size_t i = 0; i < r->n_tracks; i++) {
-                const struct reco_track *t = &r->tracks[i];
-                const struct kin_crossing *c = use_klm ? &t->klm : &t->ecl;
-                double d;
+        for (size_t k = lo; k < hi; k++) {
+                double x = xs[k].ux * vx + xs[k].uy * vy + xs[k].uz * vz;
 
-                if (!(use_klm ? t->at_klm : t->at_ecl))
-                        continue;
-                d = kin_angle(c->theta, c->phi, theta, phi);
-                if (d < best) {
-                        best = d;
-                        best_i = (int32_t)i;
+                if (x > best_x) {
+                        ambiguous = x - best_x <= DOT_SLACK;
+                        best_x = x;
+                        best_k = k;
+                } else if (best_x - x <= DOT_SLACK) {
+                        ambiguous = true;
                 }
         }
-        return best_i;
+        if (lo == hi)
+                return -1;
+        if (v->fast && cut->fast && r->fast_xings) {
+                if (best_x < cut->cos_rad - DOT_SLACK)
+                        return -1;
+                if (best_x > cut->cos_rad + DOT_SLACK && !ambiguous)
+                        return (int32_t)xs[best_k].track;
+        }
+        return s_nearest_exact(r, cfg, xs, lo, hi, use_klm, v, cut->rad);
+}
+
+/* Fills x for track t crossing r_cm: the unit vector to the crossing point
+ * (r cos phi_c, r sin phi_c, z_c) / |..| with phi_c = phi0 - q alpha
+ * expanded (sin alpha = r / 2rho; cos phi0, sin phi0 = px/pt, py/pt) and
+ * z_c = 2 rho alpha pz / pt.  False when physics.md says the track never
+ * gets there (r > 2 rho), decided exactly as kin_helix_cross() does. */
+static bool s_cross(const struct reco_track *t, double rho, double inv_pt, double r_cm,
+                    struct reco_xing *x)
+{
+        double s, alpha, z, ca, cphi, sphi, inv_h;
+
+        if (!(t->pt > 0.0) || !(rho > 0.0) || !(r_cm <= 2.0 * rho))
+                return false;
+        s = fmin(r_cm * 0.5 / rho, 1.0);
+        alpha = asin(s);
+        z = 2.0 * rho * alpha * t->pz * inv_pt;
+        ca = sqrt((1.0 - s) * (1.0 + s));
+        cphi = t->px * inv_pt;
+        sphi = t->py * inv_pt;
+        inv_h = 1.0 / sqrt(r_cm * r_cm + z * z);
+        x->theta = 0.0;
+        x->ux = r_cm * (cphi * ca + t->q * sphi * s) * inv_h;
+        x->uy = r_cm * (sphi * ca - t->q * cphi * s) * inv_h;
+        x->uz = z * inv_h;
+        return true;
 }
 
 void reco_run(struct reco *r, const struct physics_config *cfg,
@@ -211,7 +310,9 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
 {
         struct reco_xing *ecl = s_xing(r, 0), *klm = s_xing(r, 1);
         size_t n_ecl = 0, n_klm = 0;
+        struct reco_cut muon_cut, cluster_cut;
 
+        r->fast_xings = true;
         r->n_tracks = 0;
         r->n_bad_tracks = 0;
         r->n_photons = 0;
@@ -222,7 +323,7 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
                 const struct frag_track *f = &tracks[i];
                 struct reco_track *t = &r->tracks[r->n_tracks];
                 double px = f->px_kev / 1e6, py = f->py_kev / 1e6, pz = f->pz_kev / 1e6;
-                double pt = hypot(px, py);
+                double pt = hypot(px, py), rho;
 
                 if (!(pt >= cfg->track_min_pt_gev) || f->n_hits < cfg->track_min_hits) {
                         r->n_bad_tracks++;
@@ -236,41 +337,44 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
                 t->pz = pz;
                 t->pt = pt;
                 t->p = sqrt(px * px + py * py + pz * pz);
-                t->phi0 = atan2(py, px);
                 t->d0_cm = f->d0_um / 1e4;
                 t->z0_cm = f->z0_um / 1e4;
                 t->prompt = fabs(t->d0_cm) < cfg->prompt_d0_cm &&
                             fabs(t->z0_cm) < cfg->prompt_z0_cm;
-                t->at_ecl = kin_helix_cross(pt, pz, t->phi0, t->q, cfg->b_field_t,
-                                            cfg->r_ecl_cm, &t->ecl);
-                t->at_klm = kin_helix_cross(pt, pz, t->phi0, t->q, cfg->b_field_t,
-                                            cfg->r_klm_cm, &t->klm);
+                rho = kin_helix_radius_cm(pt, cfg->b_field_t);
+                t->at_ecl = s_cross(t, rho, 1.0 / pt, cfg->r_ecl_cm, &ecl[n_ecl]);
+                t->at_klm = s_cross(t, rho, 1.0 / pt, cfg->r_klm_cm, &klm[n_klm]);
                 if (t->at_ecl)
-                        ecl[n_ecl++] = s_make_xing(&t->ecl, r->n_tracks);
+                        ecl[n_ecl++].track = (uint32_t)r->n_tracks;
                 if (t->at_klm)
-                        klm[n_klm++] = s_make_xing(&t->klm, r->n_tracks);
+                        klm[n_klm++].track = (uint32_t)r->n_tracks;
+                if (t->q != 1 && t->q != -1)
+                        r->fast_xings = false;
                 r->charge_sum += t->q;
                 r->n_tracks++;
         }
-        s_sort(ecl, n_ecl);
-        s_sort(klm, n_klm);
+        s_window_prepare(ecl, n_ecl);
+        s_window_prepare(klm, n_klm);
+        muon_cut = s_cut(cfg->muon_match_rad);
+        cluster_cut = s_cut(cfg->cluster_match_rad);
 
         for (size_t i = 0; i < n_muons; i++) {
+                struct reco_dir dir;
                 int32_t k;
 
                 if (muons[i].layers < cfg->muon_min_layers)
                         continue;
-                k = s_nearest(r, klm, n_klm, true, muons[i].theta_urad / 1e6,
-                              muons[i].phi_urad / 1e6, cfg->muon_match_rad);
+                dir = s_dir(muons[i].theta_urad / 1e6, muons[i].phi_urad / 1e6);
+                k = s_nearest(r, cfg, klm, n_klm, true, &dir, &muon_cut);
                 if (k >= 0)
                         r->tracks[k].muon = true;
         }
 
         for (size_t i = 0; i < n_clusters; i++) {
                 double e = clusters[i].energy_kev / 1e6;
-                double theta = clusters[i].theta_urad / 1e6;
-                double phi = clusters[i].phi_urad / 1e6;
-                int32_t k = s_nearest(r, ecl, n_ecl, false, theta, phi, cfg->cluster_match_rad);
+                struct reco_dir dir = s_dir(clusters[i].theta_urad / 1e6,
+                                            clusters[i].phi_urad / 1e6);
+                int32_t k = s_nearest(r, cfg, ecl, n_ecl, false, &dir, &cluster_cut);
 
                 r->cluster_match[i] = k;
                 if (k >= 0) {
@@ -284,7 +388,7 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
 
                         g->cluster = (uint32_t)i;
                         g->e_gev = e;
-                        g->p4 = kin_p4_massless(e, theta, phi);
+                        g->p4 = kin_p4_massless(e, dir.theta, dir.phi);
                 }
         }
 

@@ -19,7 +19,6 @@ struct reco_track {
         int q;                          /* charge as recorded (+1/-1) */
         double px, py, pz;              /* GeV/c, lab */
         double pt, p;                   /* GeV/c */
-        double phi0;                    /* atan2(py, px) */
         double d0_cm, z0_cm;
         bool prompt;
         bool muon;
@@ -28,7 +27,6 @@ struct reco_track {
         double mass;                    /* hypothesis: m_mu, m_e or m_pi */
         struct kin_p4 p4;               /* lab, with the mass hypothesis */
         bool at_ecl, at_klm;            /* reaches r_ecl / r_klm */
-        struct kin_crossing ecl, klm;   /* crossings there */
 };
 
 /* A photon: a cluster matched to no track, E >= photon_min_gev. */
@@ -52,6 +50,7 @@ struct reco {
         double theta_miss_rad;          /* lab */
 
         /* scratch */
+        bool fast_xings;                /* every charge +-1: dot products apply */
         size_t cap_tracks, cap_photons;
         int32_t *cluster_match;         /* per cluster: good track or -1 */
         size_t cap_clusters;
