@@ -3,6 +3,7 @@
  * fragment bytes (ProtobufCBinaryData points at the caller's). */
 #include "record.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ struct record_enc {
         uint64_t tag_counts[TAG_COUNT_];
         uint8_t *pack;                  /* record_event_pack()'s output */
         size_t pack_cap;
+        size_t *sizes;                  /* its nested messages' lengths */
+        size_t sizes_cap;
 
         /* late, junk, corrupt */
         Darkdaq__Record late_rec;
@@ -113,6 +116,7 @@ record_enc_t *record_enc_free(record_enc_t *e)
         free(e->dv_cands);
         free(e->dv_ptrs);
         free(e->pack);
+        free(e->sizes);
         free(e);
         return NULL;
 }
@@ -447,7 +451,10 @@ Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t)
 
 /* ---- record_event_pack: the proto3 wire format, written directly ----
  * Each message is written by a function that either counts (w->p NULL) or
- * writes; a nested message is counted first for its length prefix.  Field
+ * writes.  The counting pass keeps each nested message's length in sizes[],
+ * in the order the messages are met, and the writing pass takes them from
+ * there for the length prefixes: every field is visited twice, not once per
+ * level of nesting.  Field
  * rules are protobuf-c's for proto3: scalars equal to zero and empty
  * strings, bytes and repeated fields are left out; message fields that are
  * set are always written; repeated scalars are packed. */
@@ -455,6 +462,8 @@ Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t)
 struct pbw {
         uint8_t *p;                     /* NULL: count only */
         size_t n;
+        size_t *sizes;                  /* nested messages' lengths, in order */
+        size_t i;                       /* next entry of sizes */
 };
 
 enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2 };
@@ -500,8 +509,12 @@ static inline void s_pb_uint(struct pbw *w, unsigned field, uint64_t v)
 
 static inline void s_pb_fixed64(struct pbw *w, uint64_t bits)
 {
-        for (int i = 0; i < 8; i++)
-                s_pb_byte(w, (uint8_t)(bits >> (8 * i)));
+        if (w->p) {
+                uint64_t le = htole64(bits);
+
+                memcpy(w->p + w->n, &le, 8);
+        }
+        w->n += 8;
 }
 
 static inline void s_pb_double(struct pbw *w, unsigned field, double v)
@@ -557,15 +570,22 @@ typedef void (*pb_msg_fn)(struct pbw *w, const void *ctx);
 
 static void s_pb_msg(struct pbw *w, unsigned field, pb_msg_fn fn, const void *ctx)
 {
-        struct pbw c = { NULL, 0 };
-        fn(&c, ctx);
-        s_pb_tag(w, field, PB_LEN);
-        s_pb_varint(w, c.n);
+        size_t k = w->i++;
+        struct pbw sub = { w->p ? w->p + w->n : NULL, 0, w->sizes, w->i };
+
         if (w->p) {
-                struct pbw sub = { w->p + w->n, 0 };
+                s_pb_tag(w, field, PB_LEN);
+                s_pb_varint(w, w->sizes[k]);
+                sub.p = w->p + w->n;
                 fn(&sub, ctx);
+        } else {
+                fn(&sub, ctx);
+                w->sizes[k] = sub.n;
+                s_pb_tag(w, field, PB_LEN);
+                s_pb_varint(w, sub.n);
         }
-        w->n += c.n;
+        w->i = sub.i;
+        w->n += sub.n;
 }
 
 static void s_pb_fragment(struct pbw *w, const void *ctx)
@@ -719,7 +739,21 @@ const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
                                  const struct tag_result *tags, size_t *ret_len)
 {
         struct pb_event_ctx c = { ev, tags };
-        struct pbw count = { NULL, 0 };
+        size_t n_msgs = ev->n_frags + 1 + TAG_COUNT_ + (tags ? tags->dv.n : 0);
+
+        if (n_msgs > e->sizes_cap) {
+                size_t cap = e->sizes_cap ? e->sizes_cap : 64;
+                size_t *p;
+
+                while (cap < n_msgs)
+                        cap *= 2;
+                p = realloc(e->sizes, cap * sizeof(*p));
+                if (!p)
+                        return NULL;
+                e->sizes = p;
+                e->sizes_cap = cap;
+        }
+        struct pbw count = { NULL, 0, e->sizes, 0 };
 
         s_pb_event(&count, &c);
         size_t total = 1 + s_pb_varint_len(count.n) + count.n;     /* Record.event = 2 */
@@ -734,10 +768,10 @@ const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
                 e->pack_cap = cap;
         }
         /* the Record's field 2 around the event, whose size is known */
-        struct pbw w = { e->pack, 0 };
+        struct pbw w = { e->pack, 0, NULL, 0 };
         s_pb_tag(&w, 2, PB_LEN);
         s_pb_varint(&w, count.n);
-        struct pbw body = { e->pack + w.n, 0 };
+        struct pbw body = { e->pack + w.n, 0, e->sizes, 0 };
         s_pb_event(&body, &c);
         w.n += body.n;
         if (tags)
