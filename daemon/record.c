@@ -696,16 +696,12 @@ static void s_pb_tags(struct pbw *w, const void *ctx)
                         s_pb_msg(w, i + 1, pb_tag_fns[i], t);
 }
 
-struct pb_event_ctx {
-        const struct built_event *ev;
-        const struct tag_result *tags;
-};
-
-static void s_pb_event(struct pbw *w, const void *ctx)
+/* Event fields 1-7: what the builder decided.  When off is not NULL (the
+ * writing pass), off[k] gets where the k-th of ev->tag_frags' bytes start
+ * in the output: they are fragments' bytes fields, in the same order. */
+static void s_pb_event_head(struct pbw *w, const struct built_event *ev, uint32_t *off)
 {
-        const struct pb_event_ctx *c = ctx;
-        const struct built_event *ev = c->ev;
-        const struct tag_result *t = c->tags;
+        size_t k = 0;
 
         s_pb_uint(w, 1, ev->trigger);
         s_pb_uint(w, 2, ev->time_ticks);
@@ -719,8 +715,18 @@ static void s_pb_event(struct pbw *w, const void *ctx)
         }
         s_pb_packed_mask(w, 5, ev->sources);
         s_pb_packed_mask(w, 6, ev->missing);
-        for (size_t i = 0; i < ev->n_frags; i++)
-                s_pb_msg(w, 7, s_pb_fragment, &ev->frags[i]);
+        for (size_t i = 0; i < ev->n_frags; i++) {
+                const struct built_frag *f = &ev->frags[i];
+
+                s_pb_msg(w, 7, s_pb_fragment, f);
+                if (off && k < ev->n_tag_frags && ev->tag_frags[k] == f->data)
+                        off[k++] = (uint32_t)(w->n - f->bytes);   /* bytes come last */
+        }
+}
+
+/* Event fields 8-13: the tagger's. */
+static void s_pb_event_tail(struct pbw *w, const struct tag_result *t)
+{
         if (t) {
                 s_pb_uint(w, 8, t->n_tracks);
                 if (t->charge_sum) {
@@ -735,49 +741,117 @@ static void s_pb_event(struct pbw *w, const void *ctx)
         s_pb_msg(w, 13, s_pb_tags, t);
 }
 
-const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
-                                 const struct tag_result *tags, size_t *ret_len)
+static bool s_sizes_room(record_enc_t *e, size_t n_msgs)
 {
-        struct pb_event_ctx c = { ev, tags };
-        size_t n_msgs = ev->n_frags + 1 + TAG_COUNT_ + (tags ? tags->dv.n : 0);
+        size_t cap;
+        size_t *p;
 
-        if (n_msgs > e->sizes_cap) {
-                size_t cap = e->sizes_cap ? e->sizes_cap : 64;
-                size_t *p;
+        if (n_msgs <= e->sizes_cap)
+                return true;
+        cap = e->sizes_cap ? e->sizes_cap : 64;
+        while (cap < n_msgs)
+                cap *= 2;
+        p = realloc(e->sizes, cap * sizeof(*p));
+        if (!p)
+                return false;
+        e->sizes = p;
+        e->sizes_cap = cap;
+        return true;
+}
 
-                while (cap < n_msgs)
-                        cap *= 2;
-                p = realloc(e->sizes, cap * sizeof(*p));
-                if (!p)
-                        return NULL;
-                e->sizes = p;
-                e->sizes_cap = cap;
-        }
-        struct pbw count = { NULL, 0, e->sizes, 0 };
+static bool s_pack_room(record_enc_t *e, size_t total)
+{
+        size_t cap;
+        uint8_t *p;
 
-        s_pb_event(&count, &c);
-        size_t total = 1 + s_pb_varint_len(count.n) + count.n;     /* Record.event = 2 */
-        if (total > e->pack_cap) {
-                size_t cap = e->pack_cap ? e->pack_cap : 4096;
-                while (cap < total)
-                        cap *= 2;
-                uint8_t *p = realloc(e->pack, cap);
-                if (!p)
-                        return NULL;
-                e->pack = p;
-                e->pack_cap = cap;
-        }
-        /* the Record's field 2 around the event, whose size is known */
-        struct pbw w = { e->pack, 0, NULL, 0 };
-        s_pb_tag(&w, 2, PB_LEN);
-        s_pb_varint(&w, count.n);
-        struct pbw body = { e->pack + w.n, 0, e->sizes, 0 };
-        s_pb_event(&body, &c);
-        w.n += body.n;
+        if (total <= e->pack_cap)
+                return true;
+        cap = e->pack_cap ? e->pack_cap : 4096;
+        while (cap < total)
+                cap *= 2;
+        p = realloc(e->pack, cap);
+        if (!p)
+                return false;
+        e->pack = p;
+        e->pack_cap = cap;
+        return true;
+}
+
+static void s_count_tags(record_enc_t *e, const struct tag_result *tags)
+{
         if (tags)
                 for (unsigned i = 0; i < TAG_COUNT_; i++)
                         if (tags->fired & (1u << i))
                                 e->tag_counts[i]++;
+}
+
+const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
+                                 const struct tag_result *tags, size_t *ret_len)
+{
+        size_t n_head, n_tail, total;
+
+        if (!s_sizes_room(e, ev->n_frags + 1 + TAG_COUNT_ + (tags ? tags->dv.n : 0)))
+                return NULL;
+        struct pbw count = { NULL, 0, e->sizes, 0 };
+
+        s_pb_event_head(&count, ev, NULL);
+        n_head = count.n;
+        s_pb_event_tail(&count, tags);
+        n_tail = count.n - n_head;
+        total = 1 + s_pb_varint_len(count.n) + count.n;     /* Record.event = 2 */
+        if (!s_pack_room(e, total))
+                return NULL;
+        /* the Record's field 2 around the event, whose size is known */
+        struct pbw w = { e->pack, 0, e->sizes, 0 };
+        s_pb_tag(&w, 2, PB_LEN);
+        s_pb_varint(&w, n_head + n_tail);
+        s_pb_event_head(&w, ev, NULL);
+        s_pb_event_tail(&w, tags);
+        s_count_tags(e, tags);
+        *ret_len = w.n;
+        return e->pack;
+}
+
+size_t record_event_head_size(record_enc_t *e, const struct built_event *ev)
+{
+        struct pbw count = { NULL, 0, NULL, 0 };
+
+        if (!s_sizes_room(e, ev->n_frags))
+                return 0;
+        count.sizes = e->sizes;
+        s_pb_event_head(&count, ev, NULL);
+        return count.n;
+}
+
+void record_event_head_write(record_enc_t *e, const struct built_event *ev, uint8_t *out,
+                             uint32_t *ret_tag_off)
+{
+        struct pbw w = { out, 0, e->sizes, 0 };
+
+        s_pb_event_head(&w, ev, ret_tag_off);
+}
+
+const uint8_t *record_event_finish(record_enc_t *e, const uint8_t *head, size_t head_len,
+                                   const struct tag_result *tags, size_t *ret_len)
+{
+        size_t n_tail, total;
+
+        if (!s_sizes_room(e, 1 + TAG_COUNT_ + (tags ? tags->dv.n : 0)))
+                return NULL;
+        struct pbw count = { NULL, 0, e->sizes, 0 };
+
+        s_pb_event_tail(&count, tags);
+        n_tail = count.n;
+        total = 1 + s_pb_varint_len(head_len + n_tail) + head_len + n_tail;
+        if (!s_pack_room(e, total))
+                return NULL;
+        struct pbw w = { e->pack, 0, e->sizes, 0 };
+        s_pb_tag(&w, 2, PB_LEN);
+        s_pb_varint(&w, head_len + n_tail);
+        memcpy(w.p + w.n, head, head_len);
+        w.n += head_len;
+        s_pb_event_tail(&w, tags);
+        s_count_tags(e, tags);
         *ret_len = w.n;
         return e->pack;
 }

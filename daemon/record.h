@@ -66,6 +66,22 @@ Darkdaq__Record *record_event(record_enc_t *e, const struct built_event *ev,
 const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,
                                  const struct tag_result *tags, size_t *ret_len);
 
+/* The same bytes in two halves, for a caller that tags on another thread.
+ * The head holds the Event fields that only the builder decides (trigger
+ * ... fragments); record_event_head_size() counts it (0 on out of memory,
+ * never otherwise) and record_event_head_write() then writes that many
+ * bytes to out, with ret_tag_off[k] set to where the k-th of
+ * ev->tag_frags' bytes are in out (ev->n_tag_frags entries), so a tagger
+ * can read them there.  record_event_finish() puts the Record prefix before
+ * a head and the tagger's fields (tags may be NULL) after it: the result
+ * equals record_event_pack() of the same event.  Valid until the next call
+ * on e; NULL on out of memory.  Counts fired tags like record_event_pack(). */
+size_t record_event_head_size(record_enc_t *e, const struct built_event *ev);
+void record_event_head_write(record_enc_t *e, const struct built_event *ev, uint8_t *out,
+                             uint32_t *ret_tag_off);
+const uint8_t *record_event_finish(record_enc_t *e, const uint8_t *head, size_t head_len,
+                                   const struct tag_result *tags, size_t *ret_len);
+
 Darkdaq__Record *record_late(record_enc_t *e, const struct built_late *late);
 Darkdaq__Record *record_junk(record_enc_t *e, const struct built_junk *junk);
 Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c);
