@@ -17,73 +17,15 @@
 #include "live.h"
 #include "record.h"
 #include "replay.h"
+#include "replay_out.h"
 #include "runfile.h"
 #include "tagger.h"
-
-struct replay_ctx {
-        tagger_t *tagger;
-        record_enc_t *enc;
-        runfile_writer_t *writer;
-        const char *out_path;
-        int error;                      /* first write error, -errno */
-        uint64_t records;
-};
 
 static uint64_t s_realtime_ns(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void s_write(struct replay_ctx *c, const Darkdaq__Record *rec)
-{
-        if (c->error)
-                return;
-        int r = rec ? runfile_writer_write(c->writer, rec) : -ENOMEM;
-        if (r < 0)
-                c->error = r;
-        else
-                c->records++;
-}
-
-static void s_event(void *ctx, const struct built_event *ev)
-{
-        struct replay_ctx *c = ctx;
-        struct tag_input in = { ev->tag_frags, ev->n_tag_frags };
-        struct tag_result res;
-
-        size_t len;
-        const uint8_t *rec;
-
-        if (tagger_run(c->tagger, &in, &res) < 0)
-                c->error = c->error ? c->error : -ENOMEM;
-        if (c->error)
-                return;
-        rec = record_event_pack(c->enc, ev, &res, &len);
-        int r = rec ? runfile_writer_write_packed(c->writer, rec, len) : -ENOMEM;
-        if (r < 0)
-                c->error = r;
-        else
-                c->records++;
-}
-
-static void s_late(void *ctx, const struct built_late *late)
-{
-        struct replay_ctx *c = ctx;
-        s_write(c, record_late(c->enc, late));
-}
-
-static void s_junk(void *ctx, const struct built_junk *junk)
-{
-        struct replay_ctx *c = ctx;
-        s_write(c, record_junk(c->enc, junk));
-}
-
-static void s_corrupt(void *ctx, const struct built_corrupt *cr)
-{
-        struct replay_ctx *c = ctx;
-        s_write(c, record_corrupt(c->enc, cr));
 }
 
 static void s_usage(FILE *out)
@@ -141,20 +83,20 @@ static void s_summary(const struct replay_summary *s, const record_enc_t *enc,
 static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                     const struct darkdaq_config *cfg)
 {
-        struct replay_ctx c = { .out_path = out_path };
+        runfile_writer_t *writer = NULL;
+        replay_out_t *out = NULL;
+        record_enc_t *enc = record_enc_new();
         struct replay_options opt;
         struct replay_summary sum;
         char err[512] = "";
-        int status = 1, r;
+        int status = 1, r, werr;
 
         replay_options_default(&opt);
         opt.builder = cfg->builder;
         opt.builder.build_timeout_ms = 0;       /* replay never waits on time */
         opt.expected_given = cfg->sources_given;
 
-        c.tagger = tagger_new(&cfg->physics);
-        c.enc = record_enc_new();
-        if (!c.tagger || !c.enc) {
+        if (!enc) {
                 fprintf(stderr, "darkdaqd: out of memory\n");
                 goto out;
         }
@@ -165,19 +107,26 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                 .sources = cfg->sources_given ? cfg->builder.expected : 0,
         };
         struct runfile_writer_opts wo = { .path = out_path };
-        r = runfile_writer_open(&c.writer, &wo, record_run_header(c.enc, &info));
+        r = runfile_writer_open(&writer, &wo, record_run_header(enc, &info));
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: %s: cannot write run file: %s\n", out_path,
                         strerror(-r));
                 goto out;
         }
-        c.records = 1;
-        struct builder_sink sink = { &c, s_event, s_late, s_junk, s_corrupt };
+        /* events are tagged on a thread of their own (replay_out.h) */
+        struct replay_out_options oo = { .physics = &cfg->physics, .writer = writer };
+        r = replay_out_new(&out, &oo);
+        if (r < 0) {
+                fprintf(stderr, "darkdaqd: cannot start tagging: %s\n", strerror(-r));
+                goto out;
+        }
+        struct builder_sink sink = replay_out_sink(out);
         r = replay_run(&opt, (const char *const *)files, n, &sink, &sum, err, sizeof err);
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: %s\n", err[0] ? err : strerror(-r));
                 /* what was built so far is kept: the trailer says why it ends */
         }
+        werr = replay_out_finish(out);
         for (size_t i = 0; r == 0 && i < sum.n_out_of_step; i++)
                 fprintf(stderr, "darkdaqd: source %u is out of step: its fragment for trigger T "
                         "carries the time of trigger T%+" PRId32 ", from trigger %" PRIu32
@@ -191,24 +140,24 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                 .end_reason = r == 0 ? "end of input" : "input error",
                 .end_time_ns = s_realtime_ns(),
         };
-        int rc = runfile_writer_close(c.writer, record_trailer(c.enc, &tot));
-        c.writer = NULL;
-        if (c.error == 0 && rc < 0)
-                c.error = rc;
-        c.records++;
-        if (c.error) {
+        int rc = runfile_writer_close(writer, record_trailer(replay_out_encoder(out), &tot));
+        writer = NULL;
+        if (werr == 0 && rc < 0)
+                werr = rc;
+        if (werr) {
                 fprintf(stderr, "darkdaqd: %s: writing the run file failed: %s\n", out_path,
-                        strerror(-c.error));
+                        strerror(-werr));
                 goto out;
         }
         if (r < 0)
                 goto out;
-        s_summary(&sum, c.enc, out_path, c.records);
+        /* header, the records, trailer */
+        s_summary(&sum, replay_out_encoder(out), out_path, replay_out_records(out) + 2);
         status = 0;
 out:
-        runfile_writer_free(c.writer);
-        record_enc_free(c.enc);
-        tagger_free(c.tagger);
+        replay_out_free(out);
+        runfile_writer_free(writer);
+        record_enc_free(enc);
         return status;
 }
 
