@@ -142,7 +142,7 @@ check-usb: $(BUILD)/tests/usb/test_usb
 
 # The tests whose subject is threads, under ThreadSanitizer (clang).
 TSAN_TESTS  := $(patsubst tests/%.c,%,$(wildcard tests/test_pcie_ring.c tests/test_ring.c tests/test_source.c \
-                                                 tests/test_replay_out.c))
+                                                 tests/test_tagpipe.c))
 check-tsan:
 	$(MAKE) BUILD=build-tsan SANITIZE=thread CC=clang $(TSAN_TESTS:%=build-tsan/tests/%)
 	NO_PYTEST=1 BUILD=build-tsan tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)

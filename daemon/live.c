@@ -30,6 +30,7 @@
 #include "record.h"
 #include "source.h"
 #include "tagger.h"
+#include "tagpipe.h"
 
 #define LOOP_TIMEOUT_MS         100     /* tick, silence and rate checks while running */
 #define BATCH_ITEMS             1024    /* items per loop turn before sockets are served */
@@ -106,7 +107,7 @@ struct live {
         uint32_t lead_triggers;         /* how far a stream may run ahead */
         /* the run */
         builder_t *b;
-        tagger_t *tagger;
+        tagpipe_t *tp;                  /* the tagger, on its own thread */
         record_enc_t *enc;
         uint32_t run;
         uint64_t seq;                   /* next record's sequence number */
@@ -256,42 +257,29 @@ static void s_put_record(live_t *l, const Darkdaq__Record *rec)
         l->seq++;
 }
 
-static void s_event(void *ctx, const struct built_event *ev)
+/* Every record of the run but header and trailer, in the builder's order,
+ * from the tagging thread (tagpipe.h). */
+static void s_emit(void *ctx, const uint8_t *rec, size_t len, bool event, uint32_t fired)
 {
         live_t *l = ctx;
-        struct tag_input in = { ev->tag_frags, ev->n_tag_frags };
-        struct tag_result res;
-        size_t len;
+        uint8_t *d = publish_append(l->pub, l->run, l->seq, len);
 
-        if (tagger_run(l->tagger, &in, &res) < 0)
-                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
-        const uint8_t *rec = record_event_pack(l->enc, ev, &res, &len);
-        uint8_t *d = rec ? publish_append(l->pub, l->run, l->seq, len) : NULL;
         if (!d) {
                 l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
                 return;
         }
         memcpy(d, rec, len);
         l->seq++;
-        publish_monitor(l->pub, rec, len, res.fired);
+        if (event)
+                publish_monitor(l->pub, rec, len, fired);
 }
 
-static void s_late(void *ctx, const struct built_late *late)
+/* Emits what the tagging thread has finished. */
+static void s_collect(live_t *l)
 {
-        live_t *l = ctx;
-        s_put_record(l, record_late(l->enc, late));
-}
-
-static void s_junk(void *ctx, const struct built_junk *junk)
-{
-        live_t *l = ctx;
-        s_put_record(l, record_junk(l->enc, junk));
-}
-
-static void s_corrupt(void *ctx, const struct built_corrupt *c)
-{
-        live_t *l = ctx;
-        s_put_record(l, record_corrupt(l->enc, c));
+        tagpipe_poll(l->tp);
+        if (tagpipe_error(l->tp) && !l->enc_error)
+                l->enc_error = tagpipe_error(l->tp);
 }
 
 /* ---- sources ---------------------------------------------------------- */
@@ -519,7 +507,7 @@ static void s_check_oos(live_t *l)
 static void s_free_run(live_t *l)
 {
         l->b = builder_free(l->b);
-        l->tagger = tagger_free(l->tagger);
+        l->tp = tagpipe_free(l->tp);
         l->enc = record_enc_free(l->enc);
 }
 
@@ -530,14 +518,24 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         uint64_t now = source_now_ms();
 
         bc.expected = config_expected_sources(cfg);
-        struct builder_sink sink = { l, s_event, s_late, s_junk, s_corrupt };
-        l->b = builder_new(&bc, &sink);
-        l->tagger = tagger_new(&cfg->physics);
         l->enc = record_enc_new();
-        if (!l->b || !l->tagger || !l->enc) {
+        /* in flight between the threads: within publish_can_take()'s margin */
+        size_t pipe_bytes = cfg->daemon.storage_buffer_bytes / 16;
+        struct tagpipe_options po = {
+                .physics = &cfg->physics, .enc = l->enc, .emit = s_emit, .ctx = l,
+                .ring_bytes = pipe_bytes < 4096 ? 4096 : pipe_bytes > (1u << 20) ? 1u << 20
+                                                                              : pipe_bytes,
+        };
+        int pr = l->enc ? tagpipe_new(&l->tp, &po) : -ENOMEM;
+        if (pr == 0) {
+                struct builder_sink sink = tagpipe_sink(l->tp);
+                l->b = builder_new(&bc, &sink);
+        }
+        if (!l->b) {
                 s_free_run(l);
-                snprintf(msg, len, "run %" PRIu32 ": out of memory", run);
-                return -ENOMEM;
+                snprintf(msg, len, "run %" PRIu32 ": %s", run,
+                         pr < 0 ? strerror(-pr) : "out of memory");
+                return pr < 0 ? pr : -ENOMEM;
         }
         l->run = run;
         l->seq = 0;
@@ -624,6 +622,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                 publish_handle_acks(l->pub);
                 s_update_busy(l, now);
                 bool more = s_pump(l, now);
+                s_collect(l);
                 publish_flush(l->pub);
                 if (!more)
                         s_wait(l, (int)(deadline - now < 50 ? deadline - now : 50),
@@ -641,6 +640,8 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                       l->cfg->daemon.stop_timeout_ms, l->run);
         }
         builder_flush(l->b);
+        tagpipe_flush(l->tp);
+        s_collect(l);
         const struct builder_out_of_step *oos;
         size_t n_oos = builder_out_of_step(l->b, &oos);
         struct record_totals tot = {
@@ -1267,10 +1268,12 @@ int live_run(live_t *l)
                 if (running) {
                         s_update_busy(l, now);
                         more = s_pump(l, now);
+                        s_collect(l);
                         publish_flush(l->pub);
                         s_update_busy(l, now);
                         if (!l->paused)
                                 builder_tick(l->b, s_bclock(l, now));
+                        s_collect(l);
                         publish_flush(l->pub);
                         s_check_oos(l);
                         s_check_silence(l, now);
@@ -1280,7 +1283,7 @@ int live_run(live_t *l)
                 }
                 s_snapshot(l, now, false);
 
-                zmq_pollitem_t it[4 + CONFIG_MAX_SOURCES];
+                zmq_pollitem_t it[5 + CONFIG_MAX_SOURCES];
                 int n = 0, timeout = more ? 0 : running ? LOOP_TIMEOUT_MS : -1;
                 it[n++] = (zmq_pollitem_t){ l->ctl_sock, 0, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ NULL, l->sigfd, ZMQ_POLLIN, 0 };
@@ -1290,6 +1293,11 @@ int live_run(live_t *l)
                                                     ZMQ_POLLOUT, 0 };
                 bool rings = running && !more && publish_can_take(l->pub);
                 uint64_t bnow = s_bclock(l, now);
+                if (running) {
+                        if (!tagpipe_prepare_sleep(l->tp))
+                                timeout = 0;
+                        it[n++] = (zmq_pollitem_t){ NULL, tagpipe_wake_fd(l->tp), ZMQ_POLLIN, 0 };
+                }
                 for (size_t i = 0; rings && i < l->n_st; i++) {
                         if (l->st[i].ended || s_too_far_ahead(l, i, bnow))
                                 continue;
@@ -1307,6 +1315,8 @@ int live_run(live_t *l)
                 for (size_t i = 0; rings && i < l->n_st; i++)
                         if (!l->st[i].ended)
                                 ring_clear_wake(source_ring(l->st[i].src));
+                if (running)
+                        tagpipe_clear_wake(l->tp);
                 enum control_state was = l->ctl.state;
                 uint32_t was_run = l->ctl.run;
                 if (it[1].revents & ZMQ_POLLIN)

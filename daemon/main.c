@@ -17,7 +17,7 @@
 #include "live.h"
 #include "record.h"
 #include "replay.h"
-#include "replay_out.h"
+#include "tagpipe.h"
 #include "runfile.h"
 #include "tagger.h"
 
@@ -80,11 +80,34 @@ static void s_summary(const struct replay_summary *s, const record_enc_t *enc,
         printf("; %" PRIu64 " records in %s\n", records, out_path);
 }
 
+/* Where the replay's records go: the run file, in order. */
+struct replay_out {
+        runfile_writer_t *writer;
+        int error;                      /* first write error, -errno */
+        uint64_t records;
+};
+
+static void s_emit(void *ctx, const uint8_t *rec, size_t len, bool event, uint32_t fired)
+{
+        struct replay_out *o = ctx;
+        int r;
+
+        (void)event;
+        (void)fired;
+        if (o->error)
+                return;
+        r = runfile_writer_write_packed(o->writer, rec, len);
+        if (r < 0)
+                o->error = r;
+        else
+                o->records++;
+}
+
 static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                     const struct darkdaq_config *cfg)
 {
-        runfile_writer_t *writer = NULL;
-        replay_out_t *out = NULL;
+        struct replay_out ro = { 0 };
+        tagpipe_t *tp = NULL;
         record_enc_t *enc = record_enc_new();
         struct replay_options opt;
         struct replay_summary sum;
@@ -107,26 +130,28 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                 .sources = cfg->sources_given ? cfg->builder.expected : 0,
         };
         struct runfile_writer_opts wo = { .path = out_path };
-        r = runfile_writer_open(&writer, &wo, record_run_header(enc, &info));
+        r = runfile_writer_open(&ro.writer, &wo, record_run_header(enc, &info));
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: %s: cannot write run file: %s\n", out_path,
                         strerror(-r));
                 goto out;
         }
-        /* events are tagged on a thread of their own (replay_out.h) */
-        struct replay_out_options oo = { .physics = &cfg->physics, .writer = writer };
-        r = replay_out_new(&out, &oo);
+        /* events are tagged on a thread of their own (tagpipe.h) */
+        struct tagpipe_options po = { .physics = &cfg->physics, .enc = enc, .emit = s_emit,
+                                      .ctx = &ro };
+        r = tagpipe_new(&tp, &po);
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: cannot start tagging: %s\n", strerror(-r));
                 goto out;
         }
-        struct builder_sink sink = replay_out_sink(out);
+        struct builder_sink sink = tagpipe_sink(tp);
         r = replay_run(&opt, (const char *const *)files, n, &sink, &sum, err, sizeof err);
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: %s\n", err[0] ? err : strerror(-r));
                 /* what was built so far is kept: the trailer says why it ends */
         }
-        werr = replay_out_finish(out);
+        tagpipe_flush(tp);
+        werr = ro.error ? ro.error : tagpipe_error(tp);
         for (size_t i = 0; r == 0 && i < sum.n_out_of_step; i++)
                 fprintf(stderr, "darkdaqd: source %u is out of step: its fragment for trigger T "
                         "carries the time of trigger T%+" PRId32 ", from trigger %" PRIu32
@@ -140,8 +165,8 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                 .end_reason = r == 0 ? "end of input" : "input error",
                 .end_time_ns = s_realtime_ns(),
         };
-        int rc = runfile_writer_close(writer, record_trailer(replay_out_encoder(out), &tot));
-        writer = NULL;
+        int rc = runfile_writer_close(ro.writer, record_trailer(enc, &tot));
+        ro.writer = NULL;
         if (werr == 0 && rc < 0)
                 werr = rc;
         if (werr) {
@@ -152,11 +177,11 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
         if (r < 0)
                 goto out;
         /* header, the records, trailer */
-        s_summary(&sum, replay_out_encoder(out), out_path, replay_out_records(out) + 2);
+        s_summary(&sum, enc, out_path, ro.records + 2);
         status = 0;
 out:
-        replay_out_free(out);
-        runfile_writer_free(writer);
+        tagpipe_free(tp);
+        runfile_writer_free(ro.writer);
         record_enc_free(enc);
         return status;
 }

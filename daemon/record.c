@@ -126,6 +126,13 @@ const uint64_t *record_tag_counts(const record_enc_t *e)
         return e->tag_counts;
 }
 
+void record_count_fired(record_enc_t *e, uint32_t fired)
+{
+        for (unsigned i = 0; i < TAG_COUNT_; i++)
+                if (fired & (1u << i))
+                        e->tag_counts[i]++;
+}
+
 static size_t s_mask_to_ids(uint64_t mask, uint32_t ids[64])
 {
         size_t n = 0;

@@ -93,8 +93,12 @@ Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c);
  * run-file writer to set. */
 Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t);
 
-/* Events per tag counted by record_event() (TAG_COUNT_ entries). */
+/* Events per tag counted by record_event() and the packers (TAG_COUNT_
+ * entries). */
 const uint64_t *record_tag_counts(const record_enc_t *e);
+/* Counts an event with these fired tags (bit 1u << tag) in e, for an event
+ * that another encoder packed (tagpipe.h). */
+void record_count_fired(record_enc_t *e, uint32_t fired);
 
 /* "complete", "incomplete", ... for a darkdaq.Status value; NULL if unknown. */
 const char *record_status_name(unsigned status);

@@ -238,6 +238,16 @@ int source_start(source_t *s, char *err, size_t errlen)
                          strerror(r));
                 return -r;
         }
+        {
+                /* for top -H: the kernel keeps 15 bytes */
+                char tname[16];
+                size_t k = strnlen(s->name, 11);
+
+                memcpy(tname, "src-", 4);
+                memcpy(tname + 4, s->name, k);
+                tname[4 + k] = '\0';
+                pthread_setname_np(s->thread, tname);
+        }
         s->thread_live = true;
         return 0;
 }

@@ -2,7 +2,7 @@
  * mix-clean reference events, renumbered over and over) written as per-board
  * raw files on tmpfs: the bare stream reader, reader + builder, and the full
  * replay into a run file on tmpfs as darkdaqd --replay does it
- * (replay_out.h) without tagging, with tagging on the same thread, and with
+ * (tagpipe.h) without tagging, with tagging on the same thread, and with
  * the tagger on its own thread.  Prints events/s, MB/s and the ratios, all
  * measured in the same run; never fails on speed.  Targets: >= 1 M events/s
  * replayed (issue 4); tagging costs at most 30 % of the replay rate
@@ -18,7 +18,7 @@
 
 #include "record.h"
 #include "replay.h"
-#include "replay_out.h"
+#include "tagpipe.h"
 #include "runfile.h"
 #include "stream.h"
 #include "tagger.h"
@@ -61,6 +61,7 @@ static int s_count(void *ctx, const struct stream_item *it)
 }
 
 struct sink_ctx {
+        runfile_writer_t *w;
         uint64_t events;
 };
 
@@ -75,7 +76,20 @@ static void s_corrupt(void *ctx, const struct built_corrupt *c) { (void)ctx; (vo
 
 enum mode { BUILD_ONLY, UNTAGGED, TAGGED_INLINE, TAGGED };
 
-/* Replays paths as darkdaqd --replay does (replay_out.h), or only builds
+static void s_emit(void *ctx, const uint8_t *rec, size_t len, bool event, uint32_t fired)
+{
+        struct sink_ctx *c = ctx;
+
+        (void)event;
+        (void)fired;
+        if (runfile_writer_write_packed(c->w, rec, len) < 0) {
+                fprintf(stderr, "bench_pipeline: write failed\n");
+                exit(1);
+        }
+        c->events++;
+}
+
+/* Replays paths as darkdaqd --replay does (tagpipe.h), or only builds
  * (BUILD_ONLY).  Returns seconds; *events gets the records written (or the
  * events built). */
 static double s_replay(const char *const *paths, const char *out, enum mode mode,
@@ -86,8 +100,7 @@ static double s_replay(const char *const *paths, const char *out, enum mode mode
         struct sink_ctx c = { 0 };
         struct builder_sink sink = { &c, s_event, s_late, s_junk, s_corrupt };
         record_enc_t *enc = record_enc_new();
-        runfile_writer_t *w = NULL;
-        replay_out_t *ro = NULL;
+        tagpipe_t *tp = NULL;
         char err[256];
 
         physics_config_default(&pc);
@@ -96,33 +109,34 @@ static double s_replay(const char *const *paths, const char *out, enum mode mode
         if (mode != BUILD_ONLY) {
                 struct record_run_info info = { .run = 1 };
                 struct runfile_writer_opts wo = { .path = out };
-                struct replay_out_options oo = {
+                struct tagpipe_options po = {
                         .physics = mode == UNTAGGED ? NULL : &pc,
-                        .writer = NULL,
+                        .enc = enc,
+                        .emit = s_emit,
+                        .ctx = &c,
                         .no_thread = mode == TAGGED_INLINE,
                 };
-                if (runfile_writer_open(&w, &wo, record_run_header(enc, &info)) < 0) {
+                if (runfile_writer_open(&c.w, &wo, record_run_header(enc, &info)) < 0) {
                         fprintf(stderr, "bench_pipeline: cannot write %s\n", out);
                         exit(1);
                 }
-                oo.writer = w;
-                if (replay_out_new(&ro, &oo) < 0)
+                if (tagpipe_new(&tp, &po) < 0)
                         exit(1);
-                sink = replay_out_sink(ro);
+                sink = tagpipe_sink(tp);
         }
         if (replay_run(&opt, paths, BOARDS, &sink, NULL, err, sizeof err) < 0) {
                 fprintf(stderr, "bench_pipeline: %s\n", err);
                 exit(1);
         }
-        if (ro) {
+        if (tp) {
                 struct record_totals tot = { .end_reason = "end of input" };
-                if (replay_out_finish(ro) < 0)
+                tagpipe_flush(tp);
+                if (tagpipe_error(tp) < 0)
                         exit(1);
-                c.events = replay_out_records(ro);
-                runfile_writer_close(w, record_trailer(replay_out_encoder(ro), &tot));
+                runfile_writer_close(c.w, record_trailer(enc, &tot));
         }
         double dt = s_now() - t0;
-        replay_out_free(ro);
+        tagpipe_free(tp);
         record_enc_free(enc);
         *events = c.events;
         return dt;

@@ -1,4 +1,4 @@
-/* test_replay_out: the tagging thread changes nothing in the run file.
+/* test_tagpipe: the tagging thread changes nothing in the run file.
  * Every reference directory is replayed with the tagger on the caller's
  * thread, on its own thread, and on its own thread through rings so small
  * that events wait for room, pass the ring size (tagged then on the
@@ -6,6 +6,7 @@
  * three run files must be the same bytes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "fragment.h"
 #include "physics_config.h"
 #include "replay.h"
-#include "replay_out.h"
+#include "runfile.h"
+#include "tagger.h"
+#include "tagpipe.h"
 
 static const char *s_data(void)
 {
@@ -45,9 +48,26 @@ static uint8_t *slurp(const char *path, size_t *len)
         return b;
 }
 
+struct file_out {
+        runfile_writer_t *w;
+        long records;
+        int error;
+};
+
+static void emit(void *ctx, const uint8_t *rec, size_t len, bool event, uint32_t fired)
+{
+        struct file_out *o = ctx;
+
+        (void)event;
+        (void)fired;
+        if (runfile_writer_write_packed(o->w, rec, len) < 0)
+                o->error = -1;
+        o->records++;
+}
+
 /* Replays paths into out as darkdaqd --replay does, with a fixed header
  * and trailer time so that two runs can be compared byte for byte.
- * Returns the records written through replay_out, or -1. */
+ * Returns the records emitted, or -1. */
 static long replay_to(const char *const *paths, size_t n, const char *out, bool no_thread,
                       size_t ring_bytes)
 {
@@ -55,8 +75,8 @@ static long replay_to(const char *const *paths, size_t n, const char *out, bool 
         struct replay_options opt;
         struct replay_summary sum;
         record_enc_t *enc = record_enc_new();
-        runfile_writer_t *w = NULL;
-        replay_out_t *ro = NULL;
+        struct file_out fo = { 0 };
+        tagpipe_t *tp = NULL;
         char err[256];
         long records = -1;
 
@@ -64,24 +84,26 @@ static long replay_to(const char *const *paths, size_t n, const char *out, bool 
         replay_options_default(&opt);
         struct record_run_info info = { .run = 7, .start_time_ns = 1 };
         struct runfile_writer_opts wo = { .path = out };
-        if (!enc || runfile_writer_open(&w, &wo, record_run_header(enc, &info)) < 0)
+        if (!enc || runfile_writer_open(&fo.w, &wo, record_run_header(enc, &info)) < 0)
                 goto out;
-        struct replay_out_options oo = { &pc, w, no_thread, ring_bytes };
-        if (replay_out_new(&ro, &oo) < 0)
+        struct tagpipe_options po = { &pc, enc, emit, &fo, no_thread, ring_bytes };
+        if (tagpipe_new(&tp, &po) < 0)
                 goto out;
-        struct builder_sink sink = replay_out_sink(ro);
-        if (replay_run(&opt, paths, n, &sink, &sum, err, sizeof err) < 0 ||
-            replay_out_finish(ro) < 0)
+        struct builder_sink sink = tagpipe_sink(tp);
+        if (replay_run(&opt, paths, n, &sink, &sum, err, sizeof err) < 0)
+                goto out;
+        tagpipe_flush(tp);
+        if (tagpipe_error(tp) || fo.error)
                 goto out;
         struct record_totals tot = { .counters = &sum.counters, .end_reason = "end of input",
                                      .end_time_ns = 2 };
-        int rc = runfile_writer_close(w, record_trailer(replay_out_encoder(ro), &tot));
-        w = NULL;
+        int rc = runfile_writer_close(fo.w, record_trailer(enc, &tot));
+        fo.w = NULL;
         if (rc == 0)
-                records = (long)replay_out_records(ro);
+                records = fo.records;
 out:
-        replay_out_free(ro);
-        runfile_writer_free(w);
+        tagpipe_free(tp);
+        runfile_writer_free(fo.w);
         record_enc_free(enc);
         return records;
 }
@@ -212,6 +234,66 @@ TEST(events_bigger_than_the_ring)
         rmdir(dir);
         free(in);
         free(out);
+}
+
+struct counter {
+        long records, events;
+        uint64_t fired_mumu;
+};
+
+static void count(void *ctx, const uint8_t *rec, size_t len, bool event, uint32_t fired)
+{
+        struct counter *c = ctx;
+
+        (void)rec;
+        (void)len;
+        c->records++;
+        c->events += event;
+        c->fired_mumu += (fired >> TAG_MUMU_TAUTAU) & 1;
+}
+
+/* A loop that only polls, as the daemon's does, gets every record without
+ * tagpipe_flush(): the thread wakes the fd when it runs dry, and the
+ * fired tags come with each event. */
+TEST(records_arrive_by_polling)
+{
+        struct physics_config pc;
+        struct replay_options opt;
+        record_enc_t *enc = record_enc_new();
+        struct counter c = { 0 };
+        tagpipe_t *tp = NULL;
+        char paths[4][512], err[256];
+        const char *pp[4];
+        int waits = 0;
+
+        physics_config_default(&pc);
+        replay_options_default(&opt);
+        for (int b = 0; b < 4; b++) {
+                snprintf(paths[b], sizeof paths[b], "%s/mix-clean/board-%d.raw", s_data(), b);
+                pp[b] = paths[b];
+        }
+        struct tagpipe_options po = { .physics = &pc, .enc = enc, .emit = count, .ctx = &c };
+        REQUIRE(enc && tagpipe_new(&tp, &po) == 0);
+        REQUIRE(tagpipe_wake_fd(tp) >= 0);
+        struct builder_sink sink = tagpipe_sink(tp);
+        REQUIRE(replay_run(&opt, pp, 4, &sink, NULL, err, sizeof err) == 0);
+        while (c.records < 500 && waits < 1000) {
+                tagpipe_poll(tp);
+                if (c.records < 500 && tagpipe_prepare_sleep(tp)) {
+                        struct pollfd fd = { tagpipe_wake_fd(tp), POLLIN, 0 };
+
+                        /* the bound only catches a lost wake-up */
+                        if (poll(&fd, 1, 10000) == 0)
+                                break;
+                        waits++;
+                }
+                tagpipe_clear_wake(tp);
+        }
+        CHECK(c.records == 500 && c.events == 500);
+        /* tests/data/mix-clean/expected.jsonl has 44 mumu_tautau events */
+        CHECK(c.fired_mumu == record_tag_counts(enc)[TAG_MUMU_TAUTAU] && c.fired_mumu == 44);
+        tagpipe_free(tp);
+        record_enc_free(enc);
 }
 
 TEST_MAIN()
