@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <zmq.h>
 
@@ -73,7 +74,14 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
         p->busy_high = d->busy_high_bytes;
         p->busy_low = d->busy_low_bytes;
         p->e_cap = 1024;
-        p->buf = malloc(p->cap);        /* pages are touched only as the window fills */
+        /* Committed now (MAP_POPULATE): a run must not pay a page fault and
+         * the zeroing of a fresh page every 4 KiB of records (a third of the
+         * core thread's time in a first run), and a host without the memory
+         * should say so at start, not mid-run. */
+        p->buf = mmap(NULL, p->cap, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (p->buf == MAP_FAILED)
+                p->buf = NULL;
         p->e = malloc(p->e_cap * sizeof(*p->e));
         for (unsigned t = 0; t < TAG_COUNT_; t++)
                 p->prescale[t] = prescale[t] ? prescale[t] : 1;
@@ -125,7 +133,8 @@ publish_t *publish_free(publish_t *p)
         for (uint64_t i = p->e_head; p->e && i < p->e_tail; i++)
                 free(p->e[i & (p->e_cap - 1)].spill);
         free(p->e);
-        free(p->buf);
+        if (p->buf)
+                munmap(p->buf, p->cap);
         free(p);
         return NULL;
 }

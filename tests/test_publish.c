@@ -1,0 +1,173 @@
+/* test_publish: the storage window over real ZeroMQ sockets (inproc), with
+ * this test as the store.  Every record arrives once, in order, with its
+ * bytes, while acks keep up, while they lag so that the window runs to its
+ * end and wraps, and while the store stops acking so that records spill to
+ * the heap; held bytes come back to zero. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "check.h"
+#include "config.h"
+#include "publish.h"
+#include "storage_proto.h"
+
+struct store {
+        void *data, *ack;
+        uint64_t next;                  /* seq expected next */
+        uint64_t acked;                 /* records acked so far */
+        uint64_t bad;                   /* out of order or wrong bytes */
+};
+
+static uint8_t pattern(uint64_t seq, size_t i)
+{
+        return (uint8_t)(seq * 131 + i * 7 + (i >> 8));
+}
+
+static size_t rec_len(uint64_t seq)
+{
+        /* 100 B .. 96 KiB, so that the 8 MiB window wraps in every way */
+        uint64_t x = seq * 0x9E3779B97F4A7C15ull;
+
+        return 100 + (size_t)(x >> 40) % (96u << 10);
+}
+
+/* Takes every data message waiting; with ack, acks every record received
+ * that it has not acked yet.  Returns the number taken. */
+static unsigned take(struct store *s, bool ack)
+{
+        unsigned n = 0;
+        zmq_msg_t m;
+
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, s->data, ZMQ_DONTWAIT) >= 0) {
+                uint32_t run;
+                uint64_t seq;
+                const uint8_t *pay;
+                size_t len;
+                bool ok = storage_data_parse(zmq_msg_data(&m), zmq_msg_size(&m), &run, &seq,
+                                             &pay, &len) == 0 && run == 3 && seq == s->next &&
+                          len == rec_len(seq);
+
+                for (size_t i = 0; ok && i < len; i++)
+                        ok = pay[i] == pattern(seq, i);
+                s->bad += !ok;
+                s->next = seq + 1;
+                n++;
+        }
+        zmq_msg_close(&m);
+        if (ack && s->next > s->acked) {
+                uint8_t a[STORAGE_ACK_BYTES];
+
+                s->acked = s->next;
+
+                storage_ack_encode(a, &(struct storage_ack){ STORAGE_ACK, 3, s->next - 1 });
+                zmq_send(s->ack, a, sizeof a, 0);
+        }
+        return n;
+}
+
+static void append(publish_t *p, uint64_t seq)
+{
+        size_t len = rec_len(seq);
+        uint8_t *d = publish_append(p, 3, seq, len);
+
+        REQUIRE(d);
+        for (size_t i = 0; i < len; i++)
+                d[i] = pattern(seq, i);
+}
+
+/* Until the store has every record up to want and the window is empty:
+ * the store acks everything it takes; a bounded poll only catches hangs. */
+static void settle(publish_t *p, struct store *s, uint64_t want)
+{
+        struct publish_counters c;
+        int idle = 0;
+
+        for (;;) {
+                publish_flush(p);
+                take(s, true);
+                publish_handle_acks(p);
+                publish_get_counters(p, &c);
+                if (s->next == want && c.held_records == 0)
+                        return;
+                zmq_pollitem_t it[2] = { { s->data, 0, ZMQ_POLLIN, 0 },
+                                         { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 } };
+                if (zmq_poll(it, 2, 10000) == 0 && ++idle > 1)
+                        break;
+        }
+        CHECK(s->next == want && c.held_records == 0);
+}
+
+TEST(window_keeps_order_and_bytes_through_every_wrap)
+{
+        struct darkdaq_config cfg;
+        uint32_t prescale[16];
+        void *z = zmq_ctx_new();
+        publish_t *p = NULL;
+        struct store s = { 0 };
+        struct publish_counters c;
+        char err[256];
+        uint64_t seq = 0;
+        int hwm = 0;
+
+        config_default(&cfg);
+        strcpy(cfg.daemon.storage, "inproc://test-storage");
+        strcpy(cfg.daemon.storage_ack, "inproc://test-ack");
+        strcpy(cfg.daemon.monitor, "inproc://test-monitor");
+        cfg.daemon.storage_buffer_bytes = 8u << 20;
+        cfg.daemon.busy_high_bytes = 6u << 20;
+        cfg.daemon.busy_low_bytes = 2u << 20;
+        for (int i = 0; i < 16; i++)
+                prescale[i] = 1;
+        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+        s.data = zmq_socket(z, ZMQ_PULL);
+        s.ack = zmq_socket(z, ZMQ_PUSH);
+        zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
+        REQUIRE(zmq_connect(s.ack, cfg.daemon.storage_ack) == 0);
+
+        /* acks keep up: a few records held at a time, ~50 MB through */
+        for (int i = 0; i < 1000; i++) {
+                append(p, seq++);
+                publish_flush(p);
+                if (i % 4 == 3)
+                        settle(p, &s, seq);
+        }
+        settle(p, &s, seq);
+        publish_get_counters(p, &c);
+        CHECK(c.spilled == 0);
+
+        /* acks lag by ~6 MB: the window runs to its end and wraps there */
+        for (int i = 0; i < 1000; i++) {
+                append(p, seq++);
+                publish_flush(p);
+                publish_get_counters(p, &c);
+                if (c.held_bytes > (6u << 20))
+                        settle(p, &s, seq);
+        }
+        settle(p, &s, seq);
+        publish_get_counters(p, &c);
+        CHECK(c.spilled == 0);
+
+        /* the store takes but does not ack: past 8 MiB records spill */
+        for (int i = 0; i < 300; i++) {
+                append(p, seq++);
+                publish_flush(p);
+                take(&s, false);
+        }
+        publish_get_counters(p, &c);
+        CHECK(c.spilled > 0 && c.held_bytes > (8u << 20));
+        settle(p, &s, seq);
+        CHECK(s.bad == 0 && s.next == 2300);
+        publish_get_counters(p, &c);
+        CHECK(c.held_bytes == 0 && c.acked == 2300);
+
+        zmq_close(s.data);
+        zmq_close(s.ack);
+        publish_free(p);
+        zmq_ctx_term(z);
+}
+
+TEST_MAIN()
