@@ -174,56 +174,6 @@ enum frag_err frag_check(const uint8_t *p, size_t len, struct frag_header *hdr,
         return frag_check_body(p, (size_t)h.payload_bytes + FRAG_OVERHEAD, info, crc_ok, err);
 }
 
-void frag_blocks_begin(struct frag_block_iter *it, const uint8_t *frag)
-{
-        it->next = frag + FRAG_HEADER_BYTES;
-        it->end = it->next + frag_le32(frag + 12);
-}
-
-bool frag_blocks_next(struct frag_block_iter *it, struct frag_block *ret)
-{
-        if (it->end - it->next < FRAG_BLOCK_HEADER)
-                return false;
-        ret->type = frag_le16(it->next);
-        ret->count = frag_le16(it->next + 2);
-        ret->bytes = frag_le32(it->next + 4);
-        ret->records = it->next + FRAG_BLOCK_HEADER;
-        if (ret->bytes > (size_t)(it->end - ret->records))
-                return false;   /* only for fragments that did not pass frag_check */
-        it->next = ret->records + ret->bytes;
-        return true;
-}
-
-void frag_track_decode(const uint8_t *rec, struct frag_track *ret)
-{
-        ret->px_kev = (int32_t)frag_le32(rec);
-        ret->py_kev = (int32_t)frag_le32(rec + 4);
-        ret->pz_kev = (int32_t)frag_le32(rec + 8);
-        ret->d0_um = (int32_t)frag_le32(rec + 12);
-        ret->z0_um = (int32_t)frag_le32(rec + 16);
-        ret->charge = (int8_t)rec[20];
-        ret->quality = rec[21];
-        ret->n_hits = frag_le16(rec + 22);
-}
-
-void frag_cluster_decode(const uint8_t *rec, struct frag_cluster *ret)
-{
-        ret->energy_kev = frag_le32(rec);
-        ret->theta_urad = (int32_t)frag_le32(rec + 4);
-        ret->phi_urad = (int32_t)frag_le32(rec + 8);
-        ret->time_ns = (int16_t)frag_le16(rec + 12);
-        ret->n_crystals = frag_le16(rec + 14);
-}
-
-void frag_muon_decode(const uint8_t *rec, struct frag_muon *ret)
-{
-        ret->theta_urad = (int32_t)frag_le32(rec);
-        ret->phi_urad = (int32_t)frag_le32(rec + 4);
-        ret->layers = rec[8];
-        ret->sector = rec[9];
-        ret->reserved = frag_le16(rec + 10);
-}
-
 static const char *const err_names[FRAG_E_COUNT_] = {
         [FRAG_OK] = "ok",
         [FRAG_E_MAGIC] = "magic",

@@ -159,14 +159,60 @@ enum frag_err frag_check_body(const uint8_t *p, size_t len, struct frag_info *in
 enum frag_err frag_check(const uint8_t *p, size_t len, struct frag_header *hdr,
                          struct frag_info *info, bool *crc_ok, struct frag_error *err);
 
-/* Iterates the blocks of a good fragment (one that passed frag_check). */
-void frag_blocks_begin(struct frag_block_iter *it, const uint8_t *frag);
-bool frag_blocks_next(struct frag_block_iter *it, struct frag_block *ret);
+/* Iterates the blocks of a good fragment (one that passed frag_check).
+ * These and the record decoders are inline: the tagger calls them for a
+ * handful of records per fragment, where a call costs as much as the
+ * decoding. */
+static inline void frag_blocks_begin(struct frag_block_iter *it, const uint8_t *frag)
+{
+        it->next = frag + FRAG_HEADER_BYTES;
+        it->end = it->next + frag_le32(frag + 12);
+}
 
-/* Decode record i of a block of that type (i < count). */
-void frag_track_decode(const uint8_t *rec, struct frag_track *ret);
-void frag_cluster_decode(const uint8_t *rec, struct frag_cluster *ret);
-void frag_muon_decode(const uint8_t *rec, struct frag_muon *ret);
+static inline bool frag_blocks_next(struct frag_block_iter *it, struct frag_block *ret)
+{
+        if (it->end - it->next < FRAG_BLOCK_HEADER)
+                return false;
+        ret->type = frag_le16(it->next);
+        ret->count = frag_le16(it->next + 2);
+        ret->bytes = frag_le32(it->next + 4);
+        ret->records = it->next + FRAG_BLOCK_HEADER;
+        if (ret->bytes > (size_t)(it->end - ret->records))
+                return false;   /* only for fragments that did not pass frag_check */
+        it->next = ret->records + ret->bytes;
+        return true;
+}
+
+/* Decode one record of a block of that type. */
+static inline void frag_track_decode(const uint8_t *rec, struct frag_track *ret)
+{
+        ret->px_kev = (int32_t)frag_le32(rec);
+        ret->py_kev = (int32_t)frag_le32(rec + 4);
+        ret->pz_kev = (int32_t)frag_le32(rec + 8);
+        ret->d0_um = (int32_t)frag_le32(rec + 12);
+        ret->z0_um = (int32_t)frag_le32(rec + 16);
+        ret->charge = (int8_t)rec[20];
+        ret->quality = rec[21];
+        ret->n_hits = frag_le16(rec + 22);
+}
+
+static inline void frag_cluster_decode(const uint8_t *rec, struct frag_cluster *ret)
+{
+        ret->energy_kev = frag_le32(rec);
+        ret->theta_urad = (int32_t)frag_le32(rec + 4);
+        ret->phi_urad = (int32_t)frag_le32(rec + 8);
+        ret->time_ns = (int16_t)frag_le16(rec + 12);
+        ret->n_crystals = frag_le16(rec + 14);
+}
+
+static inline void frag_muon_decode(const uint8_t *rec, struct frag_muon *ret)
+{
+        ret->theta_urad = (int32_t)frag_le32(rec);
+        ret->phi_urad = (int32_t)frag_le32(rec + 4);
+        ret->layers = rec[8];
+        ret->sector = rec[9];
+        ret->reserved = frag_le16(rec + 10);
+}
 
 /* Writes a message for people naming the rule and the value, e.g.
  * "version 7, expected 1".  Returns buf. */

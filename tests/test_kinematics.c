@@ -133,7 +133,7 @@ TEST(angular_distance)
 }
 
 /* kin_sincos_near stays within 1e-15 of libm over |x| <= 8, at every
- * quadrant boundary and at the end points. */
+ * quadrant boundary, at the end points and at random points. */
 TEST(sincos_near)
 {
         static const double edges[] = { 0.0, M_PI / 4, M_PI / 2, 3 * M_PI / 4, M_PI,
@@ -159,6 +159,23 @@ TEST(sincos_near)
                                 x = nextafter(x, 100.0 * sign);
                         }
                 }
+        }
+        /* random points, and the reduced argument's ends (x near odd
+         * multiples of pi/4), where the minimax polynomials err most */
+        for (unsigned long i = 0, st = 88172645463325252ul; i < 2000000; i++) {
+                double x, s, c;
+
+                st ^= st << 13;
+                st ^= st >> 7;
+                st ^= st << 17;
+                x = (double)(st >> 11) / 9007199254740992.0 * 16.0 - 8.0;
+                if (i & 1)
+                        x = (2.0 * (double)(long)(x / (M_PI / 4) / 2.0) + 1.0) * (M_PI / 4) +
+                            (x - trunc(x)) * 1e-6;
+                if (fabs(x) > 8.0)
+                        continue;
+                kin_sincos_near(x, &s, &c);
+                worst = fmax(worst, fmax(fabs(s - sin(x)), fabs(c - cos(x))));
         }
         CHECK(worst < 1e-15);
 }

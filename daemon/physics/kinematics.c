@@ -110,44 +110,6 @@ bool kin_helix_cross(double pt_gev, double pz_gev, double phi0, int charge,
         return true;
 }
 
-void kin_sincos_near(double x, double *ret_sin, double *ret_cos)
-{
-        /* x = k pi/2 + r with |r| <= pi/4: k pi/2 in two parts (fdlibm's
-         * pio2_1, 33 bits, so k * PIO2_1 is exact, and its tail), then the
-         * Taylor series to r^17 and r^18 (truncation < 1e-18 at pi/4). */
-        static const double PIO2_1 = 1.57079632673412561417e+00;
-        static const double PIO2_1T = 6.07710050650619224932e-11;
-        static const double ROUND = 6755399441055744.0;         /* 1.5 * 2^52 */
-        double k = (x * 0.63661977236758134308 + ROUND) - ROUND;
-        double r = (x - k * PIO2_1) - k * PIO2_1T;
-        double z = r * r;
-        double s = r + r * z * (-1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (1.0 / 362880 +
-                   z * (-1.0 / 39916800 + z * (1.0 / 6227020800 + z * (-1.0 / 1307674368000 +
-                   z * (1.0 / 355687428096000))))))));
-        double c = 1.0 + z * (-0.5 + z * (1.0 / 24 + z * (-1.0 / 720 + z * (1.0 / 40320 +
-                   z * (-1.0 / 3628800 + z * (1.0 / 479001600 + z * (-1.0 / 87178291200 +
-                   z * (1.0 / 20922789888000 + z * (-1.0 / 6402373705728000)))))))));
-
-        switch ((int)k & 3) {
-        case 0:
-                *ret_sin = s;
-                *ret_cos = c;
-                break;
-        case 1:
-                *ret_sin = c;
-                *ret_cos = -s;
-                break;
-        case 2:
-                *ret_sin = -s;
-                *ret_cos = -c;
-                break;
-        default:
-                *ret_sin = -c;
-                *ret_cos = s;
-                break;
-        }
-}
-
 double kin_angle(double theta1, double phi1, double theta2, double phi2)
 {
         return kin_acos(sin(theta1) * sin(theta2) * cos(phi1 - phi2) +

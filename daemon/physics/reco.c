@@ -182,9 +182,16 @@ static struct reco_dir s_dir(double theta, double phi)
         return d;
 }
 
-static struct reco_cut s_cut(double rad)
+/* The cut's cosine is kept from the last event: the configuration rarely
+ * changes and cos() costs as much as matching a cluster.  A NaN rad never
+ * compares equal and is recomputed (to the same NaN) every time. */
+static struct reco_cut s_cut(struct reco *r, int which, double rad)
 {
-        return (struct reco_cut){ rad, cos(fmin(rad, KIN_PI)),
+        if (!r->cuts_cached || r->cut_rad[which] != rad) {
+                r->cut_rad[which] = rad;
+                r->cut_cos[which] = cos(fmin(rad, KIN_PI));
+        }
+        return (struct reco_cut){ rad, r->cut_cos[which],
                                   rad >= CUT_MARGIN_RAD && rad <= KIN_PI - CUT_MARGIN_RAD };
 }
 
@@ -302,6 +309,32 @@ static bool s_cross(const struct reco_track *t, double rho, double inv_pt, doubl
         return true;
 }
 
+/* Whether a track of helix radius rho reaches r_cm, decided as s_cross()
+ * and kin_helix_cross() do. */
+static bool s_reaches(double pt, double rho, double r_cm)
+{
+        return pt > 0.0 && rho > 0.0 && r_cm <= 2.0 * rho;
+}
+
+/* The crossings of r_cm into xs, for the good tracks that reach it (at);
+ * returns their number.  Only for events with records to match: the
+ * crossing costs an asin and two divisions per track. */
+static size_t s_crossings(struct reco *r, double r_cm, bool use_klm, struct reco_xing *xs)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < r->n_tracks; i++) {
+                const struct reco_track *t = &r->tracks[i];
+
+                if (!(use_klm ? t->at_klm : t->at_ecl))
+                        continue;
+                s_cross(t, t->rho_cm, 1.0 / t->pt, r_cm, &xs[n]);
+                xs[n++].track = (uint32_t)i;
+        }
+        s_window_prepare(xs, n);
+        return n;
+}
+
 void reco_run(struct reco *r, const struct physics_config *cfg,
               const struct kin_beams *beams,
               const struct frag_track *tracks, size_t n_tracks,
@@ -342,21 +375,26 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
                 t->prompt = fabs(t->d0_cm) < cfg->prompt_d0_cm &&
                             fabs(t->z0_cm) < cfg->prompt_z0_cm;
                 rho = kin_helix_radius_cm(pt, cfg->b_field_t);
-                t->at_ecl = s_cross(t, rho, 1.0 / pt, cfg->r_ecl_cm, &ecl[n_ecl]);
-                t->at_klm = s_cross(t, rho, 1.0 / pt, cfg->r_klm_cm, &klm[n_klm]);
-                if (t->at_ecl)
-                        ecl[n_ecl++].track = (uint32_t)r->n_tracks;
-                if (t->at_klm)
-                        klm[n_klm++].track = (uint32_t)r->n_tracks;
+                t->rho_cm = rho;
+                t->at_ecl = s_reaches(pt, rho, cfg->r_ecl_cm);
+                t->at_klm = s_reaches(pt, rho, cfg->r_klm_cm);
                 if (t->q != 1 && t->q != -1)
                         r->fast_xings = false;
                 r->charge_sum += t->q;
                 r->n_tracks++;
         }
-        s_window_prepare(ecl, n_ecl);
-        s_window_prepare(klm, n_klm);
-        muon_cut = s_cut(cfg->muon_match_rad);
-        cluster_cut = s_cut(cfg->cluster_match_rad);
+        /* The crossings only when there is something to match them to. */
+        for (size_t i = 0; i < n_muons; i++) {
+                if (muons[i].layers >= cfg->muon_min_layers) {
+                        n_klm = s_crossings(r, cfg->r_klm_cm, true, klm);
+                        break;
+                }
+        }
+        if (n_clusters > 0)
+                n_ecl = s_crossings(r, cfg->r_ecl_cm, false, ecl);
+        muon_cut = s_cut(r, 0, cfg->muon_match_rad);
+        cluster_cut = s_cut(r, 1, cfg->cluster_match_rad);
+        r->cuts_cached = true;
 
         for (size_t i = 0; i < n_muons; i++) {
                 struct reco_dir dir;
@@ -405,5 +443,4 @@ void reco_run(struct reco *r, const struct physics_config *cfg,
         for (size_t i = 0; i < r->n_photons; i++)
                 r->p_miss = kin_p4_sub(r->p_miss, r->photons[i].p4);
         r->p_miss_cms = kin_to_cms(beams, r->p_miss);
-        r->theta_miss_rad = kin_p4_theta(r->p_miss);
 }

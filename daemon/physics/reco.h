@@ -27,6 +27,7 @@ struct reco_track {
         double mass;                    /* hypothesis: m_mu, m_e or m_pi */
         struct kin_p4 p4;               /* lab, with the mass hypothesis */
         bool at_ecl, at_klm;            /* reaches r_ecl / r_klm */
+        double rho_cm;                  /* helix radius */
 };
 
 /* A photon: a cluster matched to no track, E >= photon_min_gev. */
@@ -46,11 +47,12 @@ struct reco {
         int32_t charge_sum;             /* over good tracks */
         double e_extra_gev;             /* lab */
         struct kin_p4 p_miss;           /* lab: P_beams - tracks - photons */
-        struct kin_p4 p_miss_cms;
-        double theta_miss_rad;          /* lab */
+        struct kin_p4 p_miss_cms;       /* (theta_miss: the tags, when they need it) */
 
         /* scratch */
         bool fast_xings;                /* every charge +-1: dot products apply */
+        bool cuts_cached;               /* the two below are set */
+        double cut_rad[2], cut_cos[2];  /* muon, cluster: cos(rad) of the last run */
         size_t cap_tracks, cap_photons;
         int32_t *cluster_match;         /* per cluster: good track or -1 */
         size_t cap_clusters;

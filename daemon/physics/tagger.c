@@ -173,18 +173,22 @@ int tagger_run(tagger_t *t, const struct tag_input *in, struct tag_result *out)
 
                 frag_blocks_begin(&it, in->frags[f]);
                 while (frag_blocks_next(&it, &b)) {
-                        for (uint32_t k = 0; k < b.count; k++) {
-                                if (b.type == FRAG_BLOCK_TRACK && i_tr < t->cap_tracks)
-                                        frag_track_decode(b.records + k * FRAG_TRACK_BYTES,
-                                                          &t->tracks[i_tr++]);
-                                else if (b.type == FRAG_BLOCK_CLUSTER &&
-                                         i_cl < t->cap_clusters)
-                                        frag_cluster_decode(b.records +
-                                                                    k * FRAG_CLUSTER_BYTES,
-                                                            &t->clusters[i_cl++]);
-                                else if (b.type == FRAG_BLOCK_MUON && i_mu < t->cap_muons)
-                                        frag_muon_decode(b.records + k * FRAG_MUON_BYTES,
-                                                         &t->muons[i_mu++]);
+                        const uint8_t *rec = b.records;
+                        uint32_t k;
+
+                        /* Up to the capacity only: less than all when growing failed. */
+                        if (b.type == FRAG_BLOCK_TRACK) {
+                                for (k = 0; k < b.count && i_tr < t->cap_tracks; k++)
+                                        frag_track_decode(rec + k * FRAG_TRACK_BYTES,
+                                                       &t->tracks[i_tr++]);
+                        } else if (b.type == FRAG_BLOCK_CLUSTER) {
+                                for (k = 0; k < b.count && i_cl < t->cap_clusters; k++)
+                                        frag_cluster_decode(rec + k * FRAG_CLUSTER_BYTES,
+                                                         &t->clusters[i_cl++]);
+                        } else if (b.type == FRAG_BLOCK_MUON) {
+                                for (k = 0; k < b.count && i_mu < t->cap_muons; k++)
+                                        frag_muon_decode(rec + k * FRAG_MUON_BYTES,
+                                                      &t->muons[i_mu++]);
                         }
                 }
         }

@@ -329,13 +329,18 @@ int tags_dv_search(const struct reco *r, const struct physics_config *cfg,
 static bool s_missing_energy(const struct reco *r, const struct physics_config *cfg,
                              struct tag_result *out)
 {
+        double theta;
+
         if (r->n_tracks + r->n_photons == 0)
                 return false;
-        if (!(r->p_miss_cms.e >= cfg->missing_e_min_gev) ||
-            !s_in_barrel(cfg, r->theta_miss_rad))
+        /* theta_miss only when the energy passes: atan2 and hypot cost. */
+        if (!(r->p_miss_cms.e >= cfg->missing_e_min_gev))
+                return false;
+        theta = kin_p4_theta(r->p_miss);
+        if (!s_in_barrel(cfg, theta))
                 return false;
         out->missing.e_miss_gev = r->p_miss_cms.e;
-        out->missing.theta_miss_rad = r->theta_miss_rad;
+        out->missing.theta_miss_rad = theta;
         out->missing.m2_miss_gev2 = kin_p4_m2(r->p_miss);
         return true;
 }
