@@ -1265,6 +1265,7 @@ int live_run(live_t *l)
                 bool running = l->b != NULL, more = false;
 
                 publish_handle_acks(l->pub);
+                publish_handle_subscriptions(l->pub);
                 if (running) {
                         s_update_busy(l, now);
                         more = s_pump(l, now);
@@ -1283,11 +1284,12 @@ int live_run(live_t *l)
                 }
                 s_snapshot(l, now, false);
 
-                zmq_pollitem_t it[5 + CONFIG_MAX_SOURCES];
+                zmq_pollitem_t it[6 + CONFIG_MAX_SOURCES];
                 int n = 0, timeout = more ? 0 : running ? LOOP_TIMEOUT_MS : -1;
                 it[n++] = (zmq_pollitem_t){ l->ctl_sock, 0, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ NULL, l->sigfd, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ publish_ack_socket(l->pub), 0, ZMQ_POLLIN, 0 };
+                it[n++] = (zmq_pollitem_t){ publish_monitor_socket(l->pub), 0, ZMQ_POLLIN, 0 };
                 if (publish_has_unsent(l->pub))
                         it[n++] = (zmq_pollitem_t){ publish_storage_socket(l->pub), 0,
                                                     ZMQ_POLLOUT, 0 };

@@ -1,8 +1,10 @@
 /* publish: the storage window is a byte ring of storage_buffer_bytes (one
  * allocation) plus a circular index of its records; a record never wraps
  * (the ring skips to 0).  Records leave the window only when ACKed, in
- * order.  The monitor socket has ZMQ_XPUB_NODROP so that a full queue is an
- * EAGAIN we can count instead of a silent drop. */
+ * order.  The monitor socket is an XPUB with ZMQ_XPUB_NODROP, so that a full
+ * queue is an EAGAIN we can count instead of a silent drop, and so that we
+ * see the subscriptions: a sample no one subscribed to is not sent at all
+ * (ZeroMQ would copy it only to drop it, on the core thread). */
 #include "publish.h"
 
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include "tagger.h"
 
 #define TAKE_MARGIN     (2u << 20)      /* room kept for what one input item may decide */
+#define MAX_SUBS        64              /* distinct monitor subscriptions tracked */
+#define SUB_BYTES       32              /* longer ones match none of our topics */
 
 struct entry {
         uint64_t start;                 /* in the byte ring (absolute), if !spill */
@@ -27,7 +31,11 @@ struct entry {
 };
 
 struct publish {
-        void *storage, *ack, *monitor;  /* PUSH, PULL, PUB */
+        void *storage, *ack, *monitor;  /* PUSH, PULL, XPUB */
+        char subs[MAX_SUBS][SUB_BYTES]; /* the monitor's subscriptions (prefixes) */
+        uint8_t sub_len[MAX_SUBS];
+        unsigned n_subs;
+        bool subs_overflow;             /* more than MAX_SUBS: send everything */
         uint8_t *buf;                   /* the byte ring */
         uint64_t cap;                   /* storage_buffer_bytes */
         uint64_t head, tail;            /* byte ring, absolute */
@@ -103,7 +111,7 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
         zmq_setsockopt(p->storage, ZMQ_SNDHWM, &big, sizeof big);
         zmq_setsockopt(p->storage, ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(p->ack, ZMQ_LINGER, &linger, sizeof linger);
-        p->monitor = zmq_socket(zctx, ZMQ_PUB);
+        p->monitor = zmq_socket(zctx, ZMQ_XPUB);
         if (p->monitor) {
                 zmq_setsockopt(p->monitor, ZMQ_SNDHWM, &hwm, sizeof hwm);
                 zmq_setsockopt(p->monitor, ZMQ_XPUB_NODROP, &one, sizeof one);
@@ -310,8 +318,57 @@ bool publish_has_unsent(const publish_t *p)
         return !p->c.store_full && p->e_send < p->e_tail;
 }
 
+/* Does a subscription take topic?  SUB subscriptions are prefixes. */
+static bool s_wanted(const publish_t *p, const char *topic, size_t topic_len)
+{
+        if (p->subs_overflow)
+                return true;
+        for (unsigned i = 0; i < p->n_subs; i++)
+                if (p->sub_len[i] <= topic_len && !memcmp(p->subs[i], topic, p->sub_len[i]))
+                        return true;
+        return false;
+}
+
+int publish_handle_subscriptions(publish_t *p)
+{
+        uint8_t m[1 + SUB_BYTES + 1];
+        int n = 0, len;
+
+        while ((len = zmq_recv(p->monitor, m, sizeof m, ZMQ_DONTWAIT)) >= 0) {
+                size_t tl = (size_t)len > sizeof m ? sizeof m - 1 : (size_t)len - 1;
+                unsigned i;
+
+                n++;
+                if (len < 1 || m[0] > 1 || tl >= SUB_BYTES)
+                        continue;       /* not a subscription, or longer than any topic */
+                for (i = 0; i < p->n_subs; i++)
+                        if (p->sub_len[i] == tl && !memcmp(p->subs[i], m + 1, tl))
+                                break;
+                if (m[0] == 1 && i == p->n_subs) {
+                        if (p->n_subs == MAX_SUBS) {
+                                p->subs_overflow = true;
+                                continue;
+                        }
+                        memcpy(p->subs[p->n_subs], m + 1, tl);
+                        p->sub_len[p->n_subs++] = (uint8_t)tl;
+                } else if (m[0] == 0 && i < p->n_subs) {
+                        p->n_subs--;
+                        memcpy(p->subs[i], p->subs[p->n_subs], SUB_BYTES);
+                        p->sub_len[i] = p->sub_len[p->n_subs];
+                }
+        }
+        return n;
+}
+
+void *publish_monitor_socket(publish_t *p)
+{
+        return p->monitor;
+}
+
 static void s_sample(publish_t *p, const char *topic, const uint8_t *rec, size_t len)
 {
+        if (!s_wanted(p, topic, strlen(topic)))
+                return;
         if (zmq_send(p->monitor, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
                 p->c.monitor_dropped++;
                 return;

@@ -4,7 +4,8 @@
  * while the store says FULL; the window's fill decides BUSY.  Monitor: a PUB
  * socket, topic = tag name or "all", sampled by the per-tag prescale, never
  * blocking (samples beyond the high-water mark are dropped and counted).
- * Owns the three sockets; knows nothing of events or run control. */
+ * Samples go only to topics someone subscribed to.  Owns the three sockets;
+ * knows nothing of events or run control. */
 #ifndef DARKDAQ_PUBLISH_H
 #define DARKDAQ_PUBLISH_H
 
@@ -74,8 +75,13 @@ bool publish_has_unsent(const publish_t *p);
 /* ---- monitor ---- */
 
 /* Offers one event record (packed) with its fired tags (bit (1u << tag)):
- * sent under "all" and under each fired tag whose prescale count comes up. */
+ * sent under "all" and under each fired tag whose prescale count comes up,
+ * if some subscriber's subscription takes that topic. */
 void publish_monitor(publish_t *p, const uint8_t *rec, size_t len, uint32_t fired);
+/* Takes the subscription messages waiting on the monitor socket (XPUB);
+ * call it whenever that socket polls readable.  Returns how many. */
+int publish_handle_subscriptions(publish_t *p);
+void *publish_monitor_socket(publish_t *p);
 
 void publish_get_counters(const publish_t *p, struct publish_counters *ret);
 

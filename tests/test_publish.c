@@ -12,6 +12,7 @@
 #include "config.h"
 #include "publish.h"
 #include "storage_proto.h"
+#include "tagger.h"
 
 struct store {
         void *data, *ack;
@@ -166,6 +167,92 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
 
         zmq_close(s.data);
         zmq_close(s.ack);
+        publish_free(p);
+        zmq_ctx_term(z);
+}
+
+/* Receives the samples waiting on sub; counts those under topic. */
+static unsigned samples(void *sub, const char *topic)
+{
+        unsigned n = 0;
+        char t[64];
+        int len;
+
+        while ((len = zmq_recv(sub, t, sizeof t - 1, ZMQ_DONTWAIT)) >= 0) {
+                uint8_t rec[64];
+                int more = 0;
+                size_t sz = sizeof more;
+
+                t[len < (int)sizeof t - 1 ? len : (int)sizeof t - 1] = '\0';
+                zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &sz);
+                if (more && zmq_recv(sub, rec, sizeof rec, 0) == 3 && !strcmp(t, topic))
+                        n++;
+        }
+        return n;
+}
+
+/* Waits (bounded, to catch a hang) until the daemon side has taken a
+ * subscription message. */
+static void await_subscription(publish_t *p)
+{
+        zmq_pollitem_t it = { publish_monitor_socket(p), 0, ZMQ_POLLIN, 0 };
+
+        CHECK(zmq_poll(&it, 1, 10000) == 1);
+        CHECK(publish_handle_subscriptions(p) >= 1);
+}
+
+/* Samples go out only under topics someone subscribed to (prefixes, as
+ * SUB sockets match), and stop when the subscription goes. */
+TEST(monitor_sends_only_what_is_subscribed)
+{
+        struct darkdaq_config cfg;
+        uint32_t prescale[16];
+        void *z = zmq_ctx_new();
+        publish_t *p = NULL;
+        struct publish_counters c;
+        char err[256];
+        const uint8_t rec[3] = { 1, 2, 3 };
+        const uint32_t fourmu = 1u << TAG_FOUR_MUON, mumu = 1u << TAG_MUMU_TAUTAU;
+
+        config_default(&cfg);
+        strcpy(cfg.daemon.storage, "inproc://test2-storage");
+        strcpy(cfg.daemon.storage_ack, "inproc://test2-ack");
+        strcpy(cfg.daemon.monitor, "inproc://test2-monitor");
+        for (int i = 0; i < 16; i++)
+                prescale[i] = 1;
+        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+
+        /* nobody listens: nothing is sent */
+        publish_monitor(p, rec, 3, fourmu);
+        publish_get_counters(p, &c);
+        CHECK(c.monitor_sent == 0 && c.monitor_dropped == 0);
+
+        void *sub = zmq_socket(z, ZMQ_SUB);
+        REQUIRE(zmq_connect(sub, cfg.daemon.monitor) == 0);
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "four", 4);
+        await_subscription(p);
+        publish_monitor(p, rec, 3, fourmu | mumu);
+        publish_monitor(p, rec, 3, mumu);
+        publish_monitor(p, rec, 3, fourmu);
+        publish_get_counters(p, &c);
+        CHECK(c.monitor_sent == 2);             /* four_muon twice; no "all", no mumu */
+        CHECK(samples(sub, "four_muon") == 2);
+
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);     /* everything */
+        await_subscription(p);
+        publish_monitor(p, rec, 3, mumu);
+        publish_get_counters(p, &c);
+        CHECK(c.monitor_sent == 4);             /* "all" and mumu_tautau */
+
+        zmq_setsockopt(sub, ZMQ_UNSUBSCRIBE, "", 0);
+        await_subscription(p);
+        zmq_setsockopt(sub, ZMQ_UNSUBSCRIBE, "four", 4);
+        await_subscription(p);
+        publish_monitor(p, rec, 3, fourmu | mumu);
+        publish_get_counters(p, &c);
+        CHECK(c.monitor_sent == 4);
+
+        zmq_close(sub);
         publish_free(p);
         zmq_ctx_term(z);
 }
