@@ -6,6 +6,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -748,40 +749,36 @@ static void s_pb_event_tail(struct pbw *w, const struct tag_result *t)
         s_pb_msg(w, 13, s_pb_tags, t);
 }
 
-static bool s_sizes_room(record_enc_t *e, size_t n_msgs)
+/* Grows *arr (of elements of elem bytes, *cap of them) to hold n,
+ * doubling from first; false on out of memory (nothing changed). */
+static bool s_room(void **arr, size_t *cap, size_t n, size_t elem, size_t first)
 {
-        size_t cap;
-        size_t *p;
+        size_t c;
+        void *p;
 
-        if (n_msgs <= e->sizes_cap)
+        if (n <= *cap)
                 return true;
-        cap = e->sizes_cap ? e->sizes_cap : 64;
-        while (cap < n_msgs)
-                cap *= 2;
-        p = realloc(e->sizes, cap * sizeof(*p));
+        c = *cap ? *cap : first;
+        while (c < n)
+                c *= 2;
+        if (c > SIZE_MAX / elem)
+                return false;
+        p = realloc(*arr, c * elem);
         if (!p)
                 return false;
-        e->sizes = p;
-        e->sizes_cap = cap;
+        *arr = p;
+        *cap = c;
         return true;
+}
+
+static bool s_sizes_room(record_enc_t *e, size_t n_msgs)
+{
+        return s_room((void **)&e->sizes, &e->sizes_cap, n_msgs, sizeof(*e->sizes), 64);
 }
 
 static bool s_pack_room(record_enc_t *e, size_t total)
 {
-        size_t cap;
-        uint8_t *p;
-
-        if (total <= e->pack_cap)
-                return true;
-        cap = e->pack_cap ? e->pack_cap : 4096;
-        while (cap < total)
-                cap *= 2;
-        p = realloc(e->pack, cap);
-        if (!p)
-                return false;
-        e->pack = p;
-        e->pack_cap = cap;
-        return true;
+        return s_room((void **)&e->pack, &e->pack_cap, total, 1, 4096);
 }
 
 static void s_count_tags(record_enc_t *e, const struct tag_result *tags)
