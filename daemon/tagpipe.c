@@ -22,7 +22,7 @@
 #include "tagger.h"
 
 #define RING_BYTES      (16u << 20)
-#define BATCH           32u
+#define BATCH           256u
 
 enum msg_kind {
         MSG_EVENT = 1,                  /* to_tag: a head to tag; tagged: the record */
