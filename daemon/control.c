@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonstr.h"
+
 static const char *const s_cmds[] = { "configure", "start", "stop", "status", "reset" };
 static const char *const s_states[] = { "idle", "configured", "running", "error" };
 
@@ -262,20 +264,13 @@ static void s_put(struct out *o, const char *fmt, ...)
                 o->used = o->used + (size_t)n < o->len ? o->used + (size_t)n : o->len - 1;
 }
 
-/* A JSON string of s (escaped). */
+/* A JSON string of s (escaped), cut like s_put(). */
 static void s_jstr(struct out *o, const char *s)
 {
-        s_put(o, "\"");
-        for (; s && *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch == '"' || ch == '\\')
-                        s_put(o, "\\%c", ch);
-                else if (ch < 32)
-                        s_put(o, "\\u%04x", ch);
-                else
-                        s_put(o, "%c", ch);
-        }
-        s_put(o, "\"");
+        if (o->used + 1 >= o->len)
+                return;
+        size_t n = jsonstr_quote(o->buf + o->used, o->len - o->used, s);
+        o->used = o->used + n < o->len ? o->used + n : o->len - 1;
 }
 
 static void s_reply(const control_t *c, enum control_cmd cmd, bool ok, const char *message,

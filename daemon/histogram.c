@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonstr.h"
+
 struct histogram {
         char name[64];                  /* identifier for files and JSON */
         char title[96];                 /* for people */
@@ -144,17 +146,9 @@ static void s_put(struct out *o, const char *fmt, ...)
 
 static void s_jstr(struct out *o, const char *s)
 {
-        s_put(o, "\"");
-        for (; *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch == '"' || ch == '\\')
-                        s_put(o, "\\%c", ch);
-                else if (ch < 32)
-                        s_put(o, "\\u%04x", ch);
-                else
-                        s_put(o, "%c", ch);
-        }
-        s_put(o, "\"");
+        size_t room = o->need < o->len ? o->len - o->need : 0;
+
+        o->need += jsonstr_quote(room ? o->buf + o->need : NULL, room, s);
 }
 
 static void s_finish(struct out *o)

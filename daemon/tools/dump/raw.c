@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fragment.h"
+#include "jsonstr.h"
 #include "stream.h"
 
 #define READ_BYTES (1u << 20)
@@ -27,17 +28,14 @@ struct raw_ctx {
 
 static void s_json_string(FILE *out, const char *s)
 {
-        fputc('"', out);
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\')
-                        fprintf(out, "\\%c", c);
-                else if (c < 0x20)
-                        fprintf(out, "\\u%04x", c);
-                else
-                        fputc(c, out);
-        }
-        fputc('"', out);
+        char small[512];
+        size_t n = jsonstr_quote(small, sizeof small, s);
+        char *big = n < sizeof small ? NULL : malloc(n + 1);
+
+        if (big)
+                jsonstr_quote(big, n + 1, s);
+        fputs(big ? big : small, out);  /* out of memory: cut, still a string start */
+        free(big);
 }
 
 static void s_block_name(uint16_t type, char *buf, size_t size)

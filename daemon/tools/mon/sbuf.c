@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonstr.h"
+
 char *sbuf_reserve(sbuf_t *b, size_t n)
 {
         if (b->failed)
@@ -67,17 +69,13 @@ void sbuf_add(sbuf_t *b, const char *s, size_t n)
 
 void sbuf_json_str(sbuf_t *b, const char *s)
 {
-        sbuf_add(b, "\"", 1);
-        for (; s && *s; s++) {
-                unsigned char ch = (unsigned char)*s;
-                if (ch == '"' || ch == '\\')
-                        sbuf_printf(b, "\\%c", ch);
-                else if (ch < 32)
-                        sbuf_printf(b, "\\u%04x", ch);
-                else
-                        sbuf_add(b, (const char *)&ch, 1);
-        }
-        sbuf_add(b, "\"", 1);
+        size_t n = jsonstr_quote(NULL, 0, s);
+        char *d = sbuf_reserve(b, n);   /* room for n and the NUL */
+
+        if (!d)
+                return;
+        jsonstr_quote(d, n + 1, s);
+        sbuf_commit(b, n);
 }
 
 void sbuf_clear(sbuf_t *b)
