@@ -71,17 +71,22 @@ void config_clear(struct darkdaq_config *cfg)
         cfg->text = NULL;
 }
 
-static int s_u64(const char *v, uint64_t max, uint64_t *ret)
+int config_parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
 {
         char *end;
         errno = 0;
         if (*v == '-' || *v == '\0')
                 return -EINVAL;
         unsigned long long x = strtoull(v, &end, 0);
-        if (errno || *end || x > max)
+        if (errno || *end || x < min || x > max)
                 return -EINVAL;
         *ret = x;
         return 0;
+}
+
+static int s_u64(const char *v, uint64_t max, uint64_t *ret)
+{
+        return config_parse_u64(v, 0, max, ret);
 }
 
 /* "0,1,2,3" or "0-3,5" */
@@ -157,7 +162,7 @@ static int s_builder_key(struct darkdaq_config *cfg, const char *key, const char
         return -ENOENT;
 }
 
-static int s_str(const char *v, char *out, size_t size)
+int config_parse_str(const char *v, char *out, size_t size)
 {
         size_t n = strlen(v);
         if (n == 0 || n >= size)
@@ -166,11 +171,11 @@ static int s_str(const char *v, char *out, size_t size)
         return 0;
 }
 
-static int s_endpoint(const char *v, char *out, size_t size)
+int config_parse_endpoint(const char *v, char *out, size_t size)
 {
         if (strncmp(v, "tcp://", 6) && strncmp(v, "ipc://", 6) && strncmp(v, "inproc://", 9))
                 return -EINVAL;
-        return s_str(v, out, size);
+        return config_parse_str(v, out, size);
 }
 
 static int s_bool(const char *v, bool *ret)
@@ -206,7 +211,7 @@ static int s_http_addr(const char *v, char *out, size_t size)
         if (!colon || colon == v || !colon[1] || strspn(colon + 1, "0123456789") !=
             strlen(colon + 1) || atoi(colon + 1) > 65535)
                 return -EINVAL;
-        return s_str(v, out, size);
+        return config_parse_str(v, out, size);
 }
 
 static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
@@ -217,13 +222,13 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
         if (!strcmp(key, "metrics"))
                 return s_http_addr(value, d->metrics, sizeof d->metrics);
         if (!strcmp(key, "control"))
-                return s_endpoint(value, d->control, sizeof d->control);
+                return config_parse_endpoint(value, d->control, sizeof d->control);
         if (!strcmp(key, "monitor"))
-                return s_endpoint(value, d->monitor, sizeof d->monitor);
+                return config_parse_endpoint(value, d->monitor, sizeof d->monitor);
         if (!strcmp(key, "storage"))
-                return s_endpoint(value, d->storage, sizeof d->storage);
+                return config_parse_endpoint(value, d->storage, sizeof d->storage);
         if (!strcmp(key, "storage_ack"))
-                return s_endpoint(value, d->storage_ack, sizeof d->storage_ack);
+                return config_parse_endpoint(value, d->storage_ack, sizeof d->storage_ack);
         if (!strcmp(key, "storage_buffer_bytes")) {
                 if (s_u64(value, 1ull << 40, &x) < 0 || x < (1u << 20))
                         return -EINVAL;
@@ -266,10 +271,10 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
 static int s_auth_key(struct auth_section *a, const char *key, const char *value)
 {
         if (!strcmp(key, "server_key"))
-                return value[0] ? s_str(value, a->server_key, sizeof a->server_key)
+                return value[0] ? config_parse_str(value, a->server_key, sizeof a->server_key)
                                 : (a->server_key[0] = '\0', 0);
         if (!strcmp(key, "allowed_clients"))
-                return value[0] ? s_str(value, a->allowed_clients, sizeof a->allowed_clients)
+                return value[0] ? config_parse_str(value, a->allowed_clients, sizeof a->allowed_clients)
                                 : (a->allowed_clients[0] = '\0', 0);
         if (!strcmp(key, "require_curve"))
                 return s_bool(value, &a->require_curve);
@@ -335,14 +340,14 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                 return s_rate(value, &s->rate_hz);
         if (!strcmp(s->driver, "file")) {
                 if (!strcmp(key, "path"))
-                        return s_str(value, s->path, sizeof s->path);
+                        return config_parse_str(value, s->path, sizeof s->path);
                 if (!strcmp(key, "follow"))
                         return s_bool(value, &s->follow);
                 return -ENOENT;
         }
         if (!strcmp(s->driver, "pcie")) {
                 if (!strcmp(key, "path"))
-                        return s_str(value, s->path, sizeof s->path);
+                        return config_parse_str(value, s->path, sizeof s->path);
                 return -ENOENT;
         }
         if (!strcmp(s->driver, "usb")) {
@@ -356,7 +361,7 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                         return 0;
                 }
                 if (!strcmp(key, "serial"))
-                        return s_str(value, s->usb_serial, sizeof s->usb_serial);
+                        return config_parse_str(value, s->usb_serial, sizeof s->usb_serial);
                 return -ENOENT;
         }
         if (!strcmp(key, "board") || !strcmp(key, "boards")) {
@@ -382,7 +387,7 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
                               *p == '_' || *p == ':' || *p == ',' || *p == '.'))
                                 return -EINVAL;
-                return s_str(value, s->process, sizeof s->process);
+                return config_parse_str(value, s->process, sizeof s->process);
         }
         if (!strcmp(key, "raw_bytes")) {
                 if (s_u64(value, FRAG_MAX_PAYLOAD - 8, &x) < 0 || x % 4)
@@ -391,7 +396,7 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                 return 0;
         }
         if (!strcmp(key, "program"))
-                return s_str(value, s->program, sizeof s->program);
+                return config_parse_str(value, s->program, sizeof s->program);
         return -ENOENT;
 }
 

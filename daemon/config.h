@@ -98,4 +98,12 @@ void config_clear(struct darkdaq_config *cfg);
 /* Writes the documentation of every key with its default to out. */
 void config_print_defaults(FILE *out);
 
+/* Value parsers, also for the other programs' configuration files; each
+ * returns 0 or -EINVAL and writes only on success.  An unsigned integer
+ * (decimal, 0x hex or 0 octal) in [min, max]; a non-empty string that fits
+ * in size; a ZeroMQ endpoint (tcp://, ipc:// or inproc://) that fits. */
+int config_parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret);
+int config_parse_str(const char *v, char *out, size_t size);
+int config_parse_endpoint(const char *v, char *out, size_t size);
+
 #endif

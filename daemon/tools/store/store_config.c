@@ -10,6 +10,8 @@
 
 #include <ini.h>
 
+#include "config.h"
+
 struct load_ctx {
         struct store_config *cfg;
         char msg[320];                  /* the first error, without its line */
@@ -28,56 +30,27 @@ void store_config_default(struct store_config *c)
         c->ack_interval_ms = 100;
 }
 
-static int s_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret)
-{
-        char *end;
-        errno = 0;
-        if (*v == '-' || *v == '\0')
-                return -EINVAL;
-        unsigned long long x = strtoull(v, &end, 0);
-        if (errno || *end || x < min || x > max)
-                return -EINVAL;
-        *ret = x;
-        return 0;
-}
-
-static int s_str(const char *v, char *out, size_t size)
-{
-        size_t n = strlen(v);
-        if (n == 0 || n >= size)
-                return -EINVAL;
-        memcpy(out, v, n + 1);
-        return 0;
-}
-
-static int s_endpoint(const char *v, char *out, size_t size)
-{
-        if (strncmp(v, "tcp://", 6) && strncmp(v, "ipc://", 6) && strncmp(v, "inproc://", 9))
-                return -EINVAL;
-        return s_str(v, out, size);
-}
-
 static int s_key(struct load_ctx *c, const char *key, const char *v)
 {
         struct store_config *s = c->cfg;
         if (!strcmp(key, "data"))
-                return s_endpoint(v, s->data, sizeof s->data);
+                return config_parse_endpoint(v, s->data, sizeof s->data);
         if (!strcmp(key, "ack"))
-                return s_endpoint(v, s->ack, sizeof s->ack);
+                return config_parse_endpoint(v, s->ack, sizeof s->ack);
         if (!strcmp(key, "dir")) {
                 c->dir_given = true;
-                return s_str(v, s->dir, sizeof s->dir);
+                return config_parse_str(v, s->dir, sizeof s->dir);
         }
         if (!strcmp(key, "max_file_bytes"))     /* room for a header, a record, a trailer */
-                return s_u64(v, 1024, UINT64_MAX, &s->max_file_bytes);
+                return config_parse_u64(v, 1024, UINT64_MAX, &s->max_file_bytes);
         if (!strcmp(key, "max_file_seconds"))
-                return s_u64(v, 0, UINT32_MAX, &s->max_file_seconds);
+                return config_parse_u64(v, 0, UINT32_MAX, &s->max_file_seconds);
         if (!strcmp(key, "min_free_bytes"))
-                return s_u64(v, 0, UINT64_MAX, &s->min_free_bytes);
+                return config_parse_u64(v, 0, UINT64_MAX, &s->min_free_bytes);
         if (!strcmp(key, "silence_close_ms"))
-                return s_u64(v, 0, UINT32_MAX, &s->silence_close_ms);
+                return config_parse_u64(v, 0, UINT32_MAX, &s->silence_close_ms);
         if (!strcmp(key, "ack_interval_ms"))
-                return s_u64(v, 1, 60000, &s->ack_interval_ms);
+                return config_parse_u64(v, 1, 60000, &s->ack_interval_ms);
         return -ENOENT;
 }
 
