@@ -1155,8 +1155,9 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 .require_curve = as->require_curve,
                 .log_name = "darkdaqd",
         };
-        l->auth = auth_new(l->zctx, &ac, err, errlen);
-        if (!l->auth) {
+        /* Whatever the reason, [auth] cannot be used: a configuration
+         * error, -EPERM by live_new's contract (darkdaqd exits 2). */
+        if (auth_new(&l->auth, l->zctx, &ac, err, errlen) < 0) {
                 live_free(l);
                 return -EPERM;
         }
