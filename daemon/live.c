@@ -1190,10 +1190,10 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         uint64_t now = source_now_ms();
         s_snapshot(l, now, true);
         if (cfg->daemon.metrics[0]) {
-                l->metrics = metrics_new(cfg->daemon.metrics, s_render, l, err, errlen);
-                if (!l->metrics) {
+                r = metrics_new(&l->metrics, cfg->daemon.metrics, s_render, l, err, errlen);
+                if (r < 0) {
                         live_free(l);
-                        return -EADDRNOTAVAIL;
+                        return r;
                 }
         }
         uint64_t wd_usec = notify_watchdog_usec();
