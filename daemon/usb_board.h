@@ -80,11 +80,12 @@ typedef struct usb_board usb_board_t;
 /* Creates the driver of the board cfg names (cfg NULL = all defaults) and
  * registers for its hot-plug events; the board need not be present.  It is
  * opened inside a later usb_board_handle_events (then attached() is called).
- * cb->bytes, cb->attached and cb->detached are required.  Returns the board,
- * or NULL with err filled (libusb unusable, no memory). */
-usb_board_t *usb_board_new(const struct usb_board_config *cfg,
-                           const struct usb_board_callbacks *cb, void *ctx,
-                           char *err, size_t errlen);
+ * cb->bytes, cb->attached and cb->detached are required.  Returns 0 and
+ * *ret, or -errno with err filled: -EINVAL (a callback missing,
+ * transfer_bytes too large), libusb's error as -errno (libusb unusable),
+ * -ENOMEM. */
+int usb_board_new(usb_board_t **ret, const struct usb_board_config *cfg,
+                  const struct usb_board_callbacks *cb, void *ctx, char *err, size_t errlen);
 
 /* Cancels the transfers, waits (bounded) for them, releases and closes the
  * board, without calling any callback and without sending RUN 0.  Accepts

@@ -578,15 +578,14 @@ TEST(usb_stream_run_busy)
         struct usb_board_config cfg = { .n_transfers = 4, .transfer_bytes = 4096 };
         struct usb_board_stats st;
         char err[256] = "";
-        usb_board_t *b;
+        usb_board_t *b = NULL;
         size_t len = s_build(s_buf_a, 100, 300, NULL);
 
         fake_setup(SERIAL);
         sink_reset();
         fake_send(s_buf_a, len, len);
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        CHECK(b != NULL);
+        CHECK(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         if (!b) {
                 fprintf(stderr, "%s\n", err);
                 goto out;
@@ -672,8 +671,7 @@ TEST(usb_unplug_replug)
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(usb_board_busy(b, true) == 0);
 
@@ -770,8 +768,7 @@ TEST(usb_stall_and_errors)
         fake_send(s_buf_a, len_a, len_a);
         fake_fail(1, -EPIPE);           /* the first bulk urb stalls */
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(WAIT_FOR(b, S.n_frags == 100));
         CHECK(s_triggers_are(0, 0, 100));
@@ -820,8 +817,7 @@ TEST(usb_other_serial_ignored)
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(WAIT_FOR(b, fake_serial_reads() >= 1));
         /* The serial number is read inside the scan that decides. */
@@ -844,8 +840,10 @@ TEST(usb_new_errors_and_free_null)
         char err[256] = "";
         struct usb_board_callbacks none = { 0 };
 
+        usb_board_t *b = NULL;
+
         CHECK(usb_board_free(NULL) == NULL);
-        CHECK(usb_board_new(NULL, &none, NULL, err, sizeof err) == NULL);
+        CHECK(usb_board_new(&b, NULL, &none, NULL, err, sizeof err) < 0);
         CHECK(strstr(err, "callbacks") != NULL);
 }
 
