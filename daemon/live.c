@@ -211,8 +211,14 @@ static int s_poll_timeout(live_t *l, int timeout_ms)
 /* STATUS= for systemctl status: the state, and while running the events so far. */
 static void s_notify_status(live_t *l, uint64_t now)
 {
-        const struct builder_counters *bc = l->b ? builder_counters(l->b) : &l->last_bc;
+        struct builder_counters run_bc;
+        const struct builder_counters *bc = &l->last_bc;
         int r = 0;
+
+        if (l->b) {
+                builder_get_counters(l->b, &run_bc);
+                bc = &run_bc;
+        }
 
         l->status_at_ms = now;
         switch (l->ctl.state) {
@@ -476,10 +482,11 @@ static void s_update_rates(live_t *l, uint64_t now)
         if (!l->b || now - l->rate_at_ms < 1000)
                 return;
         double dt = (double)(now - l->rate_at_ms) / 1000.0;
-        const struct builder_counters *bc = builder_counters(l->b);
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
         const uint64_t *tc = record_tag_counts(l->enc);
-        l->ev_rate = (double)(bc->events - l->rate_events) / dt;
-        l->rate_events = bc->events;
+        l->ev_rate = (double)(bc.events - l->rate_events) / dt;
+        l->rate_events = bc.events;
         for (unsigned t = 0; t < TAG_COUNT_; t++) {
                 l->tag_rate[t] = (double)(tc[t] - l->rate_tags[t]) / dt;
                 l->rate_tags[t] = tc[t];
@@ -489,10 +496,11 @@ static void s_update_rates(live_t *l, uint64_t now)
 
 static void s_check_oos(live_t *l)
 {
-        const struct builder_counters *bc = builder_counters(l->b);
-        if (bc->out_of_step == l->oos_seen)
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
+        if (bc.out_of_step == l->oos_seen)
                 return;
-        l->oos_seen = bc->out_of_step;
+        l->oos_seen = bc.out_of_step;
         const struct builder_out_of_step *oos;
         size_t n = builder_out_of_step(l->b, &oos);
         for (size_t i = 0; i < n; i++)
@@ -644,8 +652,10 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         s_collect(l);
         const struct builder_out_of_step *oos;
         size_t n_oos = builder_out_of_step(l->b, &oos);
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
         struct record_totals tot = {
-                .counters = builder_counters(l->b),
+                .counters = &bc,
                 .oos = oos,
                 .n_oos = n_oos,
                 .end_reason = reason,
@@ -658,8 +668,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         if (tr && tr->run_trailer)
                 tr->run_trailer->records_in_file = trailer_seq + 1;
         s_put_record(l, tr);
-        const struct builder_counters *bc = builder_counters(l->b);
-        uint64_t events = bc->events;
+        uint64_t events = bc.events;
         publish_flush(l->pub);
         while (!publish_acked(l->pub, l->run, trailer_seq) && (now = source_now_ms()) < deadline) {
                 publish_handle_acks(l->pub);
@@ -684,7 +693,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                       strerror(-l->enc_error));
         s_log(l, "%s", msg);
         l->have_last = true;
-        l->last_bc = *bc;
+        l->last_bc = bc;
         memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
         l->last_records = l->seq;
         l->last_run_ms = source_now_ms() - l->run_start_ms;
@@ -700,6 +709,7 @@ static void s_status(live_t *l, bool text, uint64_t now)
 {
         struct control_source_status ss[CONFIG_MAX_SOURCES];
         struct publish_counters pc;
+        struct builder_counters bc;
         struct control_status s = { 0 };
         bool running = l->b != NULL;
 
@@ -729,7 +739,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
         s.auth_refusals = auth_refusals(l->auth);
         if (running) {
                 s.run_ms = now - l->run_start_ms;
-                s.builder = builder_counters(l->b);
+                builder_get_counters(l->b, &bc);
+                s.builder = &bc;
                 s.open_events = builder_open_events(l->b);
                 s.open_bytes = builder_open_bytes(l->b);
                 s.tag_counts = record_tag_counts(l->enc);
@@ -865,7 +876,7 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         if (l->b) {
                 const struct builder_out_of_step *oos;
                 s->have_builder = true;
-                s->bc = *builder_counters(l->b);
+                builder_get_counters(l->b, &s->bc);
                 memcpy(s->tags, record_tag_counts(l->enc), sizeof s->tags);
                 s->open_events = builder_open_events(l->b);
                 s->open_bytes = builder_open_bytes(l->b);
