@@ -60,7 +60,7 @@ struct usb_board {
         bool want_run;                  /* RUN as last asked */
         bool want_busy;                 /* BUSY as last asked */
         uint64_t busy_since_ns;         /* when BUSY went on (CLOCK_MONOTONIC) */
-        struct usb_board_stats st;      /* counters */
+        struct usb_board_counters st;   /* counters */
 
         /* Event thread only. */
         struct s_bulk *bulk;            /* n_bulk transfers */
@@ -769,13 +769,16 @@ int usb_board_pollfds(usb_board_t *b, struct pollfd *fds, size_t max)
         return (int)b->n_fds;
 }
 
-void usb_board_stats(usb_board_t *b, struct usb_board_stats *ret)
+void usb_board_get_counters(const usb_board_t *b, struct usb_board_counters *ret)
 {
-        pthread_mutex_lock(&b->lock);
+        /* Taking the lock does not change the board: const for the caller. */
+        pthread_mutex_t *lock = (pthread_mutex_t *)&b->lock;
+
+        pthread_mutex_lock(lock);
         *ret = b->st;
         if (b->want_busy)
                 ret->busy_ns += s_now_ns() - b->busy_since_ns;
-        pthread_mutex_unlock(&b->lock);
+        pthread_mutex_unlock(lock);
 }
 
 /* ---- life ------------------------------------------------------------- */

@@ -135,8 +135,8 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
 
 static void s_health(driver_handle_t *h, struct driver_health *ret)
 {
-        struct usb_board_stats st;
-        usb_board_stats(h->board, &st);
+        struct usb_board_counters st;
+        usb_board_get_counters(h->board, &st);
         ret->reconnects = st.reconnects;
         ret->unplugs = st.unplugs;
         ret->errors = st.errors;
