@@ -484,7 +484,9 @@ static void s_update_rates(live_t *l, uint64_t now)
         double dt = (double)(now - l->rate_at_ms) / 1000.0;
         struct builder_counters bc;
         builder_get_counters(l->b, &bc);
-        const uint64_t *tc = record_tag_counts(l->enc);
+        struct record_counters rc;
+        record_get_counters(l->enc, &rc);
+        const uint64_t *tc = rc.tags;
         l->ev_rate = (double)(bc.events - l->rate_events) / dt;
         l->rate_events = bc.events;
         for (unsigned t = 0; t < TAG_COUNT_; t++) {
@@ -694,7 +696,9 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         s_log(l, "%s", msg);
         l->have_last = true;
         l->last_bc = bc;
-        memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
+        struct record_counters rc;
+        record_get_counters(l->enc, &rc);
+        memcpy(l->last_tags, rc.tags, sizeof l->last_tags);
         l->last_records = l->seq;
         l->last_run_ms = source_now_ms() - l->run_start_ms;
         l->last_n_oos = n_oos < 64 ? n_oos : 64;
@@ -710,6 +714,7 @@ static void s_status(live_t *l, bool text, uint64_t now)
         struct control_source_status ss[CONFIG_MAX_SOURCES];
         struct publish_counters pc;
         struct builder_counters bc;
+        struct record_counters rc;
         struct control_status s = { 0 };
         bool running = l->b != NULL;
 
@@ -743,7 +748,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
                 s.builder = &bc;
                 s.open_events = builder_open_events(l->b);
                 s.open_bytes = builder_open_bytes(l->b);
-                s.tag_counts = record_tag_counts(l->enc);
+                record_get_counters(l->enc, &rc);
+                s.tag_counts = rc.tags;
                 memcpy(s.tag_rate_hz, l->tag_rate, sizeof s.tag_rate_hz);
                 s.event_rate_hz = l->ev_rate;
                 s.records = l->seq;
@@ -877,7 +883,9 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
                 const struct builder_out_of_step *oos;
                 s->have_builder = true;
                 builder_get_counters(l->b, &s->bc);
-                memcpy(s->tags, record_tag_counts(l->enc), sizeof s->tags);
+                struct record_counters rc;
+                record_get_counters(l->enc, &rc);
+                memcpy(s->tags, rc.tags, sizeof s->tags);
                 s->open_events = builder_open_events(l->b);
                 s->open_bytes = builder_open_bytes(l->b);
                 s->records = l->seq;
