@@ -598,15 +598,16 @@ static int s_start_zap(auth_t *a, char *err, size_t errlen)
 
 /* ---- the object ---- */
 
-auth_t *auth_new(void *zmq_ctx, const struct auth_config *cfg, char *err, size_t errlen)
+int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *err, size_t errlen)
 {
         auth_t *a = calloc(1, sizeof(*a));
         bool has_server = cfg->server_key_file && cfg->server_key_file[0];
         bool has_clients = cfg->allowed_clients && cfg->allowed_clients[0];
+        int r;
 
         if (!a) {
                 s_err(err, errlen, "auth: out of memory");
-                return NULL;
+                return -ENOMEM;
         }
         a->ctx = zmq_ctx;
         a->require_curve = cfg->require_curve;
@@ -616,32 +617,43 @@ auth_t *auth_new(void *zmq_ctx, const struct auth_config *cfg, char *err, size_t
                 s_err(err, errlen, "auth: %s is set but %s is not: CURVE needs both",
                       has_server ? "server_key" : "allowed_clients",
                       has_server ? "allowed_clients" : "server_key");
-                return auth_free(a);
+                auth_free(a);
+                return -EINVAL;
         }
         if (!has_server) {
                 if (a->require_curve) {
                         s_err(err, errlen, "auth: require_curve is set but server_key and "
                               "allowed_clients are not");
-                        return auth_free(a);
+                        auth_free(a);
+                        return -EINVAL;
                 }
-                return a;
+                *ret = a;
+                return 0;
         }
         if (!zmq_has("curve")) {
                 s_err(err, errlen, "auth: this libzmq has no CURVE support");
-                return auth_free(a);
+                auth_free(a);
+                return -ENOTSUP;
         }
-        if (auth_read_key_file(cfg->server_key_file, NULL, a->secret_z85, err, errlen) < 0 ||
-            s_read_allowed(a, cfg->allowed_clients, err, errlen) < 0)
-                return auth_free(a);
+        if ((r = auth_read_key_file(cfg->server_key_file, NULL, a->secret_z85, err, errlen)) < 0 ||
+            (r = s_read_allowed(a, cfg->allowed_clients, err, errlen)) < 0) {
+                auth_free(a);
+                return r;
+        }
         if (a->n_allowed == 0) {
                 s_err(err, errlen, "allowed client keys %s: no key listed, nobody could connect",
                       cfg->allowed_clients);
-                return auth_free(a);
+                auth_free(a);
+                return -EINVAL;
         }
-        if (s_start_zap(a, err, errlen) < 0)
-                return auth_free(a);
+        r = s_start_zap(a, err, errlen);
+        if (r < 0) {
+                auth_free(a);
+                return r;
+        }
         a->have_keys = true;
-        return a;
+        *ret = a;
+        return 0;
 }
 
 auth_t *auth_free(auth_t *a)

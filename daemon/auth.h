@@ -64,9 +64,11 @@ bool auth_endpoint_is_local(const char *endpoint);
 /* Reads the keys and, when a server key is given, starts the ZAP handler on
  * zmq_ctx.  With neither key file and require_curve off, the result serves
  * local endpoints only (auth_apply_server refuses the others).  A server key
- * without allowed clients, or the reverse, is an error.  NULL on failure
- * with a message in err naming the file. */
-auth_t *auth_new(void *zmq_ctx, const struct auth_config *cfg, char *err, size_t errlen);
+ * without allowed clients, or the reverse, is an error.  Returns 0 and
+ * *ret, or -errno with a message in err naming the file: -EINVAL for a
+ * setting that cannot work or a key file's content, -ENOTSUP without CURVE
+ * in libzmq, the file's -errno when it cannot be read, -ENOMEM. */
+int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *err, size_t errlen);
 
 /* Stops the ZAP thread and closes its socket (before zmq_ctx_term of its
  * context).  Accepts NULL; returns NULL. */

@@ -164,9 +164,9 @@ builder_t *builder_free(builder_t *b)
         return NULL;
 }
 
-const struct builder_counters *builder_counters(const builder_t *b)
+void builder_get_counters(const builder_t *b, struct builder_counters *ret)
 {
-        return &b->c;
+        *ret = b->c;
 }
 
 size_t builder_out_of_step(const builder_t *b, const struct builder_out_of_step **ret)

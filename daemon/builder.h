@@ -158,7 +158,9 @@ void builder_tick(builder_t *b, uint64_t now_ms);
 /* End of run: decides every open event. */
 void builder_flush(builder_t *b);
 
-const struct builder_counters *builder_counters(const builder_t *b);
+/* Copies the counters into *ret (a few hundred words: call it at status and
+ * metrics time, not per item). */
+void builder_get_counters(const builder_t *b, struct builder_counters *ret);
 
 /* Sources found out of step so far (at most 64, one entry per source, the
  * latest diagnosis); returns how many.  counters.out_of_step grows by one at

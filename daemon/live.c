@@ -211,8 +211,14 @@ static int s_poll_timeout(live_t *l, int timeout_ms)
 /* STATUS= for systemctl status: the state, and while running the events so far. */
 static void s_notify_status(live_t *l, uint64_t now)
 {
-        const struct builder_counters *bc = l->b ? builder_counters(l->b) : &l->last_bc;
+        struct builder_counters run_bc;
+        const struct builder_counters *bc = &l->last_bc;
         int r = 0;
+
+        if (l->b) {
+                builder_get_counters(l->b, &run_bc);
+                bc = &run_bc;
+        }
 
         l->status_at_ms = now;
         switch (l->ctl.state) {
@@ -476,10 +482,13 @@ static void s_update_rates(live_t *l, uint64_t now)
         if (!l->b || now - l->rate_at_ms < 1000)
                 return;
         double dt = (double)(now - l->rate_at_ms) / 1000.0;
-        const struct builder_counters *bc = builder_counters(l->b);
-        const uint64_t *tc = record_tag_counts(l->enc);
-        l->ev_rate = (double)(bc->events - l->rate_events) / dt;
-        l->rate_events = bc->events;
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
+        struct record_counters rc;
+        record_get_counters(l->enc, &rc);
+        const uint64_t *tc = rc.tags;
+        l->ev_rate = (double)(bc.events - l->rate_events) / dt;
+        l->rate_events = bc.events;
         for (unsigned t = 0; t < TAG_COUNT_; t++) {
                 l->tag_rate[t] = (double)(tc[t] - l->rate_tags[t]) / dt;
                 l->rate_tags[t] = tc[t];
@@ -489,10 +498,11 @@ static void s_update_rates(live_t *l, uint64_t now)
 
 static void s_check_oos(live_t *l)
 {
-        const struct builder_counters *bc = builder_counters(l->b);
-        if (bc->out_of_step == l->oos_seen)
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
+        if (bc.out_of_step == l->oos_seen)
                 return;
-        l->oos_seen = bc->out_of_step;
+        l->oos_seen = bc.out_of_step;
         const struct builder_out_of_step *oos;
         size_t n = builder_out_of_step(l->b, &oos);
         for (size_t i = 0; i < n; i++)
@@ -644,8 +654,10 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         s_collect(l);
         const struct builder_out_of_step *oos;
         size_t n_oos = builder_out_of_step(l->b, &oos);
+        struct builder_counters bc;
+        builder_get_counters(l->b, &bc);
         struct record_totals tot = {
-                .counters = builder_counters(l->b),
+                .counters = &bc,
                 .oos = oos,
                 .n_oos = n_oos,
                 .end_reason = reason,
@@ -658,8 +670,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         if (tr && tr->run_trailer)
                 tr->run_trailer->records_in_file = trailer_seq + 1;
         s_put_record(l, tr);
-        const struct builder_counters *bc = builder_counters(l->b);
-        uint64_t events = bc->events;
+        uint64_t events = bc.events;
         publish_flush(l->pub);
         while (!publish_acked(l->pub, l->run, trailer_seq) && (now = source_now_ms()) < deadline) {
                 publish_handle_acks(l->pub);
@@ -684,8 +695,10 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                       strerror(-l->enc_error));
         s_log(l, "%s", msg);
         l->have_last = true;
-        l->last_bc = *bc;
-        memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
+        l->last_bc = bc;
+        struct record_counters rc;
+        record_get_counters(l->enc, &rc);
+        memcpy(l->last_tags, rc.tags, sizeof l->last_tags);
         l->last_records = l->seq;
         l->last_run_ms = source_now_ms() - l->run_start_ms;
         l->last_n_oos = n_oos < 64 ? n_oos : 64;
@@ -700,6 +713,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
 {
         struct control_source_status ss[CONFIG_MAX_SOURCES];
         struct publish_counters pc;
+        struct builder_counters bc;
+        struct record_counters rc;
         struct control_status s = { 0 };
         bool running = l->b != NULL;
 
@@ -729,10 +744,12 @@ static void s_status(live_t *l, bool text, uint64_t now)
         s.auth_refusals = auth_refusals(l->auth);
         if (running) {
                 s.run_ms = now - l->run_start_ms;
-                s.builder = builder_counters(l->b);
+                builder_get_counters(l->b, &bc);
+                s.builder = &bc;
                 s.open_events = builder_open_events(l->b);
                 s.open_bytes = builder_open_bytes(l->b);
-                s.tag_counts = record_tag_counts(l->enc);
+                record_get_counters(l->enc, &rc);
+                s.tag_counts = rc.tags;
                 memcpy(s.tag_rate_hz, l->tag_rate, sizeof s.tag_rate_hz);
                 s.event_rate_hz = l->ev_rate;
                 s.records = l->seq;
@@ -865,8 +882,10 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         if (l->b) {
                 const struct builder_out_of_step *oos;
                 s->have_builder = true;
-                s->bc = *builder_counters(l->b);
-                memcpy(s->tags, record_tag_counts(l->enc), sizeof s->tags);
+                builder_get_counters(l->b, &s->bc);
+                struct record_counters rc;
+                record_get_counters(l->enc, &rc);
+                memcpy(s->tags, rc.tags, sizeof s->tags);
                 s->open_events = builder_open_events(l->b);
                 s->open_bytes = builder_open_bytes(l->b);
                 s->records = l->seq;
@@ -1155,8 +1174,9 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 .require_curve = as->require_curve,
                 .log_name = "darkdaqd",
         };
-        l->auth = auth_new(l->zctx, &ac, err, errlen);
-        if (!l->auth) {
+        /* Whatever the reason, [auth] cannot be used: a configuration
+         * error, -EPERM by live_new's contract (darkdaqd exits 2). */
+        if (auth_new(&l->auth, l->zctx, &ac, err, errlen) < 0) {
                 live_free(l);
                 return -EPERM;
         }
@@ -1189,10 +1209,10 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         uint64_t now = source_now_ms();
         s_snapshot(l, now, true);
         if (cfg->daemon.metrics[0]) {
-                l->metrics = metrics_new(cfg->daemon.metrics, s_render, l, err, errlen);
-                if (!l->metrics) {
+                r = metrics_new(&l->metrics, cfg->daemon.metrics, s_render, l, err, errlen);
+                if (r < 0) {
                         live_free(l);
-                        return -EADDRNOTAVAIL;
+                        return r;
                 }
         }
         uint64_t wd_usec = notify_watchdog_usec();

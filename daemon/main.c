@@ -67,7 +67,9 @@ static void s_summary(const struct replay_summary *s, const record_enc_t *enc,
                       const char *out_path, uint64_t records)
 {
         const struct builder_counters *k = &s->counters;
-        const uint64_t *tags = record_tag_counts(enc);
+        struct record_counters rc;
+        record_get_counters(enc, &rc);
+        const uint64_t *tags = rc.tags;
 
         printf("darkdaqd: replayed %zu file%s, %" PRIu64 " bytes: %" PRIu64 " events (%" PRIu64
                " complete, %" PRIu64 " incomplete, %" PRIu64 " duplicate, %" PRIu64 " corrupt, %"

@@ -173,8 +173,8 @@ fail:
         return rc;
 }
 
-metrics_t *metrics_new(const char *addr_port, metrics_render_fn fn, void *ctx, char *err,
-                       size_t errlen)
+int metrics_new(metrics_t **ret, const char *addr_port, metrics_render_fn fn, void *ctx,
+                char *err, size_t errlen)
 {
         metrics_t *m;
         int fd;
@@ -184,15 +184,18 @@ metrics_t *metrics_new(const char *addr_port, metrics_render_fn fn, void *ctx, c
         m = calloc(1, sizeof(*m));
         if (!m || !(m->out = prom_new())) {
                 s_err(err, errlen, "metrics %s: out of memory", addr_port);
-                return metrics_free(m);
+                metrics_free(m);
+                return -ENOMEM;
         }
         m->render = fn;
         m->ctx = ctx;
         atomic_init(&m->scrapes, 0);
         snprintf(m->name, sizeof(m->name), "%s", addr_port);
         fd = s_listen(m, addr_port, err, errlen);
-        if (fd < 0)
-                return metrics_free(m);
+        if (fd < 0) {
+                metrics_free(m);
+                return fd;
+        }
         m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                                   s_handler, m,
                                   MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, m,
@@ -203,9 +206,11 @@ metrics_t *metrics_new(const char *addr_port, metrics_render_fn fn, void *ctx, c
         if (!m->mhd) {
                 close(fd);
                 s_err(err, errlen, "metrics %s: libmicrohttpd did not start", addr_port);
-                return metrics_free(m);
+                metrics_free(m);
+                return -EIO;
         }
-        return m;
+        *ret = m;
+        return 0;
 }
 
 metrics_t *metrics_free(metrics_t *m)

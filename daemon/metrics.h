@@ -30,10 +30,13 @@ typedef int (*metrics_render_fn)(prom_t *out, void *ctx);
 /* Listens on addr_port: "HOST:PORT" or "[IPV6]:PORT" (NULL or "":
  * METRICS_DEFAULT_ADDR; port 0: any free port, see metrics_port()).  HOST
  * is an address or a name from /etc/hosts such as localhost, bound as given
- * (0.0.0.0 only if asked for).  NULL on failure, with err saying what and
- * where ("metrics 127.0.0.1:9464: Address already in use"). */
-metrics_t *metrics_new(const char *addr_port, metrics_render_fn fn, void *ctx, char *err,
-                       size_t errlen);
+ * (0.0.0.0 only if asked for).  Returns 0 and *ret, or -errno with err
+ * saying what and where ("metrics 127.0.0.1:9464: Address already in use"):
+ * -EINVAL for an address that is not HOST:PORT or does not resolve, the
+ * socket's -errno (-EADDRINUSE, -EACCES, ...), -EIO when libmicrohttpd does
+ * not start, -ENOMEM. */
+int metrics_new(metrics_t **ret, const char *addr_port, metrics_render_fn fn, void *ctx,
+                char *err, size_t errlen);
 
 /* Stops the thread and closes the socket.  Accepts NULL; returns NULL. */
 metrics_t *metrics_free(metrics_t *m);

@@ -56,7 +56,7 @@ struct record_enc {
         Darkdaq__SinglePhoton single_photon;
         Darkdaq__ThreePhoton three_photon;
         double three_photon_m[3];
-        uint64_t tag_counts[TAG_COUNT_];
+        struct record_counters c;       /* record_get_counters() */
         uint8_t *pack;                  /* record_event_pack()'s output */
         size_t pack_cap;
         size_t *sizes;                  /* its nested messages' lengths */
@@ -122,16 +122,16 @@ record_enc_t *record_enc_free(record_enc_t *e)
         return NULL;
 }
 
-const uint64_t *record_tag_counts(const record_enc_t *e)
+void record_get_counters(const record_enc_t *e, struct record_counters *ret)
 {
-        return e->tag_counts;
+        *ret = e->c;
 }
 
 void record_count_fired(record_enc_t *e, uint32_t fired)
 {
         for (unsigned i = 0; i < TAG_COUNT_; i++)
                 if (fired & (1u << i))
-                        e->tag_counts[i]++;
+                        e->c.tags[i]++;
 }
 
 static size_t s_mask_to_ids(uint64_t mask, uint32_t ids[64])
@@ -198,7 +198,7 @@ static void s_event_tags(record_enc_t *e, const struct tag_result *t)
                 return;
         for (unsigned i = 0; i < TAG_COUNT_; i++)
                 if (t->fired & (1u << i))
-                        e->tag_counts[i]++;
+                        e->c.tags[i]++;
         if (t->fired & (1u << TAG_ZPRIME_INVISIBLE)) {
                 darkdaq__zprime_invisible__init(&e->zprime);
                 e->zprime.recoil_m2_gev2 = t->zprime.recoil_m2_gev2;
@@ -433,7 +433,7 @@ Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t)
                         s_count(e, name, c->per_source_missing[s]);
                 }
         }
-        const uint64_t *tc = t->tag_counts ? t->tag_counts : e->tag_counts;
+        const uint64_t *tc = t->tag_counts ? t->tag_counts : e->c.tags;
         for (unsigned i = 0; i < TAG_COUNT_; i++) {
                 char name[COUNT_NAME_BYTES];
                 snprintf(name, sizeof name, "tag_%s", record_tag_name(i));
@@ -786,7 +786,7 @@ static void s_count_tags(record_enc_t *e, const struct tag_result *tags)
         if (tags)
                 for (unsigned i = 0; i < TAG_COUNT_; i++)
                         if (tags->fired & (1u << i))
-                                e->tag_counts[i]++;
+                                e->c.tags[i]++;
 }
 
 const uint8_t *record_event_pack(record_enc_t *e, const struct built_event *ev,

@@ -93,9 +93,13 @@ Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c);
  * run-file writer to set. */
 Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t);
 
-/* Events per tag counted by record_event() and the packers (TAG_COUNT_
- * entries). */
-const uint64_t *record_tag_counts(const record_enc_t *e);
+/* What an encoder counted since record_enc_new(): the events of
+ * record_event(), the packers and record_count_fired(). */
+struct record_counters {
+        uint64_t tags[TAG_COUNT_];      /* events per tag */
+};
+
+void record_get_counters(const record_enc_t *e, struct record_counters *ret);
 /* Counts an event with these fired tags (bit 1u << tag) in e, for an event
  * that another encoder packed (tagpipe.h). */
 void record_count_fired(record_enc_t *e, uint32_t fired);

@@ -248,7 +248,7 @@ int replay_run(const struct replay_options *opt, const char *const *paths, size_
                 ret->files = n;
                 ret->bytes_read = bytes_read;
                 ret->expected = cfg.expected;
-                ret->counters = *builder_counters(b);
+                builder_get_counters(b, &ret->counters);
                 ret->n_out_of_step = builder_out_of_step(b, &oos);
                 memcpy(ret->out_of_step, oos, ret->n_out_of_step * sizeof(*oos));
         }

@@ -28,7 +28,7 @@ struct tagpipe_options {
         const struct physics_config *physics;   /* NULL: events go untagged */
         record_enc_t *enc;              /* the caller's: packs late, junk and corrupt
                                          * records, and counts the fired tags of the
-                                         * events it emits (record_tag_counts) */
+                                         * events it emits (record_get_counters) */
         tagpipe_emit_fn emit;
         void *ctx;                      /* for emit */
         bool no_thread;                 /* tag on the caller's thread instead */

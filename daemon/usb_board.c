@@ -60,7 +60,7 @@ struct usb_board {
         bool want_run;                  /* RUN as last asked */
         bool want_busy;                 /* BUSY as last asked */
         uint64_t busy_since_ns;         /* when BUSY went on (CLOCK_MONOTONIC) */
-        struct usb_board_stats st;      /* counters */
+        struct usb_board_counters st;   /* counters */
 
         /* Event thread only. */
         struct s_bulk *bulk;            /* n_bulk transfers */
@@ -769,20 +769,22 @@ int usb_board_pollfds(usb_board_t *b, struct pollfd *fds, size_t max)
         return (int)b->n_fds;
 }
 
-void usb_board_stats(usb_board_t *b, struct usb_board_stats *ret)
+void usb_board_get_counters(const usb_board_t *b, struct usb_board_counters *ret)
 {
-        pthread_mutex_lock(&b->lock);
+        /* Taking the lock does not change the board: const for the caller. */
+        pthread_mutex_t *lock = (pthread_mutex_t *)&b->lock;
+
+        pthread_mutex_lock(lock);
         *ret = b->st;
         if (b->want_busy)
                 ret->busy_ns += s_now_ns() - b->busy_since_ns;
-        pthread_mutex_unlock(&b->lock);
+        pthread_mutex_unlock(lock);
 }
 
 /* ---- life ------------------------------------------------------------- */
 
-usb_board_t *usb_board_new(const struct usb_board_config *cfg,
-                           const struct usb_board_callbacks *cb, void *ctx,
-                           char *err, size_t errlen)
+int usb_board_new(usb_board_t **ret, const struct usb_board_config *cfg,
+                  const struct usb_board_callbacks *cb, void *ctx, char *err, size_t errlen)
 {
         static const struct usb_board_config defaults;
         usb_board_t *b;
@@ -792,12 +794,12 @@ usb_board_t *usb_board_new(const struct usb_board_config *cfg,
                 cfg = &defaults;
         if (!cb || !cb->bytes || !cb->attached || !cb->detached) {
                 snprintf(err, errlen, "usb: bytes, attached and detached callbacks are required");
-                return NULL;
+                return -EINVAL;
         }
         b = calloc(1, sizeof *b);
         if (!b) {
                 snprintf(err, errlen, "usb: out of memory");
-                return NULL;
+                return -ENOMEM;
         }
         pthread_mutex_init(&b->lock, NULL);
         b->cb = *cb;
@@ -815,7 +817,8 @@ usb_board_t *usb_board_new(const struct usb_board_config *cfg,
         s_set_name(b);
         if (b->bulk_bytes > (size_t)INT32_MAX) {
                 snprintf(err, errlen, "%s: transfer_bytes %zu too large", b->name, b->bulk_bytes);
-                return usb_board_free(b);
+                usb_board_free(b);
+                return -EINVAL;
         }
 
         r = libusb_init(&b->usb);
@@ -823,7 +826,8 @@ usb_board_t *usb_board_new(const struct usb_board_config *cfg,
                 b->usb = NULL;
                 snprintf(err, errlen, "%s: cannot initialise libusb (%s); the board "
                          "cannot be used", b->name, libusb_error_name(r));
-                return usb_board_free(b);
+                usb_board_free(b);
+                return s_errno(r);
         }
 
         b->bulk = calloc(b->n_bulk, sizeof *b->bulk);
@@ -862,16 +866,19 @@ usb_board_t *usb_board_new(const struct usb_board_config *cfg,
                 if (r != 0) {
                         snprintf(err, errlen, "%s: cannot register for hot-plug events (%s); "
                                  "the board cannot be used", b->name, libusb_error_name(r));
-                        return usb_board_free(b);
+                        usb_board_free(b);
+                        return s_errno(r);
                 }
                 b->hotplug_registered = true;
         }
         b->scan = true;
-        return b;
+        *ret = b;
+        return 0;
 
 nomem:
         snprintf(err, errlen, "%s: out of memory", b->name);
-        return usb_board_free(b);
+        usb_board_free(b);
+        return -ENOMEM;
 }
 
 usb_board_t *usb_board_free(usb_board_t *b)

@@ -35,7 +35,7 @@ struct usb_board_config {
 
 /* Every callback runs on the thread inside usb_board_handle_events (never
  * inside usb_board_new or usb_board_free).  A callback may call
- * usb_board_run, usb_board_busy and usb_board_stats, not usb_board_free. */
+ * usb_board_run, usb_board_busy and usb_board_get_counters, not usb_board_free. */
 struct usb_board_callbacks {
         /* The data of one completed bulk transfer, n > 0, in stream order.
          * data is valid during the call only. */
@@ -59,7 +59,7 @@ struct usb_board_callbacks {
         void (*log)(void *ctx, const char *msg);
 };
 
-struct usb_board_stats {
+struct usb_board_counters {
         uint64_t bytes;                 /* bytes delivered to bytes() */
         uint64_t transfers;             /* bulk transfers completed */
         uint64_t errors;                /* failed transfers and requests */
@@ -80,11 +80,12 @@ typedef struct usb_board usb_board_t;
 /* Creates the driver of the board cfg names (cfg NULL = all defaults) and
  * registers for its hot-plug events; the board need not be present.  It is
  * opened inside a later usb_board_handle_events (then attached() is called).
- * cb->bytes, cb->attached and cb->detached are required.  Returns the board,
- * or NULL with err filled (libusb unusable, no memory). */
-usb_board_t *usb_board_new(const struct usb_board_config *cfg,
-                           const struct usb_board_callbacks *cb, void *ctx,
-                           char *err, size_t errlen);
+ * cb->bytes, cb->attached and cb->detached are required.  Returns 0 and
+ * *ret, or -errno with err filled: -EINVAL (a callback missing,
+ * transfer_bytes too large), libusb's error as -errno (libusb unusable),
+ * -ENOMEM. */
+int usb_board_new(usb_board_t **ret, const struct usb_board_config *cfg,
+                  const struct usb_board_callbacks *cb, void *ctx, char *err, size_t errlen);
 
 /* Cancels the transfers, waits (bounded) for them, releases and closes the
  * board, without calling any callback and without sending RUN 0.  Accepts
@@ -116,7 +117,7 @@ int usb_board_next_timeout(usb_board_t *b);
 int usb_board_handle_events(usb_board_t *b, int timeout_ms);
 
 /* A consistent snapshot of the counters; any thread. */
-void usb_board_stats(usb_board_t *b, struct usb_board_stats *ret);
+void usb_board_get_counters(const usb_board_t *b, struct usb_board_counters *ret);
 
 /* "usb 1209:0001 serial X (bus 1 dev 2)": the board's name as messages use
  * it (without the bus part while none is attached).  Valid until the next

@@ -67,10 +67,10 @@ static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *
                                        .serial = cfg->usb_serial[0] ? cfg->usb_serial : NULL };
         struct usb_board_callbacks cb = { .bytes = s_bytes, .attached = s_attached,
                                           .detached = s_detached };
-        h->board = usb_board_new(&uc, &cb, h, err, errlen);
-        if (!h->board) {
+        int r = usb_board_new(&h->board, &uc, &cb, h, err, errlen);
+        if (r < 0) {
                 free(h);
-                return -ENODEV;
+                return r;
         }
         *ret = h;
         return 0;
@@ -135,8 +135,8 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
 
 static void s_health(driver_handle_t *h, struct driver_health *ret)
 {
-        struct usb_board_stats st;
-        usb_board_stats(h->board, &st);
+        struct usb_board_counters st;
+        usb_board_get_counters(h->board, &st);
         ret->reconnects = st.reconnects;
         ret->unplugs = st.unplugs;
         ret->errors = st.errors;

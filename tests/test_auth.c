@@ -156,15 +156,14 @@ TEST(config_errors)
         struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
         char pub[AUTH_KEY_Z85_LEN + 1], err[256] = "";
         void *ctx = zmq_ctx_new();
-        auth_t *a;
+        auth_t *a, *x = NULL;
 
         REQUIRE(mkdtemp(k.dir));
         REQUIRE(s_pair(&k, "server", pub) == 0);
         REQUIRE(s_pair(&k, "client", pub) == 0);
 
         /* no keys: local endpoints only */
-        a = auth_new(ctx, &(struct auth_config){ 0 }, err, sizeof(err));
-        REQUIRE(a);
+        REQUIRE(auth_new(&a, ctx, &(struct auth_config){ 0 }, err, sizeof(err)) == 0);
         void *s = zmq_socket(ctx, ZMQ_REP);
         CHECK(auth_apply_server(a, s, "tcp://127.0.0.1:5555", err, sizeof(err)) == 0);
         CHECK(auth_apply_server(a, s, "ipc:///tmp/x", err, sizeof(err)) == 0);
@@ -185,20 +184,25 @@ TEST(config_errors)
         a = auth_free(a);
 
         /* half a configuration */
-        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0] }, err, sizeof(err)));
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .server_key_file = k.path[0] }, err,
+                       sizeof(err)) < 0);
         CHECK(strstr(err, "allowed_clients") != NULL);
-        CHECK(!auth_new(ctx, &(struct auth_config){ .allowed_clients = k.path[3] }, err, sizeof(err)));
-        CHECK(!auth_new(ctx, &(struct auth_config){ .require_curve = true }, err, sizeof(err)));
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .allowed_clients = k.path[3] }, err,
+                       sizeof(err)) < 0);
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .require_curve = true }, err,
+                       sizeof(err)) < 0);
         /* a secret key among the allowed clients */
-        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
-                                                    .allowed_clients = k.path[2] }, err, sizeof(err)));
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                        .allowed_clients = k.path[2] }, err,
+                       sizeof(err)) < 0);
         CHECK(strstr(err, "holds a secret key") != NULL);
         /* a directory with no key */
         char empty[96];
         snprintf(empty, sizeof(empty), "%s/empty", k.dir);
         REQUIRE(mkdir(empty, 0700) == 0);
-        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
-                                                    .allowed_clients = empty }, err, sizeof(err)));
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                        .allowed_clients = empty }, err,
+                       sizeof(err)) < 0);
         CHECK(strstr(err, "no key listed") != NULL);
         rmdir(empty);
 
@@ -209,13 +213,14 @@ TEST(config_errors)
         snprintf(list, sizeof(list), "# allowed\n%s\n\npublic-key = \"%s\"\n"
                  "#%039d\n", pub, pub, 0);
         s_write(lp, list);
-        a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0], .allowed_clients = lp },
-                     err, sizeof(err));
-        CHECK(a != NULL);
+        CHECK(auth_new(&a, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                       .allowed_clients = lp },
+                       err, sizeof(err)) == 0);
         CHECK_EQ_U(auth_allowed_count(a), 1);
         /* one ZAP handler per context */
-        CHECK(!auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
-                                                    .allowed_clients = lp }, err, sizeof(err)));
+        CHECK(auth_new(&x, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                        .allowed_clients = lp }, err,
+                       sizeof(err)) < 0);
         CHECK(strstr(err, "zeromq.zap.01") != NULL);
         a = auth_free(a);
         CHECK(a == NULL);
@@ -291,12 +296,12 @@ TEST(curve_zap_allows_listed_key_only)
         snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_a);
         s_write(allowed_a, buf);
 
-        auth_t *a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+        auth_t *a;
+        REQUIRE(auth_new(&a, ctx, &(struct auth_config){ .server_key_file = k.path[0],
                                                          .allowed_clients = clients,
                                                          .require_curve = true,
                                                          .log_name = "test_auth" },
-                             err, sizeof(err));
-        REQUIRE(a);
+                         err, sizeof(err)) == 0);
         CHECK_EQ_U(auth_allowed_count(a), 1);
 
         void *rep = zmq_socket(ctx, ZMQ_REP);
@@ -385,10 +390,10 @@ TEST(local_sockets_stay_open_beside_curve)
         REQUIRE(mkdtemp(k.dir));
         REQUIRE(s_pair(&k, "server", pub) == 0);
         REQUIRE(s_pair(&k, "a", pub) == 0);
-        auth_t *a = auth_new(ctx, &(struct auth_config){ .server_key_file = k.path[0],
+        auth_t *a;
+        REQUIRE(auth_new(&a, ctx, &(struct auth_config){ .server_key_file = k.path[0],
                                                          .allowed_clients = k.path[3] },
-                             err, sizeof(err));
-        REQUIRE(a);
+                         err, sizeof(err)) == 0);
         void *rep = zmq_socket(ctx, ZMQ_REP);
         zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof(zero));
         CHECK(auth_apply_server(a, rep, "tcp://127.0.0.1:*", err, sizeof(err)) == 0);

@@ -218,11 +218,19 @@ static struct builder_config cfg_for(uint64_t expected)
         return cfg;
 }
 
+/* The builder's counters now, for a check on one of them. */
+static struct builder_counters counters_of(const builder_t *b)
+{
+        struct builder_counters k;
+        builder_get_counters(b, &k);
+        return k;
+}
+
 static void check_bytes(const builder_t *b, const struct col *c)
 {
-        const struct builder_counters *k = builder_counters(b);
-        CHECK_EQ_U(k->bytes_in, k->bytes_out);
-        CHECK_EQ_U(k->bytes_out, c->bytes);
+        struct builder_counters k = counters_of(b);
+        CHECK_EQ_U(k.bytes_in, k.bytes_out);
+        CHECK_EQ_U(k.bytes_out, c->bytes);
         CHECK_EQ_U(builder_open_events(b), 0);
         CHECK_EQ_U(builder_open_bytes(b), 0);
 }
@@ -311,8 +319,8 @@ TEST(missing_fragment)
         CHECK_EQ_U(count(&c, R_EVENT), 5);
         builder_flush(f.b);
         CHECK_EQ_U(count(&c, R_EVENT), 6);
-        CHECK_EQ_U(builder_counters(f.b)->incomplete, 1);
-        CHECK_EQ_U(builder_counters(f.b)->per_source_missing[2], 1);
+        CHECK_EQ_U(counters_of(f.b).incomplete, 1);
+        CHECK_EQ_U(counters_of(f.b).per_source_missing[2], 1);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);
@@ -340,7 +348,7 @@ TEST(silent_source_fake_clock)
         CHECK_EQ_U(count(&c, R_EVENT), 3);
         CHECK_EQ_U(event_of(&c, 1)->status, EV_COMPLETE);
         CHECK_EQ_U(event_of(&c, 2)->missing, 0x2);
-        CHECK_EQ_U(builder_counters(f.b)->forced_by_timeout, 3);
+        CHECK_EQ_U(counters_of(f.b).forced_by_timeout, 3);
         CHECK_EQ_U(builder_open_events(f.b), 1);
         /* Source 1 wakes up: its fragment for a decided event is late; the
          * next one joins the open event. */
@@ -399,7 +407,7 @@ TEST(duplicate)
         CHECK_EQ_U(r->n_frags, 3);
         CHECK_EQ_U(r->n_tag, 2);
         CHECK_EQ_U(event_of(&c, 2)->status, EV_COMPLETE);
-        CHECK_EQ_U(builder_counters(f.b)->duplicate, 1);
+        CHECK_EQ_U(counters_of(f.b).duplicate, 1);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);
@@ -426,7 +434,7 @@ TEST(late)
         CHECK_EQ_U(l->offset, 2 * FRAG);
         CHECK_EQ_U(event_of(&c, 2)->missing, 0x1);
         CHECK_EQ_U(event_of(&c, 2)->sources, 0x2);
-        CHECK_EQ_U(builder_counters(f.b)->per_source_late[0], 1);
+        CHECK_EQ_U(counters_of(f.b).per_source_late[0], 1);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);
@@ -489,7 +497,7 @@ TEST(crc_error_becomes_corrupt_record)
         CHECK_EQ_U(event_of(&c, 2)->status, EV_COMPLETE);
         CHECK_EQ_U(event_of(&c, 3)->status, EV_COMPLETE);
         CHECK_EQ_U(count(&c, R_LATE), 0);
-        CHECK_EQ_U(builder_counters(f.b)->corrupt, 3);
+        CHECK_EQ_U(counters_of(f.b).corrupt, 3);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);
@@ -621,8 +629,8 @@ TEST(board_skips_a_trigger_and_stays_behind)
         CHECK_EQ_U(o[0].source, 2);
         CHECK(o[0].offset == 1);
         CHECK_EQ_U(o[0].first_trigger, 21);
-        CHECK_EQ_U(builder_counters(b)->out_of_step, 1);
-        CHECK_EQ_U(builder_counters(b)->time_mismatch, 39);
+        CHECK_EQ_U(counters_of(b).out_of_step, 1);
+        CHECK_EQ_U(counters_of(b).time_mismatch, 39);
         check_bytes(b, &c);
         builder_free(b);
         free(c.r);
@@ -660,7 +668,7 @@ TEST(max_open_events)
         }
         /* Source 1 silent: the oldest events were decided, incomplete. */
         CHECK_EQ_U(count(&c, R_EVENT), 6);
-        CHECK_EQ_U(builder_counters(f.b)->forced_by_events, 6);
+        CHECK_EQ_U(counters_of(f.b).forced_by_events, 6);
         CHECK_EQ_U(event_of(&c, 1)->status, EV_INCOMPLETE);
         CHECK_EQ_U(event_of(&c, 1)->missing, 0x2);
         /* Its fragment for a decided event is late; later ones join. */
@@ -691,7 +699,7 @@ TEST(max_open_bytes)
                 CHECK(builder_open_bytes(f.b) <= 3 * FRAG);
         }
         CHECK_EQ_U(count(&c, R_EVENT), 7);
-        CHECK_EQ_U(builder_counters(f.b)->forced_by_bytes, 7);
+        CHECK_EQ_U(counters_of(f.b).forced_by_bytes, 7);
         add(&f, 1, 1, 7);
         CHECK_EQ_U(count(&c, R_LATE), 1);
         add(&f, 1, 1, 8);
@@ -752,7 +760,7 @@ TEST(junk_between_fragments)
         CHECK_EQ_U(nth(&c, R_JUNK, 2)->bytes, 4);
         CHECK_EQ_U(nth(&c, R_JUNK, 3)->offset, 3 * FRAG + 20);
         CHECK_EQ_U(nth(&c, R_JUNK, 3)->bytes, 5);
-        CHECK_EQ_U(builder_counters(b)->bytes_in, n);
+        CHECK_EQ_U(counters_of(b).bytes_in, n);
         check_bytes(b, &c);
         stream_free(st);
         builder_free(b);
@@ -948,13 +956,13 @@ static void check_same_events(uint32_t first, uint64_t seed)
         for (size_t i = 0; i < na; i++)
                 CHECK(cmp_rec(&a.r[i], &b1.r[i]) == 0);
         /* Junk: the same bytes, and every byte once. */
-        CHECK_EQ_U(builder_counters(ba)->junk_bytes, builder_counters(bb)->junk_bytes);
-        CHECK(builder_counters(ba)->junk > 0);
-        CHECK(builder_counters(ba)->late > 0);
-        CHECK_EQ_U(builder_counters(ba)->bytes_in, g.all_len);
-        CHECK_EQ_U(builder_counters(bb)->bytes_in, g.all_len);
-        CHECK_EQ_U(builder_counters(ba)->bytes_out, g.all_len);
-        CHECK_EQ_U(builder_counters(bb)->bytes_out, g.all_len);
+        CHECK_EQ_U(counters_of(ba).junk_bytes, counters_of(bb).junk_bytes);
+        CHECK(counters_of(ba).junk > 0);
+        CHECK(counters_of(ba).late > 0);
+        CHECK_EQ_U(counters_of(ba).bytes_in, g.all_len);
+        CHECK_EQ_U(counters_of(bb).bytes_in, g.all_len);
+        CHECK_EQ_U(counters_of(ba).bytes_out, g.all_len);
+        CHECK_EQ_U(counters_of(bb).bytes_out, g.all_len);
         CHECK_EQ_U(a.bytes, g.all_len);
         CHECK_EQ_U(b1.bytes, g.all_len);
         builder_free(ba);
@@ -989,7 +997,7 @@ TEST(bytes_in_equals_bytes_out_with_limits)
         builder_flush(b);
         CHECK_EQ_U(c.bytes, g.all_len);
         check_bytes(b, &c);
-        CHECK(builder_counters(b)->forced_by_events + builder_counters(b)->forced_by_bytes > 0);
+        CHECK(counters_of(b).forced_by_events + counters_of(b).forced_by_bytes > 0);
         stream_free(st);
         builder_free(b);
         free(c.r);

@@ -211,9 +211,9 @@ TEST(serves_metrics)
         char err[256] = "", resp[16384], expected[4096];
         const char *body;
         prom_t *p = prom_new();
-        metrics_t *m = metrics_new("127.0.0.1:0", s_render, &snap, err, sizeof(err));
+        metrics_t *m = NULL;
 
-        REQUIRE(m && p);
+        REQUIRE(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)) == 0 && p);
         CHECK(metrics_port(m) != 0);
         CHECK_EQ_U(s_fetch("127.0.0.1", metrics_port(m), "GET /metrics HTTP/1.0\r\n\r\n", resp,
                            sizeof(resp)), 200);
@@ -257,10 +257,10 @@ TEST(other_paths_methods_and_failures)
 {
         struct snapshot snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
         char err[256] = "", resp[4096];
-        metrics_t *m = metrics_new("127.0.0.1:0", s_render, &snap, err, sizeof(err));
+        metrics_t *m = NULL;
         uint16_t port;
 
-        REQUIRE(m);
+        REQUIRE(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)) == 0);
         port = metrics_port(m);
         CHECK_EQ_U(s_fetch("127.0.0.1", port, "GET / HTTP/1.0\r\n\r\n", resp, sizeof(resp)), 404);
         CHECK_EQ_U(s_fetch("127.0.0.1", port, "GET /metrics/x HTTP/1.0\r\n\r\n", resp, sizeof(resp)), 404);
@@ -284,9 +284,9 @@ TEST(listens_on_configured_address_only)
 {
         struct snapshot snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
         char err[256] = "", resp[4096];
-        metrics_t *m = metrics_new("127.0.0.1:0", s_render, &snap, err, sizeof(err)), *m2;
+        metrics_t *m = NULL, *m2 = NULL;
 
-        REQUIRE(m);
+        REQUIRE(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)) == 0);
         /* 127.0.0.2 is loopback too, but not the address configured */
         CHECK(s_fetch("127.0.0.2", metrics_port(m), "GET /metrics HTTP/1.0\r\n\r\n", resp,
                       sizeof(resp)) == -1);
@@ -296,23 +296,21 @@ TEST(listens_on_configured_address_only)
         /* the same port again: refused, and the message says where */
         char addr[64];
         snprintf(addr, sizeof(addr), "127.0.0.1:%u", metrics_port(m));
-        m2 = metrics_new(addr, s_render, &snap, err, sizeof(err));
-        CHECK(m2 == NULL);
+        CHECK(metrics_new(&m2, addr, s_render, &snap, err, sizeof(err)) < 0);
         CHECK(strstr(err, addr) != NULL && strstr(err, "Address already in use") != NULL);
         metrics_free(m);
 
         /* localhost resolves; the default is the spec's address */
-        m = metrics_new("localhost:0", s_render, &snap, err, sizeof(err));
-        CHECK(m != NULL);
+        CHECK(metrics_new(&m, "localhost:0", s_render, &snap, err, sizeof(err)) == 0);
         metrics_free(m);
         CHECK_STR(METRICS_DEFAULT_ADDR, "127.0.0.1:9464");
 
-        CHECK(metrics_new("127.0.0.1", s_render, &snap, err, sizeof(err)) == NULL);
+        CHECK(metrics_new(&m2, "127.0.0.1", s_render, &snap, err, sizeof(err)) < 0);
         CHECK(strstr(err, "not HOST:PORT") != NULL);
-        CHECK(metrics_new("127.0.0.1:http", s_render, &snap, err, sizeof(err)) == NULL);
-        CHECK(metrics_new("127.0.0.1:70000", s_render, &snap, err, sizeof(err)) == NULL);
-        CHECK(metrics_new("[::1:9464", s_render, &snap, err, sizeof(err)) == NULL);
-        CHECK(metrics_new("no.such.host.invalid:9464", s_render, &snap, err, sizeof(err)) == NULL);
+        CHECK(metrics_new(&m2, "127.0.0.1:http", s_render, &snap, err, sizeof(err)) < 0);
+        CHECK(metrics_new(&m2, "127.0.0.1:70000", s_render, &snap, err, sizeof(err)) < 0);
+        CHECK(metrics_new(&m2, "[::1:9464", s_render, &snap, err, sizeof(err)) < 0);
+        CHECK(metrics_new(&m2, "no.such.host.invalid:9464", s_render, &snap, err, sizeof(err)) < 0);
         CHECK(strstr(err, "metrics no.such.host.invalid:9464: ") != NULL);
         CHECK(metrics_free(NULL) == NULL);
 }

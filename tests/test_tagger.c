@@ -743,7 +743,7 @@ TEST(counters_and_reuse)
         struct physics_config c = defaults();
         tagger_t *t = tagger_new(&c);
         struct ev e = zprime_event(), big = { 0 };
-        struct tagger_stats st;
+        struct tagger_counters st;
         struct tag_result r1, r2;
 
         REQUIRE(t);
@@ -755,7 +755,7 @@ TEST(counters_and_reuse)
         /* the same event gives the same result after a bigger one */
         CHECK(r1.fired == r2.fired && r1.e_miss_gev == r2.e_miss_gev &&
               r1.zprime.recoil_m2_gev2 == r2.zprime.recoil_m2_gev2);
-        tagger_get_stats(t, &st);
+        tagger_get_counters(t, &st);
         CHECK(st.events == 3);
         CHECK(st.fired[TAG_ZPRIME_INVISIBLE] == 2);
         CHECK(st.tracks == 2 + MAX_REC + 2);

@@ -20,7 +20,7 @@ struct tagger {
         struct frag_cluster *clusters;
         struct frag_muon *muons;
         size_t cap_tracks, cap_clusters, cap_muons;
-        struct tagger_stats stats;      /* counters since tagger_new() */
+        struct tagger_counters counters; /* since tagger_new() */
 };
 
 static const char *const s_names[TAG_COUNT_] = {
@@ -65,9 +65,9 @@ tagger_t *tagger_free(tagger_t *t)
         return NULL;
 }
 
-void tagger_get_stats(const tagger_t *t, struct tagger_stats *ret)
+void tagger_get_counters(const tagger_t *t, struct tagger_counters *ret)
 {
-        *ret = t->stats;
+        *ret = t->counters;
 }
 
 const struct physics_config *tagger_config(const tagger_t *t)
@@ -117,19 +117,19 @@ static int s_run(tagger_t *t, const struct frag_track *tracks, size_t n_tracks,
         reco_run(&t->reco, &t->cfg, &t->beams, tracks, n_tracks, clusters, n_clusters,
                  muons, n_muons);
         rc = tags_evaluate(&t->reco, &t->cfg, &t->beams, &t->dv, out);
-        t->stats.events++;
-        t->stats.tracks += n_tracks;
-        t->stats.bad_tracks += t->reco.n_bad_tracks;
-        t->stats.dv_skipped += out->dv_skipped;
+        t->counters.events++;
+        t->counters.tracks += n_tracks;
+        t->counters.bad_tracks += t->reco.n_bad_tracks;
+        t->counters.dv_skipped += out->dv_skipped;
         if (rc < 0 || !fit) {
                 out->fired = 0;
                 out->dv.n = 0;
-                t->stats.no_memory++;
+                t->counters.no_memory++;
                 return -ENOMEM;
         }
         for (int i = 0; i < TAG_COUNT_; i++)
                 if (out->fired & 1u << i)
-                        t->stats.fired[i]++;
+                        t->counters.fired[i]++;
         return 0;
 }
 

@@ -89,7 +89,7 @@ int tagger_run_records(tagger_t *t,
 /* ---- darkdaq additions ---- */
 
 /* Counters since tagger_new(). */
-struct tagger_stats {
+struct tagger_counters {
         uint64_t events;                /* tagger_run*() calls */
         uint64_t fired[TAG_COUNT_];     /* events per tag */
         uint64_t tracks;                /* track records read */
@@ -98,7 +98,7 @@ struct tagger_stats {
         uint64_t no_memory;             /* events tagged -ENOMEM */
 };
 
-void tagger_get_stats(const tagger_t *t, struct tagger_stats *ret);
+void tagger_get_counters(const tagger_t *t, struct tagger_counters *ret);
 
 /* The tagger's copy of its configuration. */
 const struct physics_config *tagger_config(const tagger_t *t);

@@ -178,7 +178,8 @@ int main(void)
         builder_flush(b);
         t_build += now_s() - t0;
 
-        const struct builder_counters *k = builder_counters(b);
+        struct builder_counters k;
+        builder_get_counters(b, &k);
         double mb = (double)bytes / 1e6;
         printf("bench_replay: %" PRIu64 " events (%" PRIu64 " complete) from %u sources, %.1f MB, "
                "%.1f bytes/fragment\n", cs.events, cs.complete, N_SOURCES, mb,
@@ -188,8 +189,8 @@ int main(void)
         printf("  bare stream:      %.3f s  %.2f M fragments/s  %.0f MB/s\n", t_bare,
                (double)bare_ctx.items / t_bare / 1e6, mb / t_bare);
         printf("  ratio (builder path / bare stream rate): %.2f\n", t_bare / t_build);
-        printf("  bytes in %" PRIu64 ", out %" PRIu64 "%s\n", k->bytes_in, k->bytes_out,
-               k->bytes_in == k->bytes_out && k->bytes_in == bytes ? "" : "  MISMATCH");
+        printf("  bytes in %" PRIu64 ", out %" PRIu64 "%s\n", k.bytes_in, k.bytes_out,
+               k.bytes_in == k.bytes_out && k.bytes_in == bytes ? "" : "  MISMATCH");
 
         for (unsigned s = 0; s < N_SOURCES; s++) {
                 stream_free(boards[s].st);

@@ -82,8 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
         }
         builder_flush(b);
-        const struct builder_counters *k = builder_counters(b);
-        if (k->bytes_in != size || k->bytes_out != size || sc.bytes != size)
+        struct builder_counters k;
+        builder_get_counters(b, &k);
+        if (k.bytes_in != size || k.bytes_out != size || sc.bytes != size)
                 abort();
         for (unsigned i = 0; i < n_streams; i++)
                 stream_free(st[i]);

@@ -576,17 +576,16 @@ static uint8_t s_buf_a[1 << 18], s_buf_b[1 << 18];
 TEST(usb_stream_run_busy)
 {
         struct usb_board_config cfg = { .n_transfers = 4, .transfer_bytes = 4096 };
-        struct usb_board_stats st;
+        struct usb_board_counters st;
         char err[256] = "";
-        usb_board_t *b;
+        usb_board_t *b = NULL;
         size_t len = s_build(s_buf_a, 100, 300, NULL);
 
         fake_setup(SERIAL);
         sink_reset();
         fake_send(s_buf_a, len, len);
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        CHECK(b != NULL);
+        CHECK(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         if (!b) {
                 fprintf(stderr, "%s\n", err);
                 goto out;
@@ -621,7 +620,8 @@ TEST(usb_stream_run_busy)
         CHECK_EQ_U(F.claims, 1);
         pthread_mutex_unlock(&F.lock);
 
-        CHECK(WAIT_FOR(b, (usb_board_stats(b, &st), st.busy_requests == 2 && st.run_requests == 2)));
+        CHECK(WAIT_FOR(b, (usb_board_get_counters(b, &st),
+                           st.busy_requests == 2 && st.run_requests == 2)));
         CHECK_EQ_U(st.bytes, len);
         CHECK(st.transfers >= len / 4096);
         CHECK_EQ_U(st.errors, 0);
@@ -662,7 +662,7 @@ out:
 TEST(usb_unplug_replug)
 {
         struct usb_board_config cfg = { .serial = SERIAL, .n_transfers = 4, .transfer_bytes = 4096 };
-        struct usb_board_stats st;
+        struct usb_board_counters st;
         static size_t ends[400];
         char err[256] = "";
         usb_board_t *b;
@@ -672,8 +672,7 @@ TEST(usb_unplug_replug)
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(usb_board_busy(b, true) == 0);
 
@@ -710,7 +709,7 @@ TEST(usb_unplug_replug)
                 CHECK(s_triggers_are(200 * (size_t)cycle, first, 200));
                 CHECK_EQ_U(S.n_cut, cycle + 1);         /* fragment first+200 */
                 CHECK_EQ_U(S.n_other, 0);
-                usb_board_stats(b, &st);
+                usb_board_get_counters(b, &st);
                 CHECK(!st.attached);
                 CHECK_EQ_U(st.unplugs, cycle + 1);
                 CHECK_EQ_U(st.failures, 0);
@@ -734,7 +733,7 @@ TEST(usb_unplug_replug)
         CHECK(s_triggers_are(400, 5000, 150));
         CHECK_EQ_U(S.n_other, 0);
         CHECK_EQ_U(S.bytes, bytes_before + len);
-        usb_board_stats(b, &st);
+        usb_board_get_counters(b, &st);
         CHECK(st.attached);
         CHECK_EQ_U(st.attaches, 3);
         CHECK_EQ_U(st.reconnects, 2);
@@ -759,7 +758,7 @@ TEST(usb_stall_and_errors)
 {
         struct usb_board_config cfg = { .n_transfers = 4, .transfer_bytes = 4096,
                                         .max_errors = 3, .retry_ms = 20 };
-        struct usb_board_stats st;
+        struct usb_board_counters st;
         char err[256] = "";
         usb_board_t *b;
         size_t len_a = s_build(s_buf_a, 0, 100, NULL);
@@ -770,8 +769,7 @@ TEST(usb_stall_and_errors)
         fake_send(s_buf_a, len_a, len_a);
         fake_fail(1, -EPIPE);           /* the first bulk urb stalls */
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(WAIT_FOR(b, S.n_frags == 100));
         CHECK(s_triggers_are(0, 0, 100));
@@ -780,7 +778,7 @@ TEST(usb_stall_and_errors)
         pthread_mutex_lock(&F.lock);
         CHECK_EQ_U(F.clear_halts, 1);
         pthread_mutex_unlock(&F.lock);
-        usb_board_stats(b, &st);
+        usb_board_get_counters(b, &st);
         CHECK_EQ_U(st.errors, 1);
         CHECK_EQ_U(S.detached, 0);
 
@@ -797,7 +795,7 @@ TEST(usb_stall_and_errors)
         CHECK(s_triggers_are(100, 200, 100));
         CHECK_EQ_U(S.n_other, 0);
         CHECK_EQ_U(S.n_cut, 0);
-        usb_board_stats(b, &st);
+        usb_board_get_counters(b, &st);
         CHECK_EQ_U(st.errors, 4);
         CHECK_EQ_U(st.failures, 1);
         CHECK_EQ_U(st.unplugs, 0);
@@ -813,20 +811,19 @@ TEST(usb_stall_and_errors)
 TEST(usb_other_serial_ignored)
 {
         struct usb_board_config cfg = { .serial = "OTHER" };
-        struct usb_board_stats st;
+        struct usb_board_counters st;
         char err[256] = "";
         usb_board_t *b;
 
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        b = usb_board_new(&cfg, &s_cb, NULL, err, sizeof err);
-        REQUIRE(b != NULL);
+        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
         CHECK(usb_board_run(b, true) == 0);
         CHECK(WAIT_FOR(b, fake_serial_reads() >= 1));
         /* The serial number is read inside the scan that decides. */
         CHECK(usb_board_handle_events(b, 0) == 0);
-        usb_board_stats(b, &st);
+        usb_board_get_counters(b, &st);
         CHECK(!st.attached);
         CHECK_EQ_U(st.attaches, 0);
         CHECK_EQ_U(S.attached, 0);
@@ -844,8 +841,10 @@ TEST(usb_new_errors_and_free_null)
         char err[256] = "";
         struct usb_board_callbacks none = { 0 };
 
+        usb_board_t *b = NULL;
+
         CHECK(usb_board_free(NULL) == NULL);
-        CHECK(usb_board_new(NULL, &none, NULL, err, sizeof err) == NULL);
+        CHECK(usb_board_new(&b, NULL, &none, NULL, err, sizeof err) < 0);
         CHECK(strstr(err, "callbacks") != NULL);
 }
 

@@ -230,7 +230,7 @@ static void s_recover_one(store_t *s, const char *part)
         uint32_t run, sequence, crc;
         uint64_t bytes, header_seq = STORE_NO_SEQ, first_seq = STORE_NO_SEQ;
         bool seq_file = false, store_trailer = false, trailer_last = false;
-        struct store_counts c = { .first_seq = STORE_NO_SEQ, .last_seq = STORE_NO_SEQ };
+        struct store_file_counters c = { .first_seq = STORE_NO_SEQ, .last_seq = STORE_NO_SEQ };
         Darkdaq__Record *hdr = NULL;
         char *end_reason = NULL;
         runfile_reader_t *rd = NULL;
@@ -550,7 +550,7 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
 }
 
 static void s_log_closed(const struct run_state *r, const char *name, const char *reason,
-                         const struct store_counts *c, uint64_t bytes, int err)
+                         const struct store_file_counters *c, uint64_t bytes, int err)
 {
         if (err < 0) {
                 store_log("run %" PRIu32 ": closing %s (%s) failed: %s; whole frames stay "
@@ -569,8 +569,9 @@ static void s_log_closed(const struct run_state *r, const char *name, const char
 static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__RunTrailer *from,
                           const char *reason, bool continued, uint8_t **ret, size_t *ret_len)
 {
-        const struct store_counts *c = store_file_counts(r->f);
-        const uint64_t mine[COUNT_KINDS] = { c->events, c->late, c->junk, c->corrupt };
+        struct store_file_counters c;
+        store_file_get_counters(r->f, &c);
+        const uint64_t mine[COUNT_KINDS] = { c.events, c.late, c.junk, c.corrupt };
         size_t nfrom = from ? from->n_counts : 0, n = 0;
         Darkdaq__Count *cs = calloc(nfrom + 2 * COUNT_KINDS + 1, sizeof *cs);
         Darkdaq__Count **cp = calloc(nfrom + 2 * COUNT_KINDS + 1, sizeof *cp);
@@ -631,7 +632,7 @@ static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__
                 t.end_time_ns = s_realtime_ns();
         t.n_counts = n;
         t.counts = cp;
-        t.records_in_file = c->records + 1;
+        t.records_in_file = c.records + 1;
         t.continued = continued;
         rec.body_case = DARKDAQ__RECORD__BODY_RUN_TRAILER;
         rec.run_trailer = &t;
@@ -661,7 +662,8 @@ static int s_close(store_t *s, struct run_state *r, const char *reason, bool con
         if (!r->f)
                 return 0;
         snprintf(name, sizeof name, "%s", store_file_name(r->f));
-        struct store_counts c = *store_file_counts(r->f);
+        struct store_file_counters c;
+        store_file_get_counters(r->f, &c);
         uint64_t bytes = store_file_bytes(r->f);
         int err = s_pack_trailer(s, r, NULL, reason, continued, &buf, &len);
         if (err == 0) {
@@ -700,7 +702,8 @@ static int s_close_daemon(store_t *s, struct run_state *r, const uint8_t *rec, s
         if (t)
                 darkdaq__record__free_unpacked(t, NULL);
         snprintf(name, sizeof name, "%s", store_file_name(r->f));
-        struct store_counts c = *store_file_counts(r->f);
+        struct store_file_counters c;
+        store_file_get_counters(r->f, &c);
         uint64_t bytes = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + out_len;
         c.records++;
         err = store_file_close(r->f, out, out_len, seq, s_hdr(r), reason);
@@ -752,6 +755,14 @@ static bool s_same_start(const struct run_state *r, const uint8_t *rec, size_t l
         if (h)
                 darkdaq__record__free_unpacked(h, NULL);
         return same || !r->hdr || r->hdr_synth;
+}
+
+/* Frames in f so far, its header included (once per record: a small copy). */
+static uint64_t s_records_in_file(const store_file_t *f)
+{
+        struct store_file_counters c;
+        store_file_get_counters(f, &c);
+        return c.records;
 }
 
 int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_t len,
@@ -807,7 +818,7 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
         }
         s_log_skips(r, now_ms, true);
 
-        if (r->f && kind != STORE_KIND_TRAILER && store_file_counts(r->f)->records > 1) {
+        if (r->f && kind != STORE_KIND_TRAILER && s_records_in_file(r->f) > 1) {
                 uint64_t cap = s->cfg->max_file_bytes;
                 uint64_t room = cap > 2 * TRAILER_ROOM ? TRAILER_ROOM : cap / 4;
                 bool by_size = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + len + room > cap;

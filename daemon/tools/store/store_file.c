@@ -27,7 +27,7 @@ struct store_file {
         size_t len;                     /* bytes in buf */
         uint64_t bytes;                 /* file size, buf included */
         uint32_t crc;                   /* CRC-32C of the bytes so far */
-        struct store_counts c;          /* what the file holds */
+        struct store_file_counters c;   /* what the file holds */
         int err;                        /* first write error; sticky */
 };
 
@@ -307,9 +307,9 @@ store_file_t *store_file_abandon(store_file_t *f)
         return NULL;
 }
 
-const struct store_counts *store_file_counts(const store_file_t *f)
+void store_file_get_counters(const store_file_t *f, struct store_file_counters *ret)
 {
-        return &f->c;
+        *ret = f->c;
 }
 
 uint64_t store_file_bytes(const store_file_t *f)
@@ -354,7 +354,7 @@ static void s_json_seq(FILE *out, const char *key, uint64_t v)
 }
 
 int store_sidecar_write(int dir_fd, const char *name, uint32_t run, uint32_t sequence,
-                        const struct store_counts *c, uint32_t crc, uint64_t bytes,
+                        const struct store_file_counters *c, uint32_t crc, uint64_t bytes,
                         const Darkdaq__RunHeader *header, const char *end_reason)
 {
         char *text = NULL, json[64], tmp[72];

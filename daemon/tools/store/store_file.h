@@ -36,7 +36,7 @@ enum store_kind store_kind_of(const uint8_t *rec, size_t len);
 int store_event_trigger(const uint8_t *rec, size_t len, uint32_t *ret);
 
 /* What a file holds, for its trailer and sidecar. */
-struct store_counts {
+struct store_file_counters {
         uint64_t records;               /* frames, header (and trailer) included */
         uint64_t events, late, junk, corrupt;
         bool have_trigger;              /* an event was written */
@@ -72,7 +72,8 @@ int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64
 /* Abandons f: writes what is buffered, closes, leaves NAME.part.  NULL ok. */
 store_file_t *store_file_abandon(store_file_t *f);
 
-const struct store_counts *store_file_counts(const store_file_t *f);
+/* Copies what f holds so far into *ret. */
+void store_file_get_counters(const store_file_t *f, struct store_file_counters *ret);
 uint64_t store_file_bytes(const store_file_t *f);      /* buffered bytes included */
 uint32_t store_file_sequence(const store_file_t *f);
 const char *store_file_name(const store_file_t *f);    /* "run-000012-003.dkr" */
@@ -81,7 +82,7 @@ const char *store_file_name(const store_file_t *f);    /* "run-000012-003.dkr" *
  * may be NULL: a file cut inside its first frame).  One atomic file write:
  * NAME.json.tmp, fsync, rename. */
 int store_sidecar_write(int dir_fd, const char *name, uint32_t run, uint32_t sequence,
-                        const struct store_counts *c, uint32_t crc, uint64_t bytes,
+                        const struct store_file_counters *c, uint32_t crc, uint64_t bytes,
                         const Darkdaq__RunHeader *header, const char *end_reason);
 
 /* Reads first_seq, last_seq and start_time_ns back from a sidecar this
