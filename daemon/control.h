@@ -28,7 +28,7 @@
 #include "builder.h"
 #include "publish.h"
 #include "source.h"
-#include "tagger.h"
+#include "tags.h"
 
 #define CONTROL_MAX_REQUEST     1024
 

@@ -16,7 +16,7 @@
 #include <zmq.h>
 
 #include "storage_proto.h"
-#include "tagger.h"
+#include "tags.h"
 
 #define TAKE_MARGIN     (2u << 20)      /* room kept for what one input item may decide */
 #define MAX_SUBS        64              /* distinct monitor subscriptions tracked */

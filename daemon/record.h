@@ -12,7 +12,7 @@
 
 #include "builder.h"
 #include "darkdaq.pb-c.h"
-#include "tagger.h"
+#include "tags.h"
 
 typedef struct record_enc record_enc_t;
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tagger.h"
+#include "tags.h"
 
 #define D(field, unit, help) \
         { #field, PHYSICS_KEY_DOUBLE, offsetof(struct physics_config, field), unit, help }

@@ -23,23 +23,6 @@ struct tagger {
         struct tagger_counters counters; /* since tagger_new() */
 };
 
-static const char *const s_names[TAG_COUNT_] = {
-        [TAG_ZPRIME_INVISIBLE] = "zprime_invisible",
-        [TAG_MUMU_TAUTAU] = "mumu_tautau",
-        [TAG_FOUR_MUON] = "four_muon",
-        [TAG_TAU_1X3] = "tau_1x3",
-        [TAG_DISPLACED_VERTEX] = "displaced_vertex",
-        [TAG_MISSING_ENERGY] = "missing_energy",
-        [TAG_IDM_DARK_HIGGS] = "idm_dark_higgs",
-        [TAG_SINGLE_PHOTON] = "single_photon",
-        [TAG_THREE_PHOTON] = "three_photon",
-};
-
-const char *tag_name(enum tag_id id)
-{
-        return (unsigned)id < TAG_COUNT_ ? s_names[id] : "unknown";
-}
-
 tagger_t *tagger_new(const struct physics_config *cfg)
 {
         tagger_t *t = calloc(1, sizeof(*t));

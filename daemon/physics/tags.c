@@ -1,13 +1,33 @@
-/* tags: physics.md s.4, one function per tag, each reading the reconstructed
- * event and writing its own quantities.  Cuts are inclusive windows except
- * the vertex vetoes, as physics.md states; every comparison is written so
- * that a NaN fails it. */
+/* tags: physics.md s.4: the tags' names, and one function per tag, each
+ * reading the reconstructed event and writing its own quantities.  Cuts are
+ * inclusive windows except the vertex vetoes, as physics.md states; every
+ * comparison is written so that a NaN fails it. */
 #include "tags.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kinematics.h"
+#include "reco.h"
+
+static const char *const s_names[TAG_COUNT_] = {
+        [TAG_ZPRIME_INVISIBLE] = "zprime_invisible",
+        [TAG_MUMU_TAUTAU] = "mumu_tautau",
+        [TAG_FOUR_MUON] = "four_muon",
+        [TAG_TAU_1X3] = "tau_1x3",
+        [TAG_DISPLACED_VERTEX] = "displaced_vertex",
+        [TAG_MISSING_ENERGY] = "missing_energy",
+        [TAG_IDM_DARK_HIGGS] = "idm_dark_higgs",
+        [TAG_SINGLE_PHOTON] = "single_photon",
+        [TAG_THREE_PHOTON] = "three_photon",
+};
+
+const char *tag_name(enum tag_id id)
+{
+        return (unsigned)id < TAG_COUNT_ ? s_names[id] : "unknown";
+}
 
 static bool s_in_barrel(const struct physics_config *cfg, double theta)
 {

@@ -1,0 +1,60 @@
+/* live_metrics: darkdaqd's GET /metrics catalogue (interfaces.md s.5): the
+ * snapshot of every figure it shows, and one table of metric families that
+ * renders it.  live.c fills the snapshot from its loop and owns the locking;
+ * this module knows nothing of the loop.  Pure: no I/O, no locks, no clock.
+ * Adding a metric is adding a field here (if the snapshot lacks it), a line
+ * in live.c that fills it, and a row in live_metrics.c's table. */
+#ifndef DARKDAQ_LIVE_METRICS_H
+#define DARKDAQ_LIVE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "builder.h"
+#include "config.h"
+#include "control.h"
+#include "prom.h"
+#include "publish.h"
+#include "source.h"
+#include "tags.h"
+
+/* What /metrics shows of one configured source. */
+struct live_metrics_source {
+        char name[CONFIG_NAME_MAX];     /* [source.NAME] */
+        bool open;                      /* configured (the counters are live) */
+        struct source_counters c;
+        uint64_t silences;
+        uint64_t ring_used, ring_capacity;      /* bytes */
+};
+
+/* A copy of every figure /metrics shows, each count a uint64_t as the
+ * Prometheus text takes it. */
+struct live_metrics_snapshot {
+        enum control_state state;
+        uint64_t run;                   /* the run going on, or the last one */
+        uint64_t run_ms;                /* its duration so far */
+        size_t n_sources;
+        struct live_metrics_source src[CONFIG_MAX_SOURCES];
+        bool have_builder;              /* a run is going on or took place */
+        struct builder_counters bc;     /* that run's: what its trailer carries */
+        uint64_t tags[TAG_COUNT_];      /* that run's events per tag */
+        double ev_rate_hz, tag_rate_hz[TAG_COUNT_];
+        uint64_t open_events;
+        uint64_t open_bytes, records;
+        size_t n_oos;
+        struct builder_out_of_step oos[64];
+        bool busy;
+        uint64_t busy_ms;               /* BUSY asserted, over the daemon's life */
+        struct publish_counters pc;
+        uint64_t storage_buffer_bytes;
+        uint64_t auth_refusals;         /* over the daemon's life */
+};
+
+/* Writes every family of the catalogue into p, in the table's order: HELP
+ * and TYPE lines, then the samples s gives (a per-source family has one
+ * sample per source of s, possibly none).  Returns 0; a mistake in the
+ * table or running out of memory shows in prom_error(p). */
+int live_metrics_render(prom_t *p, const struct live_metrics_snapshot *s);
+
+#endif
