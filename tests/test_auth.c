@@ -112,11 +112,11 @@ TEST(key_files)
         CHECK(auth_read_key_file(k.path[1], pub2, NULL, err, sizeof(err)) == 0);
         CHECK_STR(pub2, pub);
         /* a public key file has no secret */
-        CHECK(auth_read_key_file(k.path[1], NULL, sec, err, sizeof(err)) == -EINVAL);
+        CHECK_ERRNO(auth_read_key_file(k.path[1], NULL, sec, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "no secret-key") != NULL);
         /* never overwritten */
-        CHECK(auth_write_key_files(k.path[0], s_path(&k, "x.pub"), pub, sec, err,
-                                   sizeof(err)) == -EEXIST);
+        CHECK_ERRNO(auth_write_key_files(k.path[0], s_path(&k, "x.pub"), pub, sec, err,
+                                         sizeof(err)), -EEXIST);
         CHECK(access(k.path[2], F_OK) != 0);
 
         /* a CZMQ zcert secret file reads as it is; the public key is derived
@@ -133,21 +133,21 @@ TEST(key_files)
         /* a public key that does not belong to the secret one */
         snprintf(text, sizeof(text), "public-key = \"%s\"\nsecret-key = \"%s\"\n", pub, other_sec);
         s_write(s_path(&k, "bad1.key"), text);
-        CHECK(auth_read_key_file(k.path[4], pub2, sec, err, sizeof(err)) == -EINVAL);
+        CHECK_ERRNO(auth_read_key_file(k.path[4], pub2, sec, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "does not belong") != NULL);
 
         /* a short key, a stray line: the file and line are named */
         s_write(s_path(&k, "bad2.key"), "# c\npublic-key = abc\n");
-        CHECK(auth_read_key_file(k.path[5], pub2, NULL, err, sizeof(err)) == -EINVAL);
+        CHECK_ERRNO(auth_read_key_file(k.path[5], pub2, NULL, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "bad2.key:2:") != NULL);
         s_write(s_path(&k, "bad3.key"), "hello\n");
-        CHECK(auth_read_key_file(k.path[6], pub2, NULL, err, sizeof(err)) == -EINVAL);
+        CHECK_ERRNO(auth_read_key_file(k.path[6], pub2, NULL, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "bad3.key:1:") != NULL);
         /* Z85 characters whose first group exceeds 32 bits */
         snprintf(text, sizeof(text), "public-key = \"$%039d\"\n", 0);
         s_write(s_path(&k, "bad4.key"), text);
-        CHECK(auth_read_key_file(k.path[7], pub2, NULL, err, sizeof(err)) == -EINVAL);
-        CHECK(auth_read_key_file("/nonexistent/x.key", pub2, NULL, err, sizeof(err)) == -ENOENT);
+        CHECK_ERRNO(auth_read_key_file(k.path[7], pub2, NULL, err, sizeof(err)), -EINVAL);
+        CHECK_ERRNO(auth_read_key_file("/nonexistent/x.key", pub2, NULL, err, sizeof(err)), -ENOENT);
         s_cleanup(&k);
 }
 
@@ -168,15 +168,15 @@ TEST(config_errors)
         void *s = zmq_socket(ctx, ZMQ_REP);
         CHECK(auth_apply_server(a, s, "tcp://127.0.0.1:5555", err, sizeof(err)) == 0);
         CHECK(auth_apply_server(a, s, "ipc:///tmp/x", err, sizeof(err)) == 0);
-        CHECK(auth_apply_server(a, s, "tcp://0.0.0.0:5555", err, sizeof(err)) == -EPERM);
+        CHECK_ERRNO(auth_apply_server(a, s, "tcp://0.0.0.0:5555", err, sizeof(err)), -EPERM);
         CHECK(strstr(err, "tcp://0.0.0.0:5555 is not local") != NULL);
-        CHECK(auth_apply_server(NULL, s, "tcp://*:5555", err, sizeof(err)) == -EPERM);
+        CHECK_ERRNO(auth_apply_server(NULL, s, "tcp://*:5555", err, sizeof(err)), -EPERM);
         CHECK(auth_apply_client(s, "tcp://127.0.0.1:5555", NULL, err, sizeof(err)) == 0);
-        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555", NULL, err, sizeof(err)) == -EPERM);
-        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555",
-                                &(struct auth_client_config){ .client_key_file = k.path[2],
-                                                              .server_public_file = "/nonexistent" },
-                                err, sizeof(err)) == -ENOENT);
+        CHECK_ERRNO(auth_apply_client(s, "tcp://10.1.2.3:5555", NULL, err, sizeof(err)), -EPERM);
+        CHECK_ERRNO(auth_apply_client(s, "tcp://10.1.2.3:5555",
+                                      &(struct auth_client_config){ .client_key_file = k.path[2],
+                                                                    .server_public_file = "/nonexistent" },
+                                      err, sizeof(err)), -ENOENT);
         CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555",
                                 &(struct auth_client_config){ .client_key_file = k.path[2],
                                                               .server_public_file = k.path[1] },

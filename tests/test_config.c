@@ -148,7 +148,7 @@ static void s_bad(const char *text, const char *want1, const char *want2)
         struct darkdaq_config c;
         char err[256] = "";
         config_default(&c);
-        CHECK_EQ_U(config_load_string(&c, text, "x.ini", err, sizeof err), (uint64_t)-EINVAL);
+        CHECK_ERRNO(config_load_string(&c, text, "x.ini", err, sizeof err), -EINVAL);
         if (!strstr(err, want1) || !strstr(err, want2))
                 fprintf(stderr, "message was: %s\n", err);
         CHECK(strstr(err, want1) != NULL);
@@ -197,7 +197,7 @@ TEST(missing_file)
         struct darkdaq_config c;
         char err[256];
         config_default(&c);
-        CHECK(config_load(&c, "/nonexistent/darkdaq.ini", err, sizeof err) == -ENOENT);
+        CHECK_ERRNO(config_load(&c, "/nonexistent/darkdaq.ini", err, sizeof err), -ENOENT);
         CHECK(strstr(err, "/nonexistent/darkdaq.ini") != NULL);
         config_clear(&c);
 }

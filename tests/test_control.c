@@ -49,18 +49,18 @@ TEST(parse_refuses_bad_text)
                 int r = control_parse(bad[i], strlen(bad[i]), &rq, err, sizeof err);
                 if (r != -EINVAL)
                         fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
-                CHECK(r == -EINVAL);
+                CHECK_ERRNO(r, -EINVAL);
                 CHECK(err[0] != '\0');
         }
         char big[CONTROL_MAX_REQUEST + 1];
         memset(big, ' ', sizeof big);
         memcpy(big, "stop", 4);
-        CHECK(control_parse(big, sizeof big, &rq, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(control_parse(big, sizeof big, &rq, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "at most") != NULL);
         /* bytes past len are never read: "stop" then garbage outside len */
         CHECK(control_parse("stopXXXX", 4, &rq, err, sizeof err) == 0);
         CHECK_EQ_U(rq.cmd, CONTROL_STOP);
-        CHECK(control_parse("stop\0x", 6, &rq, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(control_parse("stop\0x", 6, &rq, err, sizeof err), -EINVAL);
 }
 
 static enum control_action s_do(control_t *c, const char *text, char *reply, uint32_t *run)

@@ -215,9 +215,9 @@ TEST(without_or_with_a_bad_notify_socket)
         setenv("NOTIFY_SOCKET", "", 1);
         CHECK(notify_ready() == 0);
         setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1);
-        CHECK(notify_ready() == -ENOENT);
+        CHECK_ERRNO(notify_ready(), -ENOENT);
         setenv("NOTIFY_SOCKET", "relative/path", 1);
-        CHECK(notify_ready() == -EAFNOSUPPORT);
+        CHECK_ERRNO(notify_ready(), -EAFNOSUPPORT);
         unsetenv("NOTIFY_SOCKET");
 }
 

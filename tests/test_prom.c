@@ -92,7 +92,7 @@ TEST(numbers)
 /* The first mistake sticks and names itself; nothing after it is written. */
 static void s_expect_error(prom_t *p, const char *why)
 {
-        CHECK(prom_error(p) == -EINVAL);
+        CHECK_ERRNO(prom_error(p), -EINVAL);
         if (!strstr(prom_error_text(p), why))
                 fprintf(stderr, "error text \"%s\" lacks \"%s\"\n", prom_error_text(p), why);
         CHECK(strstr(prom_error_text(p), why) != NULL);

@@ -392,15 +392,15 @@ TEST(config_set_and_format)
               c.dv_open_max_rad == M_PI - 0.2);
         CHECK(physics_config_set(&c, "track_min_hits", "12") == 0 && c.track_min_hits == 12);
         CHECK(physics_config_set(&c, "prescale.four_muon", "10") == 0 && c.prescale[2] == 10);
-        CHECK(physics_config_set(&c, "prescale.four_muon", "0") == -EINVAL);
-        CHECK(physics_config_set(&c, "no_such_key", "1") == -ENOENT);
-        CHECK(physics_config_set(&c, "prescale.nope", "1") == -ENOENT);
-        CHECK(physics_config_set(&c, "b_field_t", "1.5T") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "nan") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "inf") == -EINVAL);
-        CHECK(physics_config_set(&c, "track_min_hits", "-1") == -EINVAL);
-        CHECK(physics_config_set(&c, "track_min_hits", "1.5") == -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "prescale.four_muon", "0"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "no_such_key", "1"), -ENOENT);
+        CHECK_ERRNO(physics_config_set(&c, "prescale.nope", "1"), -ENOENT);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "1.5T"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", ""), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "nan"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "inf"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "track_min_hits", "-1"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "track_min_hits", "1.5"), -EINVAL);
         CHECK(c.b_field_t == 1.5 && c.track_min_hits == 12);
         /* every key formats to text that sets it back to the same value */
         REQUIRE(n > 40);

@@ -467,7 +467,7 @@ TEST(unreadable_file_names_it)
         char err[512] = "";
         replay_options_default(&opt);
         int r = replay_run(&opt, paths, 1, NULL, NULL, err, sizeof(err));
-        CHECK(r == -ENOENT);
+        CHECK_ERRNO(r, -ENOENT);
         CHECK(strstr(err, "no-such-dir/board-0.raw") != NULL);
 }
 

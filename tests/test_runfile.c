@@ -331,7 +331,7 @@ TEST(rotation)
         REQUIRE(runfile_writer_close(w, record_trailer(e, &tot)) == 0);
 
         /* A second writer for the same run must not overwrite its files. */
-        CHECK(runfile_writer_open(&w, &o, s_header(e, 42)) == -EEXIST);
+        CHECK_ERRNO(runfile_writer_open(&w, &o, s_header(e, 42)), -EEXIST);
 
         unsigned events = 0, expect_trigger = 100;
         for (unsigned seq = 0; seq <= last_seq; seq++) {
@@ -385,18 +385,18 @@ TEST(writer_options)
         struct runfile_writer_opts both = { .path = "/tmp/x", .dir = "/tmp" };
         struct runfile_writer_opts none = { 0 };
         struct runfile_writer_opts path_rot = { .path = "/tmp/x", .max_file_bytes = 100 };
-        CHECK(runfile_writer_open(&w, &both, s_header(e, 1)) == -EINVAL);
-        CHECK(runfile_writer_open(&w, &none, s_header(e, 1)) == -EINVAL);
-        CHECK(runfile_writer_open(&w, &path_rot, s_header(e, 1)) == -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &both, s_header(e, 1)), -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &none, s_header(e, 1)), -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &path_rot, s_header(e, 1)), -EINVAL);
         struct runfile_writer_opts ok = { .path = "/nonexistent-dir/x.dkr" };
-        CHECK(runfile_writer_open(&w, &ok, s_header(e, 1)) == -ENOENT);
+        CHECK_ERRNO(runfile_writer_open(&w, &ok, s_header(e, 1)), -ENOENT);
         struct built_junk j = { 0, 0, (const uint8_t *)"x", 1, "r" };
-        CHECK(runfile_writer_open(&w, &ok, record_junk(e, &j)) == -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &ok, record_junk(e, &j)), -EINVAL);
         CHECK(w == NULL);
         char name[64];
         CHECK(runfile_name(name, sizeof name, 12, 3) == 0);
         CHECK_STR(name, "run-000012-003.dkr");
-        CHECK(runfile_name(name, 8, 12, 3) < 0);
+        CHECK_FAIL(runfile_name(name, 8, 12, 3));
         record_enc_free(e);
 }
 

@@ -88,7 +88,7 @@ TEST(reset_makes_the_cut_fragment_bad_and_keeps_the_rest)
         s_len_total = s_len_a + s_len_b;
 
         REQUIRE(driver_register(&driver_script) == 0);
-        CHECK(driver_register(&driver_script) == -EEXIST);
+        CHECK_ERRNO(driver_register(&driver_script), -EEXIST);
         struct source_config cfg;
         memset(&cfg, 0, sizeof cfg);
         snprintf(cfg.name, sizeof cfg.name, "usb-like");

@@ -48,16 +48,16 @@ TEST(data_refuses_short_or_wrong_magic)
         uint32_t run;
         uint64_t seq;
         storage_data_prefix(msg, 1, 2);
-        CHECK(storage_data_parse(msg, STORAGE_DATA_PREFIX - 1, &run, &seq, &payload, &len) ==
-              -EBADMSG);
-        CHECK(storage_data_parse(msg, 0, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, STORAGE_DATA_PREFIX - 1, &run, &seq, &payload, &len),
+                    -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, 0, &run, &seq, &payload, &len), -EBADMSG);
         msg[0] = 'X';
-        CHECK(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len), -EBADMSG);
         /* an ack is not a data message */
         struct storage_ack a = { STORAGE_ACK, 1, 2 };
         uint8_t ack[STORAGE_ACK_BYTES];
         storage_ack_encode(ack, &a);
-        CHECK(storage_data_parse(ack, sizeof ack, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(ack, sizeof ack, &run, &seq, &payload, &len), -EBADMSG);
 }
 
 TEST(ack_layout_and_round_trip_of_every_kind)
@@ -84,18 +84,18 @@ TEST(ack_refuses_size_magic_kind_and_reserved)
         struct storage_ack a = { STORAGE_ACK, 3, 4 }, b;
         uint8_t buf[STORAGE_ACK_BYTES + 1];
         storage_ack_encode(buf, &a);
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES - 1, &b) == -EBADMSG);
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES + 1, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES - 1, &b), -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES + 1, &b), -EBADMSG);
         buf[12] = 1;                            /* reserved */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[12] = 0;
         buf[4] = 0;                             /* kind 0 */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[4] = 5;                             /* kind 5 */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[4] = 2;
         buf[3] = 'M';                           /* data magic */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[3] = 'A';
         CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == 0);
 }
