@@ -209,11 +209,11 @@ TEST(abstract_socket_and_status_text)
 TEST(without_or_with_a_bad_notify_socket)
 {
         unsetenv("NOTIFY_SOCKET");
-        CHECK(notify_ready() == 0);
-        CHECK(notify_watchdog() == 0);
-        CHECK(notify_stopping() == 0);
+        CHECK_OK_ZERO(notify_ready());
+        CHECK_OK_ZERO(notify_watchdog());
+        CHECK_OK_ZERO(notify_stopping());
         setenv("NOTIFY_SOCKET", "", 1);
-        CHECK(notify_ready() == 0);
+        CHECK_OK_ZERO(notify_ready());
         setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1);
         CHECK_ERRNO(notify_ready(), -ENOENT);
         setenv("NOTIFY_SOCKET", "relative/path", 1);

@@ -122,7 +122,7 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         cfg.daemon.busy_low_bytes = 2u << 20;
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;
-        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
         s.data = zmq_socket(z, ZMQ_PULL);
         s.ack = zmq_socket(z, ZMQ_PUSH);
         zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -220,7 +220,7 @@ TEST(monitor_sends_only_what_is_subscribed)
         strcpy(cfg.daemon.monitor, "inproc://test2-monitor");
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;
-        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
 
         /* nobody listens: nothing is sent */
         publish_monitor(p, rec, 3, fourmu);

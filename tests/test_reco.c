@@ -21,7 +21,7 @@ static void reco_do(struct reco *r, const struct frag_track *t, size_t nt,
                     const struct frag_cluster *c, size_t nc, const struct frag_muon *m,
                     size_t nm)
 {
-        REQUIRE(reco_reserve(r, nt, nc) == 0);
+        REQUIRE_OK_ZERO(reco_reserve(r, nt, nc));
         reco_run(r, &s_cfg, &s_beams, t, nt, c, nc, m, nm);
 }
 
@@ -385,13 +385,16 @@ TEST(config_set_and_format)
         physics_config_default(&c);
         CHECK(c.dv_max_turn_rad == M_PI / 2);
         CHECK(c.prescale[3] == 1);
-        CHECK(physics_config_set(&c, "muon_match_rad", "0.2") == 0 && c.muon_match_rad == 0.2);
-        CHECK(physics_config_set(&c, "dv_max_turn_rad", "pi/4") == 0 &&
-              c.dv_max_turn_rad == M_PI / 4);
-        CHECK(physics_config_set(&c, "dv_open_max_rad", "pi-0.2") == 0 &&
-              c.dv_open_max_rad == M_PI - 0.2);
-        CHECK(physics_config_set(&c, "track_min_hits", "12") == 0 && c.track_min_hits == 12);
-        CHECK(physics_config_set(&c, "prescale.four_muon", "10") == 0 && c.prescale[2] == 10);
+        CHECK_OK_ZERO(physics_config_set(&c, "muon_match_rad", "0.2"));
+        CHECK(c.muon_match_rad == 0.2);
+        CHECK_OK_ZERO(physics_config_set(&c, "dv_max_turn_rad", "pi/4"));
+        CHECK(c.dv_max_turn_rad == M_PI / 4);
+        CHECK_OK_ZERO(physics_config_set(&c, "dv_open_max_rad", "pi-0.2"));
+        CHECK(c.dv_open_max_rad == M_PI - 0.2);
+        CHECK_OK_ZERO(physics_config_set(&c, "track_min_hits", "12"));
+        CHECK(c.track_min_hits == 12);
+        CHECK_OK_ZERO(physics_config_set(&c, "prescale.four_muon", "10"));
+        CHECK(c.prescale[2] == 10);
         CHECK_ERRNO(physics_config_set(&c, "prescale.four_muon", "0"), -EINVAL);
         CHECK_ERRNO(physics_config_set(&c, "no_such_key", "1"), -ENOENT);
         CHECK_ERRNO(physics_config_set(&c, "prescale.nope", "1"), -ENOENT);
@@ -410,8 +413,8 @@ TEST(config_set_and_format)
 
                 physics_config_default(&d);
                 memset(&d, 0, sizeof(d));
-                CHECK(physics_config_set(&d, k->name,
-                                         physics_config_format(&c, k, buf, sizeof(buf))) == 0);
+                CHECK_OK_ZERO(physics_config_set(&d, k->name,
+                                                 physics_config_format(&c, k, buf, sizeof(buf))));
                 CHECK(memcmp((char *)&d + k->offset, (char *)&c + k->offset,
                              k->type == PHYSICS_KEY_DOUBLE ? sizeof(double) : sizeof(uint32_t)) == 0);
         }

@@ -445,7 +445,7 @@ TEST(source_split_across_files_is_read_file_by_file)
         char err[512];
         replay_options_default(&opt);
         int r = replay_run(&opt, paths, 5, &sink, &sum, err, sizeof(err));
-        CHECK(r == 0);
+        CHECK_OK_ZERO(r);
         snprintf(path, sizeof(path), "%s/mix-clean/expected.jsonl", data);
         REQUIRE(read_expected(path, &want));
         CHECK_EQ_U(got.others.n, 0);
