@@ -177,10 +177,10 @@ TEST(config_errors)
                                       &(struct auth_client_config){ .client_key_file = k.path[2],
                                                                     .server_public_file = "/nonexistent" },
                                       err, sizeof(err)), -ENOENT);
-        CHECK(auth_apply_client(s, "tcp://10.1.2.3:5555",
-                                &(struct auth_client_config){ .client_key_file = k.path[2],
-                                                              .server_public_file = k.path[1] },
-                                err, sizeof(err)) == 1);
+        CHECK_EQ_I(auth_apply_client(s, "tcp://10.1.2.3:5555",
+                                     &(struct auth_client_config){ .client_key_file = k.path[2],
+                                                                   .server_public_file = k.path[1] },
+                                     err, sizeof(err)), 1);
         zmq_close(s);
         a = auth_free(a);
 
@@ -301,7 +301,7 @@ TEST(curve_zap_allows_listed_key_only)
 
         void *rep = zmq_socket(ctx, ZMQ_REP);
         zmq_setsockopt(rep, ZMQ_LINGER, &zero, sizeof(zero));
-        CHECK(auth_apply_server(a, rep, "tcp://127.0.0.1:*", err, sizeof(err)) == 1);
+        CHECK_EQ_I(auth_apply_server(a, rep, "tcp://127.0.0.1:*", err, sizeof(err)), 1);
         REQUIRE(zmq_bind(rep, "tcp://127.0.0.1:*") == 0);
         zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &eplen);
         REQUIRE(zmq_socket_monitor(rep, "inproc://test-auth-mon", ZMQ_EVENT_ALL) == 0);
@@ -311,10 +311,10 @@ TEST(curve_zap_allows_listed_key_only)
         /* client A: listed */
         void *ca = s_req(ctx, ep, k.path[2], k.path[1]);
         REQUIRE(ca);
-        CHECK(zmq_send(ca, "ping", 4, 0) == 4);
+        CHECK_EQ_I(zmq_send(ca, "ping", 4, 0), 4);
         CHECK(s_readable(rep, WAIT_MS));
-        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 4);
-        CHECK(zmq_send(rep, "pong", 4, 0) == 4);
+        CHECK_EQ_I(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT), 4);
+        CHECK_EQ_I(zmq_send(rep, "pong", 4, 0), 4);
         CHECK(s_readable(ca, WAIT_MS));
         CHECK(zmq_recv(ca, buf, sizeof(buf), ZMQ_DONTWAIT) == 4 && memcmp(buf, "pong", 4) == 0);
         CHECK_EQ_U(auth_refusals(a), 0);
@@ -331,7 +331,7 @@ TEST(curve_zap_allows_listed_key_only)
         dup2(logfd, 2);
         void *cb = s_req(ctx, ep, k.path[4], k.path[1]);
         REQUIRE(cb);
-        CHECK(zmq_send(cb, "ping", 4, 0) == 4);
+        CHECK_EQ_I(zmq_send(cb, "ping", 4, 0), 4);
         /* the server fails the handshake after the ZAP reply */
         CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
         fflush(stderr);
@@ -349,7 +349,7 @@ TEST(curve_zap_allows_listed_key_only)
         /* a client without CURVE: the mechanisms differ, no ZAP request */
         void *cn = s_req(ctx, ep, NULL, NULL);
         REQUIRE(cn);
-        CHECK(zmq_send(cn, "ping", 4, 0) == 4);
+        CHECK_EQ_I(zmq_send(cn, "ping", 4, 0), 4);
         CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL));
         CHECK(!s_readable(cn, 200));
@@ -360,9 +360,9 @@ TEST(curve_zap_allows_listed_key_only)
         /* A again: still served */
         ca = s_req(ctx, ep, k.path[2], k.path[1]);
         REQUIRE(ca);
-        CHECK(zmq_send(ca, "ping", 4, 0) == 4);
+        CHECK_EQ_I(zmq_send(ca, "ping", 4, 0), 4);
         CHECK(s_readable(rep, WAIT_MS));
-        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 4);
+        CHECK_EQ_I(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT), 4);
         zmq_close(ca);
 
         zmq_socket_monitor(rep, NULL, 0);
@@ -395,13 +395,13 @@ TEST(local_sockets_stay_open_beside_curve)
         REQUIRE(zmq_bind(rep, "tcp://127.0.0.1:*") == 0);
         zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, ep, &eplen);
         void *req = s_req(ctx, ep, NULL, NULL);
-        CHECK(zmq_send(req, "hi", 2, 0) == 2);
+        CHECK_EQ_I(zmq_send(req, "hi", 2, 0), 2);
         CHECK(s_readable(rep, WAIT_MS));
-        CHECK(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT) == 2);
+        CHECK_EQ_I(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT), 2);
         CHECK_EQ_U(auth_refusals(a), 0);
         /* a wildcard bind gets CURVE without being asked */
         void *pub_sock = zmq_socket(ctx, ZMQ_PUB);
-        CHECK(auth_apply_server(a, pub_sock, "tcp://*:0", err, sizeof(err)) == 1);
+        CHECK_EQ_I(auth_apply_server(a, pub_sock, "tcp://*:0", err, sizeof(err)), 1);
         int is_server = 0;
         size_t len = sizeof(is_server);
         CHECK(zmq_getsockopt(pub_sock, ZMQ_CURVE_SERVER, &is_server, &len) == 0 && is_server == 1);

@@ -67,7 +67,7 @@ TEST(good_and_prompt_tracks)
         reco_do(&r, t, 5, NULL, 0, NULL, 0);
         CHECK(r.n_tracks == 3 && r.n_bad_tracks == 2);
         CHECK(r.tracks[0].index == 0 && r.tracks[1].index == 2 && r.tracks[2].index == 4);
-        CHECK(r.charge_sum == 1);
+        CHECK_EQ_I(r.charge_sum, 1);
         CHECK(r.tracks[0].prompt && !r.tracks[2].prompt);
         t[4].z0_um = -19999;
         reco_do(&r, t, 5, NULL, 0, NULL, 0);
@@ -269,7 +269,7 @@ TEST(matching_equals_scan)
                         int32_t want = scan_nearest(&r, t, s_cfg.r_ecl_cm, th, ph,
                                                     s_cfg.cluster_match_rad);
 
-                        CHECK(r.cluster_match[i] == want);
+                        CHECK_EQ_I(r.cluster_match[i], want);
                         matched += want >= 0;
                         near_cut += i % 6 == 1;
                 }
@@ -304,14 +304,14 @@ TEST(matching_exact_ties_and_cut)
         c.phi_urad = 0;
         REQUIRE(d0 == d1 && d0 < s_cfg.cluster_match_rad);
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == 0);
+        CHECK_EQ_I(r.cluster_match[0], 0);
         /* the cut exactly at the distance: strict, so no match */
         s_cfg.cluster_match_rad = d0;
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == -1);
+        CHECK_EQ_I(r.cluster_match[0], -1);
         s_cfg.cluster_match_rad = nextafter(d0, 1);
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == 0);
+        CHECK_EQ_I(r.cluster_match[0], 0);
         reco_release(&r);
 }
 
@@ -367,10 +367,10 @@ TEST(matching_cut_is_strict_to_the_bit)
                 tried++;
                 s_cfg.cluster_match_rad = d;
                 reco_do(&r, t, 3, &c, 1, NULL, 0);
-                CHECK(r.cluster_match[0] == -1);
+                CHECK_EQ_I(r.cluster_match[0], -1);
                 s_cfg.cluster_match_rad = nextafter(d, 1);
                 reco_do(&r, t, 3, &c, 1, NULL, 0);
-                CHECK(r.cluster_match[0] == want);
+                CHECK_EQ_I(r.cluster_match[0], want);
         }
         CHECK(tried > 2500);
         reco_release(&r);
@@ -384,7 +384,7 @@ TEST(config_set_and_format)
 
         physics_config_default(&c);
         CHECK(c.dv_max_turn_rad == M_PI / 2);
-        CHECK(c.prescale[3] == 1);
+        CHECK_EQ_U(c.prescale[3], 1);
         CHECK_OK_ZERO(physics_config_set(&c, "muon_match_rad", "0.2"));
         CHECK(c.muon_match_rad == 0.2);
         CHECK_OK_ZERO(physics_config_set(&c, "dv_max_turn_rad", "pi/4"));
@@ -392,9 +392,9 @@ TEST(config_set_and_format)
         CHECK_OK_ZERO(physics_config_set(&c, "dv_open_max_rad", "pi-0.2"));
         CHECK(c.dv_open_max_rad == M_PI - 0.2);
         CHECK_OK_ZERO(physics_config_set(&c, "track_min_hits", "12"));
-        CHECK(c.track_min_hits == 12);
+        CHECK_EQ_U(c.track_min_hits, 12);
         CHECK_OK_ZERO(physics_config_set(&c, "prescale.four_muon", "10"));
-        CHECK(c.prescale[2] == 10);
+        CHECK_EQ_U(c.prescale[2], 10);
         CHECK_ERRNO(physics_config_set(&c, "prescale.four_muon", "0"), -EINVAL);
         CHECK_ERRNO(physics_config_set(&c, "no_such_key", "1"), -ENOENT);
         CHECK_ERRNO(physics_config_set(&c, "prescale.nope", "1"), -ENOENT);

@@ -212,7 +212,7 @@ TEST(write_and_read_back)
         CHECK_EQ_U(st->offset, runfile_reader_size(r));
         CHECK_EQ_U(st->frame, 55);
         /* Stopped stays stopped. */
-        CHECK(runfile_reader_next(r, &rec, &off) == 0);
+        CHECK_EQ_I(runfile_reader_next(r, &rec, &off), 0);
         runfile_reader_free(r);
         s_rmdir(dir);
 }
@@ -437,7 +437,7 @@ TEST(no_trailer_and_packed)
         REQUIRE(runfile_reader_next(r, &got, NULL) == 1);
         REQUIRE(got->body_case == DARKDAQ__RECORD__BODY_EVENT);
         CHECK_EQ_U(got->event->trigger, 103);
-        CHECK(runfile_reader_next(r, &got, NULL) == 0);
+        CHECK_EQ_I(runfile_reader_next(r, &got, NULL), 0);
         CHECK(runfile_reader_stop(r)->kind == RUNFILE_END);
         runfile_reader_free(r);
         free(img);
@@ -478,7 +478,7 @@ TEST(damaged_frames)
         /* A flipped payload byte in frame 2. */
         img[offs[2] + 8 + 5] ^= 0x10;
         CHECK_EQ_U(s_read_all(img, len, &st), 2);
-        CHECK(st.kind == RUNFILE_CRC);
+        CHECK_EQ_U(st.kind, RUNFILE_CRC);
         CHECK_EQ_U(st.offset, offs[2]);
         char want[64];
         snprintf(want, sizeof want, "crc mismatch at frame 2 offset %zu", offs[2]);
@@ -488,7 +488,7 @@ TEST(damaged_frames)
         /* A flipped CRC byte. */
         img[offs[4] + 6] ^= 1;
         CHECK_EQ_U(s_read_all(img, len, &st), 4);
-        CHECK(st.kind == RUNFILE_CRC);
+        CHECK_EQ_U(st.kind, RUNFILE_CRC);
         img[offs[4] + 6] ^= 1;
 
         /* A length past the end of the file, and one beyond belief. */
@@ -498,7 +498,7 @@ TEST(damaged_frames)
         img[offs[3] + 2] ^= 0x01;
         img[offs[3] + 3] = 0xFF;
         CHECK_EQ_U(s_read_all(img, len, &st), 3);
-        CHECK(st.kind == RUNFILE_TOO_BIG);
+        CHECK_EQ_U(st.kind, RUNFILE_TOO_BIG);
         free(img);
 
         /* Good CRC, bad protobuf; and an empty frame (zeros after a crash). */
@@ -506,17 +506,17 @@ TEST(damaged_frames)
         memcpy(bad + 8, "\xff\xff\xff\xff\xff\xff", 6);
         runfile_frame_header(bad, bad + 8, 6);
         CHECK_EQ_U(s_read_all(bad, sizeof bad, &st), 0);
-        CHECK(st.kind == RUNFILE_PARSE);
+        CHECK_EQ_U(st.kind, RUNFILE_PARSE);
         CHECK(strstr(st.reason, "record does not parse at frame 0 offset 0") != NULL);
         uint8_t zeros[64] = { 0 };
         CHECK_EQ_U(s_read_all(zeros, sizeof zeros, &st), 0);
-        CHECK(st.kind == RUNFILE_PARSE);
+        CHECK_EQ_U(st.kind, RUNFILE_PARSE);
 
         /* An empty image, and NULL. */
         CHECK_EQ_U(s_read_all(zeros, 0, &st), 0);
-        CHECK(st.kind == RUNFILE_END);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
         CHECK_EQ_U(s_read_all(NULL, 5, &st), 0);
-        CHECK(st.kind == RUNFILE_END);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
         s_rmdir(dir);
 }
 

@@ -73,7 +73,7 @@ TEST(ack_layout_and_round_trip_of_every_kind)
                 CHECK(buf[4] == (uint8_t)kinds[i] && buf[5] == 0);
                 CHECK(buf[12] == 0 && buf[13] == 0 && buf[14] == 0 && buf[15] == 0);
                 REQUIRE_OK_ZERO(storage_ack_parse(buf, sizeof buf, &b));
-                CHECK(b.kind == a.kind);
+                CHECK_EQ_U(b.kind, a.kind);
                 CHECK_EQ_U(b.run, a.run);
                 CHECK_EQ_U(b.seq, a.seq);
         }

@@ -756,9 +756,9 @@ TEST(counters_and_reuse)
         CHECK(r1.fired == r2.fired && r1.e_miss_gev == r2.e_miss_gev &&
               r1.zprime.recoil_m2_gev2 == r2.zprime.recoil_m2_gev2);
         tagger_get_stats(t, &st);
-        CHECK(st.events == 3);
-        CHECK(st.fired[TAG_ZPRIME_INVISIBLE] == 2);
-        CHECK(st.tracks == 2 + MAX_REC + 2);
+        CHECK_EQ_U(st.events, 3);
+        CHECK_EQ_U(st.fired[TAG_ZPRIME_INVISIBLE], 2);
+        CHECK_EQ_U(st.tracks, 2 + MAX_REC + 2);
         CHECK(tagger_config(t)->e_her_gev == 7.004);
         CHECK(tagger_free(t) == NULL);
         CHECK(tagger_free(NULL) == NULL);

@@ -228,7 +228,7 @@ TEST(events_bigger_than_the_ring)
         CHECK(big > 50 && near > 50);
         for (int b = 0; b < 4; b++)
                 pp[b] = paths[b];
-        CHECK(three_ways(pp, 4, "big") == 500);
+        CHECK_EQ_I(three_ways(pp, 4, "big"), 500);
         for (int b = 0; b < 4; b++)
                 unlink(paths[b]);
         rmdir(dir);
