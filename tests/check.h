@@ -1,10 +1,12 @@
 /* check: the unit-test harness.  A test file defines TEST(name) functions
- * and ends with TEST_MAIN(); each CHECK that fails prints file:line and the
- * expression, marks the test failed and goes on.  The program prints one
- * line per test and exits 1 if any failed; tests/run.sh adds them up. */
+ * and ends with TEST_MAIN(); each CHECK that fails prints file:line, the
+ * expression and what came back, marks the test failed and goes on.  The
+ * program prints one line per test and exits 1 if any failed; tests/run.sh
+ * adds them up. */
 #ifndef DARKDAQ_CHECK_H
 #define DARKDAQ_CHECK_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,17 @@ extern int check_n_tests;
                 }                                                            \
         } while (0)
 
+#define CHECK_EQ_I(a, b)                                                     \
+        do {                                                                 \
+                int64_t ca_ = (int64_t)(a), cb_ = (int64_t)(b);              \
+                if (ca_ != cb_) {                                            \
+                        fprintf(stderr, "%s:%d: %s == %s failed: %" PRId64   \
+                                " != %" PRId64 "\n", __FILE__, __LINE__,     \
+                                #a, #b, ca_, cb_);                           \
+                        check_failed_now = 1;                                \
+                }                                                            \
+        } while (0)
+
 #define CHECK_STR(a, b)                                                      \
         do {                                                                 \
                 const char *ca_ = (a), *cb_ = (b);                           \
@@ -65,6 +78,65 @@ extern int check_n_tests;
                         check_failed_now = 1;                                \
                         return;                                              \
                 }                                                            \
+        } while (0)
+
+/* Error returns, by the project's rule (STYLE.md): a fallible function
+ * returns >= 0 on success (0, or a count) and -errno on failure.
+ *   CHECK_OK(expr)            expr >= 0
+ *   CHECK_OK_ZERO(expr)       expr == 0 exactly
+ *   CHECK_ERRNO(expr, -EBAR)  expr == -EBAR exactly
+ *   CHECK_FAIL(expr)          expr < 0, any error
+ *   REQUIRE_OK, REQUIRE_OK_ZERO: the same, and stop the current test.
+ * A failure prints the value that came back, with its strerror when
+ * negative.  Not for libc's -1-and-errno returns.  Each macro evaluates its
+ * arguments once. */
+static inline void check_report_result(const char *file, int line, const char *check,
+                                       const char *expr, int64_t got)
+{
+        if (got < 0)
+                fprintf(stderr, "%s:%d: %s(%s) failed: %" PRId64 " (%s)\n", file, line,
+                        check, expr, got, strerror((int)-got));
+        else
+                fprintf(stderr, "%s:%d: %s(%s) failed: %" PRId64 "\n", file, line,
+                        check, expr, got);
+        check_failed_now = 1;
+}
+
+static inline void check_report_errno(const char *file, int line, const char *expr,
+                                      const char *want_text, int64_t got, int64_t want)
+{
+        char got_text[128] = "";
+
+        if (got < 0)
+                snprintf(got_text, sizeof got_text, " (%s)", strerror((int)-got));
+        fprintf(stderr, "%s:%d: CHECK_ERRNO(%s, %s) failed: %" PRId64 "%s, want %" PRId64
+                " (%s)\n", file, line, expr, want_text, got, got_text, want,
+                strerror((int)-want));
+        check_failed_now = 1;
+}
+
+#define CHECK_RESULT_(check, expr, text, want, or_else)                      \
+        do {                                                                 \
+                int64_t cr_ = (int64_t)(expr);                               \
+                if (!(want)) {                                               \
+                        check_report_result(__FILE__, __LINE__, check, text, \
+                                            cr_);                            \
+                        or_else;                                             \
+                }                                                            \
+        } while (0)
+
+#define CHECK_OK(expr)          CHECK_RESULT_("CHECK_OK", expr, #expr, cr_ >= 0, )
+#define CHECK_OK_ZERO(expr)     CHECK_RESULT_("CHECK_OK_ZERO", expr, #expr, cr_ == 0, )
+#define CHECK_FAIL(expr)        CHECK_RESULT_("CHECK_FAIL", expr, #expr, cr_ < 0, )
+#define REQUIRE_OK(expr)        CHECK_RESULT_("REQUIRE_OK", expr, #expr, cr_ >= 0, return)
+#define REQUIRE_OK_ZERO(expr)   CHECK_RESULT_("REQUIRE_OK_ZERO", expr, #expr, cr_ == 0, return)
+
+#define CHECK_ERRNO(expr, want)                                              \
+        do {                                                                 \
+                int64_t cr_ = (int64_t)(expr), cw_ = (int64_t)(want);        \
+                if (cr_ != cw_)                                              \
+                        check_report_errno(__FILE__, __LINE__, #expr, #want, \
+                                           cr_, cw_);                        \
         } while (0)
 
 /* Directory of the reference data copied from ../shared/data. */

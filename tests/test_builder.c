@@ -746,7 +746,7 @@ TEST(junk_between_fragments)
         struct sfeed sf = { b, 0 };
         /* In pieces, as a USB transfer would split it. */
         for (size_t i = 0; i < n; i += 7)
-                CHECK(stream_feed(st, buf + i, n - i < 7 ? n - i : 7, s_to_builder, &sf, NULL) == 0);
+                CHECK_OK_ZERO(stream_feed(st, buf + i, n - i < 7 ? n - i : 7, s_to_builder, &sf, NULL));
         stream_finish(st, s_to_builder, &sf);
         builder_source_ended(b, 0);
         CHECK_EQ_U(count(&c, R_EVENT), 3);

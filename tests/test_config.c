@@ -45,7 +45,7 @@ TEST(metrics_and_auth)
                 "t.ini", err, sizeof err);
         if (r)
                 fprintf(stderr, "%s\n", err);
-        REQUIRE(r == 0);
+        REQUIRE_OK_ZERO(r);
         CHECK_STR(c.daemon.metrics, "[::1]:9500");
         CHECK_STR(c.auth.server_key, "/etc/darkdaq/server.key");
         CHECK_STR(c.auth.allowed_clients, "/etc/darkdaq/clients");
@@ -54,7 +54,7 @@ TEST(metrics_and_auth)
 
         /* an empty metrics address turns the endpoint off */
         config_default(&c);
-        REQUIRE(config_load_string(&c, "[daemon]\nmetrics =\n", "t.ini", err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(config_load_string(&c, "[daemon]\nmetrics =\n", "t.ini", err, sizeof err));
         CHECK_STR(c.daemon.metrics, "");
         config_clear(&c);
 }
@@ -89,7 +89,7 @@ TEST(daemon_and_sources)
                 "t.ini", err, sizeof err);
         if (r)
                 fprintf(stderr, "%s\n", err);
-        REQUIRE(r == 0);
+        REQUIRE_OK_ZERO(r);
         CHECK_STR(c.daemon.control, "tcp://127.0.0.1:7000");
         CHECK_EQ_U(c.daemon.storage_buffer_bytes, 8u << 20);
         /* busy thresholds follow the buffer when not given */
@@ -115,7 +115,7 @@ TEST(daemon_and_sources)
         config_default(&c);
         r = config_load_string(&c, "[builder]\nsources = 0-3\n[source.raw]\ndriver = file\n"
                                "path = /tmp/x.raw\nfollow = yes\n", "t.ini", err, sizeof err);
-        REQUIRE(r == 0);
+        REQUIRE_OK_ZERO(r);
         CHECK_STR(c.sources[0].path, "/tmp/x.raw");
         CHECK(c.sources[0].follow);
         CHECK(c.sources[0].rate_hz == 0);
@@ -132,7 +132,7 @@ TEST(sections_set_their_keys)
                 "# comment\n[builder]\nsources = 0-2, 5\nbuild_timeout_ms = 250\n"
                 "time_tolerance_ticks = 3\n[physics]\ntrack_min_pt_gev = 0.2\n"
                 "[prescale]\nmissing_energy = 10\n", "t.ini", err, sizeof err);
-        REQUIRE(r == 0);
+        REQUIRE_OK_ZERO(r);
         CHECK_EQ_U(c.builder.expected, 0x27);
         CHECK(c.sources_given);
         CHECK_EQ_U(c.builder.build_timeout_ms, 250);
@@ -148,7 +148,7 @@ static void s_bad(const char *text, const char *want1, const char *want2)
         struct darkdaq_config c;
         char err[256] = "";
         config_default(&c);
-        CHECK_EQ_U(config_load_string(&c, text, "x.ini", err, sizeof err), (uint64_t)-EINVAL);
+        CHECK_ERRNO(config_load_string(&c, text, "x.ini", err, sizeof err), -EINVAL);
         if (!strstr(err, want1) || !strstr(err, want2))
                 fprintf(stderr, "message was: %s\n", err);
         CHECK(strstr(err, want1) != NULL);
@@ -197,7 +197,7 @@ TEST(missing_file)
         struct darkdaq_config c;
         char err[256];
         config_default(&c);
-        CHECK(config_load(&c, "/nonexistent/darkdaq.ini", err, sizeof err) == -ENOENT);
+        CHECK_ERRNO(config_load(&c, "/nonexistent/darkdaq.ini", err, sizeof err), -ENOENT);
         CHECK(strstr(err, "/nonexistent/darkdaq.ini") != NULL);
         config_clear(&c);
 }
@@ -207,11 +207,11 @@ TEST(pcie_and_usb_sources)
         struct darkdaq_config c;
         char err[256];
         config_default(&c);
-        REQUIRE(config_load_string(&c,
+        REQUIRE_OK_ZERO(config_load_string(&c,
                 "[builder]\nsources = 0-1\n"
                 "[source.ring]\ndriver = pcie\npath = /dev/dkpcie0\n"
                 "[source.klm]\ndriver = usb\nvid = 1209\npid = 00ff\nserial = DK-7\n",
-                "d.ini", err, sizeof err) == 0);
+                "d.ini", err, sizeof err));
         CHECK_EQ_U(c.n_sources, 2);
         CHECK_STR(c.sources[0].path, "/dev/dkpcie0");
         CHECK_EQ_U(c.sources[1].usb_vid, 0x1209);

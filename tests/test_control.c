@@ -15,21 +15,21 @@ static int s_parse(const char *text, struct control_request *rq)
 TEST(parse_words_and_json)
 {
         struct control_request rq;
-        REQUIRE(s_parse("configure", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("configure", &rq));
         CHECK_EQ_U(rq.cmd, CONTROL_CONFIGURE);
-        REQUIRE(s_parse("  start --run 12\n", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("  start --run 12\n", &rq));
         CHECK_EQ_U(rq.cmd, CONTROL_START);
         CHECK(rq.run_given);
         CHECK_EQ_U(rq.run, 12);
-        REQUIRE(s_parse("start", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("start", &rq));
         CHECK(!rq.run_given);
-        REQUIRE(s_parse("status --text", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("status --text", &rq));
         CHECK(rq.text);
-        REQUIRE(s_parse("{\"cmd\": \"start\", \"run\": 4294967295}", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("{\"cmd\": \"start\", \"run\": 4294967295}", &rq));
         CHECK_EQ_U(rq.run, 4294967295u);
-        REQUIRE(s_parse("{\"cmd\":\"status\",\"text\":true}", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("{\"cmd\":\"status\",\"text\":true}", &rq));
         CHECK(rq.text && rq.cmd == CONTROL_STATUS);
-        REQUIRE(s_parse("{\"cmd\":\"reset\"}", &rq) == 0);
+        REQUIRE_OK_ZERO(s_parse("{\"cmd\":\"reset\"}", &rq));
         CHECK_EQ_U(rq.cmd, CONTROL_RESET);
 }
 
@@ -49,18 +49,18 @@ TEST(parse_refuses_bad_text)
                 int r = control_parse(bad[i], strlen(bad[i]), &rq, err, sizeof err);
                 if (r != -EINVAL)
                         fprintf(stderr, "accepted: \"%s\"\n", bad[i]);
-                CHECK(r == -EINVAL);
+                CHECK_ERRNO(r, -EINVAL);
                 CHECK(err[0] != '\0');
         }
         char big[CONTROL_MAX_REQUEST + 1];
         memset(big, ' ', sizeof big);
         memcpy(big, "stop", 4);
-        CHECK(control_parse(big, sizeof big, &rq, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(control_parse(big, sizeof big, &rq, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "at most") != NULL);
         /* bytes past len are never read: "stop" then garbage outside len */
-        CHECK(control_parse("stopXXXX", 4, &rq, err, sizeof err) == 0);
+        CHECK_OK_ZERO(control_parse("stopXXXX", 4, &rq, err, sizeof err));
         CHECK_EQ_U(rq.cmd, CONTROL_STOP);
-        CHECK(control_parse("stop\0x", 6, &rq, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(control_parse("stop\0x", 6, &rq, err, sizeof err), -EINVAL);
 }
 
 static enum control_action s_do(control_t *c, const char *text, char *reply, uint32_t *run)

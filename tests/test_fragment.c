@@ -14,7 +14,7 @@ static enum frag_err s_check(size_t len, bool *crc_ok)
         char msg[160];
         enum frag_err e = frag_check(buf, len, NULL, &info, crc_ok, &err);
         frag_error_format(&err, msg, sizeof msg);
-        CHECK(e == err.code);
+        CHECK_EQ_U(e, err.code);
         CHECK(strlen(msg) > 0);
         return e;
 }
@@ -187,7 +187,7 @@ TEST(record_decoding_in_place)
         CHECK(b.records == buf + 40);   /* no copy */
         frag_track_decode(b.records + FRAG_TRACK_BYTES, &t);
         CHECK_EQ_U(t.px_kev, 1000001);
-        CHECK(t.charge == -1);
+        CHECK_EQ_I(t.charge, -1);
         CHECK_EQ_U(t.n_hits, 20);
         REQUIRE(frag_blocks_next(&it, &b));
         frag_muon_decode(b.records, &m);

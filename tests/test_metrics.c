@@ -260,7 +260,7 @@ TEST(other_paths_methods_and_failures)
         metrics_t *m = NULL;
         uint16_t port;
 
-        REQUIRE(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)) == 0);
+        REQUIRE_OK_ZERO(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)));
         port = metrics_port(m);
         CHECK_EQ_U(s_fetch("127.0.0.1", port, "GET / HTTP/1.0\r\n\r\n", resp, sizeof(resp)), 404);
         CHECK_EQ_U(s_fetch("127.0.0.1", port, "GET /metrics/x HTTP/1.0\r\n\r\n", resp, sizeof(resp)), 404);
@@ -286,7 +286,7 @@ TEST(listens_on_configured_address_only)
         char err[256] = "", resp[4096];
         metrics_t *m = NULL, *m2 = NULL;
 
-        REQUIRE(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)) == 0);
+        REQUIRE_OK_ZERO(metrics_new(&m, "127.0.0.1:0", s_render, &snap, err, sizeof(err)));
         /* 127.0.0.2 is loopback too, but not the address configured */
         CHECK(s_fetch("127.0.0.2", metrics_port(m), "GET /metrics HTTP/1.0\r\n\r\n", resp,
                       sizeof(resp)) == -1);
@@ -296,21 +296,21 @@ TEST(listens_on_configured_address_only)
         /* the same port again: refused, and the message says where */
         char addr[64];
         snprintf(addr, sizeof(addr), "127.0.0.1:%u", metrics_port(m));
-        CHECK(metrics_new(&m2, addr, s_render, &snap, err, sizeof(err)) < 0);
+        CHECK_FAIL(metrics_new(&m2, addr, s_render, &snap, err, sizeof(err)));
         CHECK(strstr(err, addr) != NULL && strstr(err, "Address already in use") != NULL);
         metrics_free(m);
 
         /* localhost resolves; the default is the spec's address */
-        CHECK(metrics_new(&m, "localhost:0", s_render, &snap, err, sizeof(err)) == 0);
+        CHECK_OK_ZERO(metrics_new(&m, "localhost:0", s_render, &snap, err, sizeof(err)));
         metrics_free(m);
         CHECK_STR(METRICS_DEFAULT_ADDR, "127.0.0.1:9464");
 
-        CHECK(metrics_new(&m2, "127.0.0.1", s_render, &snap, err, sizeof(err)) < 0);
+        CHECK_FAIL(metrics_new(&m2, "127.0.0.1", s_render, &snap, err, sizeof(err)));
         CHECK(strstr(err, "not HOST:PORT") != NULL);
-        CHECK(metrics_new(&m2, "127.0.0.1:http", s_render, &snap, err, sizeof(err)) < 0);
-        CHECK(metrics_new(&m2, "127.0.0.1:70000", s_render, &snap, err, sizeof(err)) < 0);
-        CHECK(metrics_new(&m2, "[::1:9464", s_render, &snap, err, sizeof(err)) < 0);
-        CHECK(metrics_new(&m2, "no.such.host.invalid:9464", s_render, &snap, err, sizeof(err)) < 0);
+        CHECK_FAIL(metrics_new(&m2, "127.0.0.1:http", s_render, &snap, err, sizeof(err)));
+        CHECK_FAIL(metrics_new(&m2, "127.0.0.1:70000", s_render, &snap, err, sizeof(err)));
+        CHECK_FAIL(metrics_new(&m2, "[::1:9464", s_render, &snap, err, sizeof(err)));
+        CHECK_FAIL(metrics_new(&m2, "no.such.host.invalid:9464", s_render, &snap, err, sizeof(err)));
         CHECK(strstr(err, "metrics no.such.host.invalid:9464: ") != NULL);
         CHECK(metrics_free(NULL) == NULL);
 }

@@ -173,7 +173,7 @@ TEST(ready_watchdog_stopping_from_child)
                         CHECK_STR(buf, "WATCHDOG=1");
         }
         CHECK(stopping);
-        CHECK(waitpid(child, &status, 0) == child);
+        CHECK_EQ_I(waitpid(child, &status, 0), child);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         close(fd);
         unlink(addr);
@@ -190,16 +190,16 @@ TEST(abstract_socket_and_status_text)
         fd = s_listen(addr);
         REQUIRE(fd >= 0);
         setenv("NOTIFY_SOCKET", addr, 1);
-        CHECK(notify_status("two\nlines") == 1);
+        CHECK_EQ_I(notify_status("two\nlines"), 1);
         CHECK(s_recv(fd, buf, sizeof(buf), &from) > 0);
         CHECK_STR(buf, "STATUS=two lines");
         CHECK_EQ_U(from, getpid());
         /* a long status is cut, not refused */
         memset(long_text, 'x', sizeof(long_text) - 1);
         long_text[sizeof(long_text) - 1] = '\0';
-        CHECK(notify_status("%s", long_text) == 1);
+        CHECK_EQ_I(notify_status("%s", long_text), 1);
         CHECK_EQ_U(s_recv(fd, buf, sizeof(buf), &from), strlen("STATUS=") + 512);
-        CHECK(notify_send("READY=1\nSTATUS=both") == 1);
+        CHECK_EQ_I(notify_send("READY=1\nSTATUS=both"), 1);
         CHECK(s_recv(fd, buf, sizeof(buf), &from) > 0);
         CHECK_STR(buf, "READY=1\nSTATUS=both");
         unsetenv("NOTIFY_SOCKET");
@@ -209,15 +209,15 @@ TEST(abstract_socket_and_status_text)
 TEST(without_or_with_a_bad_notify_socket)
 {
         unsetenv("NOTIFY_SOCKET");
-        CHECK(notify_ready() == 0);
-        CHECK(notify_watchdog() == 0);
-        CHECK(notify_stopping() == 0);
+        CHECK_OK_ZERO(notify_ready());
+        CHECK_OK_ZERO(notify_watchdog());
+        CHECK_OK_ZERO(notify_stopping());
         setenv("NOTIFY_SOCKET", "", 1);
-        CHECK(notify_ready() == 0);
+        CHECK_OK_ZERO(notify_ready());
         setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1);
-        CHECK(notify_ready() == -ENOENT);
+        CHECK_ERRNO(notify_ready(), -ENOENT);
         setenv("NOTIFY_SOCKET", "relative/path", 1);
-        CHECK(notify_ready() == -EAFNOSUPPORT);
+        CHECK_ERRNO(notify_ready(), -EAFNOSUPPORT);
         unsetenv("NOTIFY_SOCKET");
 }
 

@@ -31,24 +31,24 @@ TEST(attach_checks_every_register)
         static uint8_t map[PCIE_REGS_BYTES + RING] __attribute__((aligned(64)));
         struct pcie_ring fpga, host;
         char err[160];
-        REQUIRE(pcie_fpga_init(&fpga, map, RING) == 0);
-        CHECK(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(pcie_fpga_init(&fpga, map, RING));
+        CHECK_OK_ZERO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err));
         CHECK_EQ_U(host.size, RING);
         map[4] = 2;
-        CHECK(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "VERSION") != NULL);
         map[4] = 1;
         map[0] = 'X';
-        CHECK(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "ID") != NULL);
         map[0] = 'D';
         fb_put32(map + 8, RING + 4);
-        CHECK(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "RING_BYTES") != NULL);
         fb_put32(map + 8, 2 * RING);
-        CHECK(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == -EINVAL);
+        CHECK_ERRNO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err), -EINVAL);
         CHECK(strstr(err, "mapping") != NULL);
-        CHECK(pcie_fpga_init(&fpga, map, 1000) == -EINVAL);
+        CHECK_ERRNO(pcie_fpga_init(&fpga, map, 1000), -EINVAL);
 }
 
 struct reader {
@@ -125,11 +125,11 @@ TEST(two_threads_every_fragment_once_wrapping_the_ring)
         struct pcie_ring fpga, host;
         char err[160];
         const uint64_t n = 200000;
-        REQUIRE(pcie_fpga_init(&fpga, map, RING) == 0);
-        REQUIRE(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(pcie_fpga_init(&fpga, map, RING));
+        REQUIRE_OK_ZERO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err));
         struct writer_arg w = { &fpga, n };
         pthread_t th;
-        CHECK(pcie_fpga_write(&fpga, map, 8) == -EAGAIN);       /* not running */
+        CHECK_ERRNO(pcie_fpga_write(&fpga, map, 8), -EAGAIN);   /* not running */
         pcie_ring_set_ctrl(&host, PCIE_CTRL_RUN, true);
         REQUIRE(pthread_create(&th, NULL, s_writer_thread, &w) == 0);
         struct reader rd = { 0, 0, 0 };
@@ -148,8 +148,8 @@ TEST(overflow_and_dropped_when_the_host_stops)
         static uint8_t frag[8192];
         struct pcie_ring fpga, host;
         char err[160];
-        REQUIRE(pcie_fpga_init(&fpga, map, RING) == 0);
-        REQUIRE(pcie_ring_attach(&host, map, sizeof map, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(pcie_fpga_init(&fpga, map, RING));
+        REQUIRE_OK_ZERO(pcie_ring_attach(&host, map, sizeof map, err, sizeof err));
         pcie_ring_set_ctrl(&host, PCIE_CTRL_RUN | PCIE_CTRL_BUSY, true);
         CHECK_EQ_U(pcie_fpga_ctrl(&fpga), PCIE_CTRL_RUN | PCIE_CTRL_BUSY);
         pcie_ring_set_ctrl(&host, PCIE_CTRL_BUSY, false);
@@ -172,7 +172,7 @@ TEST(overflow_and_dropped_when_the_host_stops)
         CHECK(pcie_ring_peek(&host, &p1, &n1, &p2, &n2) <= RING);
         /* a device that claims more than a ring's worth is caught */
         fb_put32(map + PCIE_REG_WR_PTR, 10 * RING);
-        CHECK(pcie_ring_peek(&host, &p1, &n1, &p2, &n2) == -EIO);
+        CHECK_ERRNO(pcie_ring_peek(&host, &p1, &n1, &p2, &n2), -EIO);
 }
 
 TEST(two_processes_through_a_regular_file)
@@ -188,8 +188,8 @@ TEST(two_processes_through_a_regular_file)
         struct pcie_ring fpga, host;
         char err[160];
         const uint64_t n = 50000;
-        REQUIRE(pcie_fpga_init(&fpga, map, RING) == 0);
-        REQUIRE(pcie_ring_attach(&host, map, len, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(pcie_fpga_init(&fpga, map, RING));
+        REQUIRE_OK_ZERO(pcie_ring_attach(&host, map, len, err, sizeof err));
         pcie_ring_set_ctrl(&host, PCIE_CTRL_RUN, true);
         fflush(stdout);         /* the child must not print the parent's buffer */
         pid_t pid = fork();

@@ -24,7 +24,7 @@ TEST(families_and_samples)
         prom_i64(p, -40, NULL);
         prom_family(p, "darkdaq:recorded", PROM_UNTYPED, "Colons are allowed in metric names.");
         prom_double(p, 0.5, NULL);
-        CHECK_EQ_U(prom_error(p), 0);
+        CHECK_OK_ZERO(prom_error(p));
         CHECK_STR(prom_text(p, &len),
                   "# HELP darkdaq_source_fragments_total Fragments read, per source.\n"
                   "# TYPE darkdaq_source_fragments_total counter\n"
@@ -48,7 +48,7 @@ TEST(families_and_samples)
         CHECK_STR(prom_text(p, &len), "");
         CHECK_EQ_U(len, 0);
         prom_family(p, "darkdaq_errors_total", PROM_COUNTER, NULL);
-        CHECK_EQ_U(prom_error(p), 0);
+        CHECK_OK_ZERO(prom_error(p));
         prom_free(p);
 }
 
@@ -92,12 +92,12 @@ TEST(numbers)
 /* The first mistake sticks and names itself; nothing after it is written. */
 static void s_expect_error(prom_t *p, const char *why)
 {
-        CHECK(prom_error(p) == -EINVAL);
+        CHECK_ERRNO(prom_error(p), -EINVAL);
         if (!strstr(prom_error_text(p), why))
                 fprintf(stderr, "error text \"%s\" lacks \"%s\"\n", prom_error_text(p), why);
         CHECK(strstr(prom_error_text(p), why) != NULL);
         prom_reset(p);
-        CHECK_EQ_U(prom_error(p), 0);
+        CHECK_OK_ZERO(prom_error(p));
 }
 
 TEST(mistakes)
@@ -155,7 +155,7 @@ TEST(grows)
                 prom_family(p, name, PROM_GAUGE, NULL);
                 prom_u64(p, i, NULL);
         }
-        CHECK_EQ_U(prom_error(p), 0);
+        CHECK_OK_ZERO(prom_error(p));
         CHECK(strstr(prom_text(p, NULL), "many_total{source=\"s4999\"} 4999\n") != NULL);
         CHECK(strstr(prom_text(p, NULL), "\nfamily_299 299\n") != NULL);
         prom_free(p);

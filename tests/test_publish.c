@@ -122,7 +122,7 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         cfg.daemon.busy_low_bytes = 2u << 20;
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;
-        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
         s.data = zmq_socket(z, ZMQ_PULL);
         s.ack = zmq_socket(z, ZMQ_PUSH);
         zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -138,7 +138,7 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         }
         settle(p, &s, seq);
         publish_get_counters(p, &c);
-        CHECK(c.spilled == 0);
+        CHECK_EQ_U(c.spilled, 0);
 
         /* acks lag by ~6 MB: the window runs to its end and wraps there */
         for (int i = 0; i < 1000; i++) {
@@ -150,7 +150,7 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         }
         settle(p, &s, seq);
         publish_get_counters(p, &c);
-        CHECK(c.spilled == 0);
+        CHECK_EQ_U(c.spilled, 0);
 
         /* the store takes but does not ack: past 8 MiB records spill */
         for (int i = 0; i < 300; i++) {
@@ -197,7 +197,7 @@ static void await_subscription(publish_t *p)
 {
         zmq_pollitem_t it = { publish_monitor_socket(p), 0, ZMQ_POLLIN, 0 };
 
-        CHECK(zmq_poll(&it, 1, 10000) == 1);
+        CHECK_EQ_I(zmq_poll(&it, 1, 10000), 1);
         CHECK(publish_handle_subscriptions(p) >= 1);
 }
 
@@ -220,7 +220,7 @@ TEST(monitor_sends_only_what_is_subscribed)
         strcpy(cfg.daemon.monitor, "inproc://test2-monitor");
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;
-        REQUIRE(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
 
         /* nobody listens: nothing is sent */
         publish_monitor(p, rec, 3, fourmu);
@@ -235,14 +235,14 @@ TEST(monitor_sends_only_what_is_subscribed)
         publish_monitor(p, rec, 3, mumu);
         publish_monitor(p, rec, 3, fourmu);
         publish_get_counters(p, &c);
-        CHECK(c.monitor_sent == 2);             /* four_muon twice; no "all", no mumu */
-        CHECK(samples(sub, "four_muon") == 2);
+        CHECK_EQ_U(c.monitor_sent, 2);          /* four_muon twice; no "all", no mumu */
+        CHECK_EQ_U(samples(sub, "four_muon"), 2);
 
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);     /* everything */
         await_subscription(p);
         publish_monitor(p, rec, 3, mumu);
         publish_get_counters(p, &c);
-        CHECK(c.monitor_sent == 4);             /* "all" and mumu_tautau */
+        CHECK_EQ_U(c.monitor_sent, 4);          /* "all" and mumu_tautau */
 
         zmq_setsockopt(sub, ZMQ_UNSUBSCRIBE, "", 0);
         await_subscription(p);
@@ -250,7 +250,7 @@ TEST(monitor_sends_only_what_is_subscribed)
         await_subscription(p);
         publish_monitor(p, rec, 3, fourmu | mumu);
         publish_get_counters(p, &c);
-        CHECK(c.monitor_sent == 4);
+        CHECK_EQ_U(c.monitor_sent, 4);
 
         zmq_close(sub);
         publish_free(p);

@@ -21,7 +21,7 @@ static void reco_do(struct reco *r, const struct frag_track *t, size_t nt,
                     const struct frag_cluster *c, size_t nc, const struct frag_muon *m,
                     size_t nm)
 {
-        REQUIRE(reco_reserve(r, nt, nc) == 0);
+        REQUIRE_OK_ZERO(reco_reserve(r, nt, nc));
         reco_run(r, &s_cfg, &s_beams, t, nt, c, nc, m, nm);
 }
 
@@ -67,7 +67,7 @@ TEST(good_and_prompt_tracks)
         reco_do(&r, t, 5, NULL, 0, NULL, 0);
         CHECK(r.n_tracks == 3 && r.n_bad_tracks == 2);
         CHECK(r.tracks[0].index == 0 && r.tracks[1].index == 2 && r.tracks[2].index == 4);
-        CHECK(r.charge_sum == 1);
+        CHECK_EQ_I(r.charge_sum, 1);
         CHECK(r.tracks[0].prompt && !r.tracks[2].prompt);
         t[4].z0_um = -19999;
         reco_do(&r, t, 5, NULL, 0, NULL, 0);
@@ -269,7 +269,7 @@ TEST(matching_equals_scan)
                         int32_t want = scan_nearest(&r, t, s_cfg.r_ecl_cm, th, ph,
                                                     s_cfg.cluster_match_rad);
 
-                        CHECK(r.cluster_match[i] == want);
+                        CHECK_EQ_I(r.cluster_match[i], want);
                         matched += want >= 0;
                         near_cut += i % 6 == 1;
                 }
@@ -304,14 +304,14 @@ TEST(matching_exact_ties_and_cut)
         c.phi_urad = 0;
         REQUIRE(d0 == d1 && d0 < s_cfg.cluster_match_rad);
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == 0);
+        CHECK_EQ_I(r.cluster_match[0], 0);
         /* the cut exactly at the distance: strict, so no match */
         s_cfg.cluster_match_rad = d0;
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == -1);
+        CHECK_EQ_I(r.cluster_match[0], -1);
         s_cfg.cluster_match_rad = nextafter(d0, 1);
         reco_do(&r, t, 2, &c, 1, NULL, 0);
-        CHECK(r.cluster_match[0] == 0);
+        CHECK_EQ_I(r.cluster_match[0], 0);
         reco_release(&r);
 }
 
@@ -367,10 +367,10 @@ TEST(matching_cut_is_strict_to_the_bit)
                 tried++;
                 s_cfg.cluster_match_rad = d;
                 reco_do(&r, t, 3, &c, 1, NULL, 0);
-                CHECK(r.cluster_match[0] == -1);
+                CHECK_EQ_I(r.cluster_match[0], -1);
                 s_cfg.cluster_match_rad = nextafter(d, 1);
                 reco_do(&r, t, 3, &c, 1, NULL, 0);
-                CHECK(r.cluster_match[0] == want);
+                CHECK_EQ_I(r.cluster_match[0], want);
         }
         CHECK(tried > 2500);
         reco_release(&r);
@@ -384,23 +384,26 @@ TEST(config_set_and_format)
 
         physics_config_default(&c);
         CHECK(c.dv_max_turn_rad == M_PI / 2);
-        CHECK(c.prescale[3] == 1);
-        CHECK(physics_config_set(&c, "muon_match_rad", "0.2") == 0 && c.muon_match_rad == 0.2);
-        CHECK(physics_config_set(&c, "dv_max_turn_rad", "pi/4") == 0 &&
-              c.dv_max_turn_rad == M_PI / 4);
-        CHECK(physics_config_set(&c, "dv_open_max_rad", "pi-0.2") == 0 &&
-              c.dv_open_max_rad == M_PI - 0.2);
-        CHECK(physics_config_set(&c, "track_min_hits", "12") == 0 && c.track_min_hits == 12);
-        CHECK(physics_config_set(&c, "prescale.four_muon", "10") == 0 && c.prescale[2] == 10);
-        CHECK(physics_config_set(&c, "prescale.four_muon", "0") == -EINVAL);
-        CHECK(physics_config_set(&c, "no_such_key", "1") == -ENOENT);
-        CHECK(physics_config_set(&c, "prescale.nope", "1") == -ENOENT);
-        CHECK(physics_config_set(&c, "b_field_t", "1.5T") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "nan") == -EINVAL);
-        CHECK(physics_config_set(&c, "b_field_t", "inf") == -EINVAL);
-        CHECK(physics_config_set(&c, "track_min_hits", "-1") == -EINVAL);
-        CHECK(physics_config_set(&c, "track_min_hits", "1.5") == -EINVAL);
+        CHECK_EQ_U(c.prescale[3], 1);
+        CHECK_OK_ZERO(physics_config_set(&c, "muon_match_rad", "0.2"));
+        CHECK(c.muon_match_rad == 0.2);
+        CHECK_OK_ZERO(physics_config_set(&c, "dv_max_turn_rad", "pi/4"));
+        CHECK(c.dv_max_turn_rad == M_PI / 4);
+        CHECK_OK_ZERO(physics_config_set(&c, "dv_open_max_rad", "pi-0.2"));
+        CHECK(c.dv_open_max_rad == M_PI - 0.2);
+        CHECK_OK_ZERO(physics_config_set(&c, "track_min_hits", "12"));
+        CHECK_EQ_U(c.track_min_hits, 12);
+        CHECK_OK_ZERO(physics_config_set(&c, "prescale.four_muon", "10"));
+        CHECK_EQ_U(c.prescale[2], 10);
+        CHECK_ERRNO(physics_config_set(&c, "prescale.four_muon", "0"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "no_such_key", "1"), -ENOENT);
+        CHECK_ERRNO(physics_config_set(&c, "prescale.nope", "1"), -ENOENT);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "1.5T"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", ""), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "nan"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "b_field_t", "inf"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "track_min_hits", "-1"), -EINVAL);
+        CHECK_ERRNO(physics_config_set(&c, "track_min_hits", "1.5"), -EINVAL);
         CHECK(c.b_field_t == 1.5 && c.track_min_hits == 12);
         /* every key formats to text that sets it back to the same value */
         REQUIRE(n > 40);
@@ -410,8 +413,8 @@ TEST(config_set_and_format)
 
                 physics_config_default(&d);
                 memset(&d, 0, sizeof(d));
-                CHECK(physics_config_set(&d, k->name,
-                                         physics_config_format(&c, k, buf, sizeof(buf))) == 0);
+                CHECK_OK_ZERO(physics_config_set(&d, k->name,
+                                                 physics_config_format(&c, k, buf, sizeof(buf))));
                 CHECK(memcmp((char *)&d + k->offset, (char *)&c + k->offset,
                              k->type == PHYSICS_KEY_DOUBLE ? sizeof(double) : sizeof(uint32_t)) == 0);
         }

@@ -89,7 +89,7 @@ TEST(reference_events_pack_as_protobuf_c_does)
                 replay_options_default(&opt);
                 struct builder_sink sink = { &c, s_event, s_late, s_junk, s_corrupt };
                 char err[256];
-                CHECK(replay_run(&opt, pp, n, &sink, NULL, err, sizeof err) == 0);
+                CHECK_OK_ZERO(replay_run(&opt, pp, n, &sink, NULL, err, sizeof err));
         }
         CHECK_EQ_U(c.events, 500 + 500 + 200 + 300 + 200 + 300 + 4);
         CHECK_EQ_U(c.differ, 0);

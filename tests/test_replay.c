@@ -355,7 +355,7 @@ TEST(every_reference_directory)
                 long bad = replay_dir(data, names[i], &sum, &records);
                 printf("     %-12s %s (%zu records)\n", names[i],
                        bad == 0 ? "matches" : "DIFFERS", records);
-                CHECK(bad == 0);
+                CHECK_EQ_I(bad, 0);
                 if (bad >= 0) {
                         /* Every byte read comes out once. */
                         CHECK_EQ_U(sum.counters.bytes_in, sum.bytes_read);
@@ -374,7 +374,7 @@ TEST(desync_diagnosis)
         REQUIRE(replay_dir(data, "desync", &sum, &records) == 0);
         REQUIRE(sum.n_out_of_step == 1);
         CHECK_EQ_U(sum.out_of_step[0].source, 2);
-        CHECK(sum.out_of_step[0].offset == 1);
+        CHECK_EQ_I(sum.out_of_step[0].offset, 1);
         CHECK_EQ_U(sum.out_of_step[0].first_trigger, 101);
         CHECK_EQ_U(sum.counters.time_mismatch, 99);
         CHECK_EQ_U(sum.counters.out_of_step, 1);
@@ -431,7 +431,7 @@ TEST(source_split_across_files_is_read_file_by_file)
                 REQUIRE(fd >= 0);
                 const uint8_t *p = i ? raw + cut : raw;
                 size_t n = i ? len - cut : cut;
-                CHECK(write(fd, p, n) == (ssize_t)n);
+                CHECK_EQ_I(write(fd, p, n), (ssize_t)n);
                 close(fd);
         }
         char b[3][PATH_MAX];
@@ -445,7 +445,7 @@ TEST(source_split_across_files_is_read_file_by_file)
         char err[512];
         replay_options_default(&opt);
         int r = replay_run(&opt, paths, 5, &sink, &sum, err, sizeof(err));
-        CHECK(r == 0);
+        CHECK_OK_ZERO(r);
         snprintf(path, sizeof(path), "%s/mix-clean/expected.jsonl", data);
         REQUIRE(read_expected(path, &want));
         CHECK_EQ_U(got.others.n, 0);
@@ -467,7 +467,7 @@ TEST(unreadable_file_names_it)
         char err[512] = "";
         replay_options_default(&opt);
         int r = replay_run(&opt, paths, 1, NULL, NULL, err, sizeof(err));
-        CHECK(r == -ENOENT);
+        CHECK_ERRNO(r, -ENOENT);
         CHECK(strstr(err, "no-such-dir/board-0.raw") != NULL);
 }
 

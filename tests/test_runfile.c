@@ -157,10 +157,10 @@ TEST(write_and_read_back)
         REQUIRE(dir);
         char path[512];
         snprintf(path, sizeof path, "%s/out.dkr", dir);
-        REQUIRE(s_write_file(path, 50) == 0);
+        REQUIRE_OK_ZERO(s_write_file(path, 50));
 
         runfile_reader_t *r;
-        REQUIRE(runfile_reader_open(&r, path) == 0);
+        REQUIRE_OK_ZERO(runfile_reader_open(&r, path));
         const Darkdaq__Record *rec;
         uint64_t off, prev_off = 0;
         unsigned n = 0, events = 0;
@@ -212,7 +212,7 @@ TEST(write_and_read_back)
         CHECK_EQ_U(st->offset, runfile_reader_size(r));
         CHECK_EQ_U(st->frame, 55);
         /* Stopped stays stopped. */
-        CHECK(runfile_reader_next(r, &rec, &off) == 0);
+        CHECK_EQ_I(runfile_reader_next(r, &rec, &off), 0);
         runfile_reader_free(r);
         s_rmdir(dir);
 }
@@ -235,7 +235,7 @@ TEST(cut_at_every_byte_of_last_frame)
         REQUIRE(dir);
         char path[512];
         snprintf(path, sizeof path, "%s/cut.dkr", dir);
-        REQUIRE(s_write_file(path, 5) == 0);
+        REQUIRE_OK_ZERO(s_write_file(path, 5));
         size_t len;
         uint8_t *img = s_slurp(path, &len);
         REQUIRE(img);
@@ -279,7 +279,7 @@ TEST(cut_at_every_byte_of_last_frame)
         /* The same through a real file, cut in the middle of the last frame. */
         REQUIRE(truncate(path, (off_t)(last + 11)) == 0);
         runfile_reader_t *r;
-        REQUIRE(runfile_reader_open(&r, path) == 0);
+        REQUIRE_OK_ZERO(runfile_reader_open(&r, path));
         const Darkdaq__Record *rec;
         size_t n = 0;
         while (runfile_reader_next(r, &rec, NULL) > 0)
@@ -316,30 +316,30 @@ TEST(rotation)
         struct runfile_writer_opts o = { .dir = dir, .max_file_bytes = max,
                                          .trailer = s_rotation_trailer, .trailer_ctx = &tc };
         runfile_writer_t *w;
-        REQUIRE(runfile_writer_open(&w, &o, s_header(e, 42)) == 0);
+        REQUIRE_OK_ZERO(runfile_writer_open(&w, &o, s_header(e, 42)));
         CHECK(strstr(runfile_writer_path(w), "/run-000042-000.dkr") != NULL);
         for (unsigned i = 0; i < 60; i++) {
                 struct built_event ev;
                 struct tag_result t;
                 s_event(i, &ev, &t);
-                REQUIRE(runfile_writer_write(w, record_event(e, &ev, &t)) == 0);
+                REQUIRE_OK_ZERO(runfile_writer_write(w, record_event(e, &ev, &t)));
         }
         unsigned last_seq = runfile_writer_sequence(w);
         CHECK(last_seq >= 3);
         CHECK_EQ_U(tc.calls, last_seq);
         struct record_totals tot = { .end_reason = "stop" };
-        REQUIRE(runfile_writer_close(w, record_trailer(e, &tot)) == 0);
+        REQUIRE_OK_ZERO(runfile_writer_close(w, record_trailer(e, &tot)));
 
         /* A second writer for the same run must not overwrite its files. */
-        CHECK(runfile_writer_open(&w, &o, s_header(e, 42)) == -EEXIST);
+        CHECK_ERRNO(runfile_writer_open(&w, &o, s_header(e, 42)), -EEXIST);
 
         unsigned events = 0, expect_trigger = 100;
         for (unsigned seq = 0; seq <= last_seq; seq++) {
                 char name[64], path[600];
-                REQUIRE(runfile_name(name, sizeof name, 42, seq) == 0);
+                REQUIRE_OK_ZERO(runfile_name(name, sizeof name, 42, seq));
                 snprintf(path, sizeof path, "%s/%s", dir, name);
                 runfile_reader_t *r;
-                REQUIRE(runfile_reader_open(&r, path) == 0);
+                REQUIRE_OK_ZERO(runfile_reader_open(&r, path));
                 const Darkdaq__Record *rec, *last = NULL;
                 unsigned n = 0;
                 bool first_is_header = false;
@@ -385,18 +385,18 @@ TEST(writer_options)
         struct runfile_writer_opts both = { .path = "/tmp/x", .dir = "/tmp" };
         struct runfile_writer_opts none = { 0 };
         struct runfile_writer_opts path_rot = { .path = "/tmp/x", .max_file_bytes = 100 };
-        CHECK(runfile_writer_open(&w, &both, s_header(e, 1)) == -EINVAL);
-        CHECK(runfile_writer_open(&w, &none, s_header(e, 1)) == -EINVAL);
-        CHECK(runfile_writer_open(&w, &path_rot, s_header(e, 1)) == -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &both, s_header(e, 1)), -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &none, s_header(e, 1)), -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &path_rot, s_header(e, 1)), -EINVAL);
         struct runfile_writer_opts ok = { .path = "/nonexistent-dir/x.dkr" };
-        CHECK(runfile_writer_open(&w, &ok, s_header(e, 1)) == -ENOENT);
+        CHECK_ERRNO(runfile_writer_open(&w, &ok, s_header(e, 1)), -ENOENT);
         struct built_junk j = { 0, 0, (const uint8_t *)"x", 1, "r" };
-        CHECK(runfile_writer_open(&w, &ok, record_junk(e, &j)) == -EINVAL);
+        CHECK_ERRNO(runfile_writer_open(&w, &ok, record_junk(e, &j)), -EINVAL);
         CHECK(w == NULL);
         char name[64];
-        CHECK(runfile_name(name, sizeof name, 12, 3) == 0);
+        CHECK_OK_ZERO(runfile_name(name, sizeof name, 12, 3));
         CHECK_STR(name, "run-000012-003.dkr");
-        CHECK(runfile_name(name, 8, 12, 3) < 0);
+        CHECK_FAIL(runfile_name(name, 8, 12, 3));
         record_enc_free(e);
 }
 
@@ -411,7 +411,7 @@ TEST(no_trailer_and_packed)
         REQUIRE(e);
         runfile_writer_t *w;
         struct runfile_writer_opts o = { .path = path };
-        REQUIRE(runfile_writer_open(&w, &o, s_header(e, 3)) == 0);
+        REQUIRE_OK_ZERO(runfile_writer_open(&w, &o, s_header(e, 3)));
         struct built_event ev;
         struct tag_result t;
         s_event(3, &ev, &t);
@@ -420,8 +420,8 @@ TEST(no_trailer_and_packed)
         uint8_t *buf = malloc(n);
         REQUIRE(buf);
         protobuf_c_message_pack(&rec->base, buf);
-        CHECK(runfile_writer_write_packed(w, buf, n) == 0);
-        CHECK(runfile_writer_flush(w) == 0);
+        CHECK_OK_ZERO(runfile_writer_write_packed(w, buf, n));
+        CHECK_OK_ZERO(runfile_writer_flush(w));
         struct stat sb;
         CHECK(stat(path, &sb) == 0 && runfile_writer_file_bytes(w) == (uint64_t)sb.st_size);
         runfile_writer_free(w);
@@ -437,7 +437,7 @@ TEST(no_trailer_and_packed)
         REQUIRE(runfile_reader_next(r, &got, NULL) == 1);
         REQUIRE(got->body_case == DARKDAQ__RECORD__BODY_EVENT);
         CHECK_EQ_U(got->event->trigger, 103);
-        CHECK(runfile_reader_next(r, &got, NULL) == 0);
+        CHECK_EQ_I(runfile_reader_next(r, &got, NULL), 0);
         CHECK(runfile_reader_stop(r)->kind == RUNFILE_END);
         runfile_reader_free(r);
         free(img);
@@ -467,7 +467,7 @@ TEST(damaged_frames)
         REQUIRE(dir);
         char path[512];
         snprintf(path, sizeof path, "%s/d.dkr", dir);
-        REQUIRE(s_write_file(path, 5) == 0);
+        REQUIRE_OK_ZERO(s_write_file(path, 5));
         size_t len;
         uint8_t *img = s_slurp(path, &len);
         REQUIRE(img);
@@ -478,7 +478,7 @@ TEST(damaged_frames)
         /* A flipped payload byte in frame 2. */
         img[offs[2] + 8 + 5] ^= 0x10;
         CHECK_EQ_U(s_read_all(img, len, &st), 2);
-        CHECK(st.kind == RUNFILE_CRC);
+        CHECK_EQ_U(st.kind, RUNFILE_CRC);
         CHECK_EQ_U(st.offset, offs[2]);
         char want[64];
         snprintf(want, sizeof want, "crc mismatch at frame 2 offset %zu", offs[2]);
@@ -488,7 +488,7 @@ TEST(damaged_frames)
         /* A flipped CRC byte. */
         img[offs[4] + 6] ^= 1;
         CHECK_EQ_U(s_read_all(img, len, &st), 4);
-        CHECK(st.kind == RUNFILE_CRC);
+        CHECK_EQ_U(st.kind, RUNFILE_CRC);
         img[offs[4] + 6] ^= 1;
 
         /* A length past the end of the file, and one beyond belief. */
@@ -498,7 +498,7 @@ TEST(damaged_frames)
         img[offs[3] + 2] ^= 0x01;
         img[offs[3] + 3] = 0xFF;
         CHECK_EQ_U(s_read_all(img, len, &st), 3);
-        CHECK(st.kind == RUNFILE_TOO_BIG);
+        CHECK_EQ_U(st.kind, RUNFILE_TOO_BIG);
         free(img);
 
         /* Good CRC, bad protobuf; and an empty frame (zeros after a crash). */
@@ -506,17 +506,17 @@ TEST(damaged_frames)
         memcpy(bad + 8, "\xff\xff\xff\xff\xff\xff", 6);
         runfile_frame_header(bad, bad + 8, 6);
         CHECK_EQ_U(s_read_all(bad, sizeof bad, &st), 0);
-        CHECK(st.kind == RUNFILE_PARSE);
+        CHECK_EQ_U(st.kind, RUNFILE_PARSE);
         CHECK(strstr(st.reason, "record does not parse at frame 0 offset 0") != NULL);
         uint8_t zeros[64] = { 0 };
         CHECK_EQ_U(s_read_all(zeros, sizeof zeros, &st), 0);
-        CHECK(st.kind == RUNFILE_PARSE);
+        CHECK_EQ_U(st.kind, RUNFILE_PARSE);
 
         /* An empty image, and NULL. */
         CHECK_EQ_U(s_read_all(zeros, 0, &st), 0);
-        CHECK(st.kind == RUNFILE_END);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
         CHECK_EQ_U(s_read_all(NULL, 5, &st), 0);
-        CHECK(st.kind == RUNFILE_END);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
         s_rmdir(dir);
 }
 
@@ -550,7 +550,7 @@ TEST(recognise_run_files)
         REQUIRE(dir);
         char path[512];
         snprintf(path, sizeof path, "%s/r.dkr", dir);
-        REQUIRE(s_write_file(path, 2) == 0);
+        REQUIRE_OK_ZERO(s_write_file(path, 2));
         size_t len;
         uint8_t *img = s_slurp(path, &len);
         REQUIRE(img);
@@ -580,7 +580,7 @@ TEST(sample_file)
         const char *path = getenv("DARKDAQ_RUNFILE_SAMPLE");
         if (!path)
                 return;
-        CHECK(s_write_file(path, 24) == 0);
+        CHECK_OK_ZERO(s_write_file(path, 24));
 }
 
 TEST_MAIN()

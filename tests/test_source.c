@@ -87,16 +87,16 @@ TEST(reset_makes_the_cut_fragment_bad_and_keeps_the_rest)
         s_len_b = f4 + f5;
         s_len_total = s_len_a + s_len_b;
 
-        REQUIRE(driver_register(&driver_script) == 0);
-        CHECK(driver_register(&driver_script) == -EEXIST);
+        REQUIRE_OK_ZERO(driver_register(&driver_script));
+        CHECK_ERRNO(driver_register(&driver_script), -EEXIST);
         struct source_config cfg;
         memset(&cfg, 0, sizeof cfg);
         snprintf(cfg.name, sizeof cfg.name, "usb-like");
         snprintf(cfg.driver, sizeof cfg.driver, "script");
         source_t *src = NULL;
         char err[256];
-        REQUIRE(source_new(&src, &cfg, 0, 1u << 20, err, sizeof err) == 0);
-        REQUIRE(source_start(src, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(source_new(&src, &cfg, 0, 1u << 20, err, sizeof err));
+        REQUIRE_OK_ZERO(source_start(src, err, sizeof err));
 
         ring_t *ring = source_ring(src);
         uint32_t good[8];

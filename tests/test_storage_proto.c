@@ -20,7 +20,7 @@ TEST(data_prefix_layout_and_round_trip)
         CHECK(!memcmp(msg, "DKSM", 4));
         CHECK(msg[4] == 0x04 && msg[7] == 0x01);
         CHECK(msg[8] == 0x88 && msg[15] == 0x11);
-        REQUIRE(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len) == 0);
+        REQUIRE_OK_ZERO(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len));
         CHECK_EQ_U(run, 0x01020304u);
         CHECK_EQ_U(seq, 0x1122334455667788ull);
         CHECK(payload == msg + STORAGE_DATA_PREFIX);
@@ -35,7 +35,7 @@ TEST(data_with_empty_record_parses)
         uint32_t run;
         uint64_t seq;
         storage_data_prefix(msg, 7, 0);
-        CHECK(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len) == 0);
+        CHECK_OK_ZERO(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len));
         CHECK_EQ_U(len, 0);
         CHECK_EQ_U(run, 7);
 }
@@ -48,16 +48,16 @@ TEST(data_refuses_short_or_wrong_magic)
         uint32_t run;
         uint64_t seq;
         storage_data_prefix(msg, 1, 2);
-        CHECK(storage_data_parse(msg, STORAGE_DATA_PREFIX - 1, &run, &seq, &payload, &len) ==
-              -EBADMSG);
-        CHECK(storage_data_parse(msg, 0, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, STORAGE_DATA_PREFIX - 1, &run, &seq, &payload, &len),
+                    -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, 0, &run, &seq, &payload, &len), -EBADMSG);
         msg[0] = 'X';
-        CHECK(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(msg, sizeof msg, &run, &seq, &payload, &len), -EBADMSG);
         /* an ack is not a data message */
         struct storage_ack a = { STORAGE_ACK, 1, 2 };
         uint8_t ack[STORAGE_ACK_BYTES];
         storage_ack_encode(ack, &a);
-        CHECK(storage_data_parse(ack, sizeof ack, &run, &seq, &payload, &len) == -EBADMSG);
+        CHECK_ERRNO(storage_data_parse(ack, sizeof ack, &run, &seq, &payload, &len), -EBADMSG);
 }
 
 TEST(ack_layout_and_round_trip_of_every_kind)
@@ -72,8 +72,8 @@ TEST(ack_layout_and_round_trip_of_every_kind)
                 CHECK(!memcmp(buf, "DKSA", 4));
                 CHECK(buf[4] == (uint8_t)kinds[i] && buf[5] == 0);
                 CHECK(buf[12] == 0 && buf[13] == 0 && buf[14] == 0 && buf[15] == 0);
-                REQUIRE(storage_ack_parse(buf, sizeof buf, &b) == 0);
-                CHECK(b.kind == a.kind);
+                REQUIRE_OK_ZERO(storage_ack_parse(buf, sizeof buf, &b));
+                CHECK_EQ_U(b.kind, a.kind);
                 CHECK_EQ_U(b.run, a.run);
                 CHECK_EQ_U(b.seq, a.seq);
         }
@@ -84,20 +84,20 @@ TEST(ack_refuses_size_magic_kind_and_reserved)
         struct storage_ack a = { STORAGE_ACK, 3, 4 }, b;
         uint8_t buf[STORAGE_ACK_BYTES + 1];
         storage_ack_encode(buf, &a);
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES - 1, &b) == -EBADMSG);
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES + 1, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES - 1, &b), -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES + 1, &b), -EBADMSG);
         buf[12] = 1;                            /* reserved */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[12] = 0;
         buf[4] = 0;                             /* kind 0 */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[4] = 5;                             /* kind 5 */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[4] = 2;
         buf[3] = 'M';                           /* data magic */
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == -EBADMSG);
+        CHECK_ERRNO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b), -EBADMSG);
         buf[3] = 'A';
-        CHECK(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b) == 0);
+        CHECK_OK_ZERO(storage_ack_parse(buf, STORAGE_ACK_BYTES, &b));
 }
 
 TEST_MAIN()

@@ -44,7 +44,7 @@ static struct tag_result run(const struct physics_config *cfg, const struct ev *
         struct tag_result r;
         int rc = tagger_run_records(t, e->t, e->nt, e->c, e->nc, e->m, e->nm, &r);
 
-        CHECK(rc == 0);
+        CHECK_OK_ZERO(rc);
         s_ncand = r.dv.n < 64 ? r.dv.n : 64;
         for (size_t i = 0; i < s_ncand; i++)
                 s_cand[i] = r.dv.c[i];
@@ -749,16 +749,16 @@ TEST(counters_and_reuse)
         REQUIRE(t);
         for (int i = 0; i < MAX_REC; i++)
                 add_track(&big, kin_p4_from_p(0.2 + i * 0.01, 0.1, 0.1, KIN_M_PI), i % 2 ? 1 : -1);
-        CHECK(tagger_run_records(t, e.t, e.nt, e.c, e.nc, e.m, e.nm, &r1) == 0);
-        CHECK(tagger_run_records(t, big.t, big.nt, NULL, 0, NULL, 0, &r2) == 0);
-        CHECK(tagger_run_records(t, e.t, e.nt, e.c, e.nc, e.m, e.nm, &r2) == 0);
+        CHECK_OK_ZERO(tagger_run_records(t, e.t, e.nt, e.c, e.nc, e.m, e.nm, &r1));
+        CHECK_OK_ZERO(tagger_run_records(t, big.t, big.nt, NULL, 0, NULL, 0, &r2));
+        CHECK_OK_ZERO(tagger_run_records(t, e.t, e.nt, e.c, e.nc, e.m, e.nm, &r2));
         /* the same event gives the same result after a bigger one */
         CHECK(r1.fired == r2.fired && r1.e_miss_gev == r2.e_miss_gev &&
               r1.zprime.recoil_m2_gev2 == r2.zprime.recoil_m2_gev2);
         tagger_get_counters(t, &st);
-        CHECK(st.events == 3);
-        CHECK(st.fired[TAG_ZPRIME_INVISIBLE] == 2);
-        CHECK(st.tracks == 2 + MAX_REC + 2);
+        CHECK_EQ_U(st.events, 3);
+        CHECK_EQ_U(st.fired[TAG_ZPRIME_INVISIBLE], 2);
+        CHECK_EQ_U(st.tracks, 2 + MAX_REC + 2);
         CHECK(tagger_config(t)->e_her_gev == 7.004);
         CHECK(tagger_free(t) == NULL);
         CHECK(tagger_free(NULL) == NULL);

@@ -228,7 +228,7 @@ TEST(events_bigger_than_the_ring)
         CHECK(big > 50 && near > 50);
         for (int b = 0; b < 4; b++)
                 pp[b] = paths[b];
-        CHECK(three_ways(pp, 4, "big") == 500);
+        CHECK_EQ_I(three_ways(pp, 4, "big"), 500);
         for (int b = 0; b < 4; b++)
                 unlink(paths[b]);
         rmdir(dir);
@@ -273,10 +273,11 @@ TEST(records_arrive_by_polling)
                 pp[b] = paths[b];
         }
         struct tagpipe_options po = { .physics = &pc, .enc = enc, .emit = count, .ctx = &c };
-        REQUIRE(enc && tagpipe_new(&tp, &po) == 0);
+        REQUIRE(enc);
+        REQUIRE_OK_ZERO(tagpipe_new(&tp, &po));
         REQUIRE(tagpipe_wake_fd(tp) >= 0);
         struct builder_sink sink = tagpipe_sink(tp);
-        REQUIRE(replay_run(&opt, pp, 4, &sink, NULL, err, sizeof err) == 0);
+        REQUIRE_OK_ZERO(replay_run(&opt, pp, 4, &sink, NULL, err, sizeof err));
         while (c.records < 500 && waits < 1000) {
                 tagpipe_poll(tp);
                 if (c.records < 500 && tagpipe_prepare_sleep(tp)) {

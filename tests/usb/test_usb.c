@@ -483,7 +483,7 @@ static void on_bytes(void *ctx, const uint8_t *data, size_t n)
 {
         (void)ctx;
         S.bytes += n;
-        CHECK(stream_feed(S.rd, data, n, s_item, NULL, NULL) == 0);
+        CHECK_OK_ZERO(stream_feed(S.rd, data, n, s_item, NULL, NULL));
 }
 
 static void on_attached(void *ctx, const char *where)
@@ -502,7 +502,7 @@ static void on_detached(void *ctx, const char *why)
         strncat(S.events, "D", sizeof S.events - strlen(S.events) - 1);
         snprintf(S.why, sizeof S.why, "%s", why);
         S.bytes_at_detach = S.bytes;
-        CHECK(stream_finish(S.rd, s_item, NULL) == 0);
+        CHECK_OK_ZERO(stream_finish(S.rd, s_item, NULL));
         S.frags_at_detach = S.n_frags;
         stream_free(S.rd);
         S.rd = stream_new();
@@ -541,7 +541,7 @@ static uint64_t s_ms(void)
         ({                                                                    \
                 uint64_t until_ = s_ms() + WAIT_MS;                           \
                 while (!(cond) && s_ms() < until_)                            \
-                        CHECK(usb_board_handle_events((b), 50) == 0);         \
+                        CHECK_OK_ZERO(usb_board_handle_events((b), 50));      \
                 (bool)(cond);                                                 \
         })
 
@@ -585,13 +585,13 @@ TEST(usb_stream_run_busy)
         sink_reset();
         fake_send(s_buf_a, len, len);
         fake_plug();
-        CHECK(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
+        CHECK_OK_ZERO(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err));
         if (!b) {
                 fprintf(stderr, "%s\n", err);
                 goto out;
         }
         /* Asked before the board is open: remembered, sent on attach. */
-        CHECK(usb_board_run(b, true) == 0);
+        CHECK_OK_ZERO(usb_board_run(b, true));
         CHECK(WAIT_FOR(b, S.attached == 1));
         CHECK(strstr(S.where, "usb 1-1") != NULL);
         CHECK(strstr(S.where, "bus 1 dev 2") != NULL);
@@ -605,11 +605,11 @@ TEST(usb_stream_run_busy)
         CHECK_EQ_U(S.bytes, len);
         CHECK_EQ_U(stream_held(S.rd), 0);
 
-        CHECK(usb_board_busy(b, true) == 0);
+        CHECK_OK_ZERO(usb_board_busy(b, true));
         CHECK(WAIT_FOR(b, fake_last(1, 2) == 1));
-        CHECK(usb_board_busy(b, false) == 0);
+        CHECK_OK_ZERO(usb_board_busy(b, false));
         CHECK(WAIT_FOR(b, fake_last(1, 2) == 0));
-        CHECK(usb_board_run(b, false) == 0);
+        CHECK_OK_ZERO(usb_board_run(b, false));
         CHECK(WAIT_FOR(b, fake_last(1, 1) == 0));
         pthread_mutex_lock(&F.lock);
         for (int i = 0; i < F.n_ctl; i++) {
@@ -642,7 +642,7 @@ TEST(usb_stream_run_busy)
                 int t = usb_board_next_timeout(b);
                 CHECK(t >= -1);
                 CHECK(poll(fds, (nfds_t)n, t < 0 || t > 100 ? 100 : t) >= 0);
-                CHECK(usb_board_handle_events(b, 0) == 0);
+                CHECK_OK_ZERO(usb_board_handle_events(b, 0));
         }
 out:
         b = usb_board_free(b);
@@ -672,9 +672,9 @@ TEST(usb_unplug_replug)
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
-        CHECK(usb_board_run(b, true) == 0);
-        CHECK(usb_board_busy(b, true) == 0);
+        REQUIRE_OK_ZERO(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err));
+        CHECK_OK_ZERO(usb_board_run(b, true));
+        CHECK_OK_ZERO(usb_board_busy(b, true));
 
         for (int cycle = 0; cycle < 2; cycle++) {
                 bool hold = cycle == 0;
@@ -769,8 +769,8 @@ TEST(usb_stall_and_errors)
         fake_send(s_buf_a, len_a, len_a);
         fake_fail(1, -EPIPE);           /* the first bulk urb stalls */
         fake_plug();
-        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
-        CHECK(usb_board_run(b, true) == 0);
+        REQUIRE_OK_ZERO(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err));
+        CHECK_OK_ZERO(usb_board_run(b, true));
         CHECK(WAIT_FOR(b, S.n_frags == 100));
         CHECK(s_triggers_are(0, 0, 100));
         CHECK(strstr(s_log_last, "usb 1209:0001 (bus 1 dev 2): bulk endpoint 0x81 stalled; "
@@ -818,11 +818,11 @@ TEST(usb_other_serial_ignored)
         fake_setup(SERIAL);
         sink_reset();
         fake_plug();
-        REQUIRE(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err) == 0);
-        CHECK(usb_board_run(b, true) == 0);
+        REQUIRE_OK_ZERO(usb_board_new(&b, &cfg, &s_cb, NULL, err, sizeof err));
+        CHECK_OK_ZERO(usb_board_run(b, true));
         CHECK(WAIT_FOR(b, fake_serial_reads() >= 1));
         /* The serial number is read inside the scan that decides. */
-        CHECK(usb_board_handle_events(b, 0) == 0);
+        CHECK_OK_ZERO(usb_board_handle_events(b, 0));
         usb_board_get_counters(b, &st);
         CHECK(!st.attached);
         CHECK_EQ_U(st.attaches, 0);
@@ -844,7 +844,7 @@ TEST(usb_new_errors_and_free_null)
         usb_board_t *b = NULL;
 
         CHECK(usb_board_free(NULL) == NULL);
-        CHECK(usb_board_new(&b, NULL, &none, NULL, err, sizeof err) < 0);
+        CHECK_FAIL(usb_board_new(&b, NULL, &none, NULL, err, sizeof err));
         CHECK(strstr(err, "callbacks") != NULL);
 }
 
