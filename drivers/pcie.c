@@ -2,7 +2,7 @@
  * (/dev/dkpcieN) or a regular file with the same layout that darkdaq-sim
  * --pcie writes.  RUN and BUSY go through CTRL; OVERFLOW and DROPPED (loss
  * upstream of the host) are reported through health().  The ring protocol
- * itself is daemon/pcie_ring.c. */
+ * itself is pcie_ring.c. */
 #include "driver.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* usb: a source that reads a board over USB (libusb bulk transfers, hot
- * plug), through daemon/usb_board.c.  The libusb events are handled in the
+ * plug), through usb_board.c.  The libusb events are handled in the
  * source's own thread, inside read().  An unplugged board ends its stream
  * with DRIVER_RESET after every byte that arrived before the unplug, so the
  * cut fragment becomes junk and every complete one is kept; the board is
