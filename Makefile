@@ -4,7 +4,9 @@
 # `make install` honours PREFIX and DESTDIR.
 #
 # Sources are found by convention, so adding a module needs no edit here:
-#   daemon/*.c daemon/physics/*.c drivers/*.c  -> libdarkdaq.a (not main.c)
+#   daemon/*.c daemon/DIR/*.c drivers/*.c      -> libdarkdaq.a (not main.c);
+#                                                 DIR: every folder but tools/,
+#                                                 each also on the include path
 #   daemon/main.c                              -> darkdaqd
 #   daemon/tools/NAME.c, daemon/tools/NAME/*.c -> darkdaq-NAME
 #   tests/test_NAME.c                          -> a unit-test program
@@ -36,9 +38,11 @@ WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 OPT         ?= -O2 -g
 # No FMA contraction: the tagger's numbers are the same bit for bit on
 # every machine (physics.md), whatever -march a packager adds.
+# The core's folders (physics/, ...): every one under daemon/ but the programs'.
+DAEMON_DIRS := $(filter-out daemon/tools,$(patsubst %/,%,$(sort $(wildcard daemon/*/))))
 CFLAGS_ALL  := -std=gnu11 $(WARN) $(OPT) -ffp-contract=off $(SAN_FLAGS) -D_GNU_SOURCE \
                -DDARKDAQ_VERSION='"$(VERSION)"' \
-               -Idaemon -Idaemon/physics -Idrivers -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
+               -Idaemon $(DAEMON_DIRS:%=-I%) -Idrivers -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL  := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
 
@@ -46,7 +50,7 @@ GEN_C       := $(BUILD)/gen/darkdaq.pb-c.c
 GEN_H       := $(BUILD)/gen/darkdaq.pb-c.h
 GEN_PY      := $(BUILD)/gen/darkdaq_pb2.py
 
-LIB_SRC     := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/physics/*.c drivers/*.c))
+LIB_SRC     := $(filter-out daemon/main.c,$(wildcard daemon/*.c $(DAEMON_DIRS:%=%/*.c) drivers/*.c))
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/darkdaq.pb-c.o
 LIB         := $(BUILD)/libdarkdaq.a
 
