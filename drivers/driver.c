@@ -1,11 +1,9 @@
-/* driver: the table of drivers by name. */
+/* driver: the table of drivers by name: the ones in drivers/ (a table the
+ * Makefile generates), then those registered at run time. */
 #include "driver.h"
 
 #include <errno.h>
 #include <string.h>
-
-static const struct driver *const s_drivers[] = { &driver_file, &driver_sim, &driver_pcie,
-                                                   &driver_usb };
 
 static const struct driver *s_extra[8];
 
@@ -22,13 +20,22 @@ int driver_register(const struct driver *d)
         return -ENOSPC;
 }
 
+const struct driver *driver_at(size_t i)
+{
+        size_t n = 0;
+        while (driver_table[n])
+                n++;
+        if (i < n)
+                return driver_table[i];
+        i -= n;
+        return i < sizeof s_extra / sizeof s_extra[0] ? s_extra[i] : NULL;
+}
+
 const struct driver *driver_find(const char *name)
 {
-        for (size_t i = 0; i < sizeof s_extra / sizeof s_extra[0] && s_extra[i]; i++)
-                if (!strcmp(s_extra[i]->name, name))
-                        return s_extra[i];
-        for (size_t i = 0; i < sizeof s_drivers / sizeof s_drivers[0]; i++)
-                if (!strcmp(s_drivers[i]->name, name))
-                        return s_drivers[i];
+        const struct driver *d;
+        for (size_t i = 0; (d = driver_at(i)); i++)
+                if (!strcmp(d->name, name))
+                        return d;
         return NULL;
 }
