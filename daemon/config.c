@@ -513,6 +513,38 @@ int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t 
         return r;
 }
 
+/* One commented [source.NAME] block per driver, from its key table. */
+static void s_print_sources(FILE *out)
+{
+        const struct driver *d;
+        char line[256];
+        size_t n_unknown = 0, i_unknown = 0;
+
+        fputs("# One section per source, in stream order; driver comes first.\n", out);
+        for (size_t i = 0; (d = driver_at(i)); i++) {
+                fprintf(out, "%s# [source.NAME]\n", i ? "#\n" : "");
+                snprintf(line, sizeof line, "driver = %s", d->name);
+                fprintf(out, "# %-23s # %s\n", line, d->help ? d->help : "");
+                for (const struct driver_key *k = d->keys; k && k->name; k++) {
+                        snprintf(line, sizeof line, "%s = %s", k->name, k->def ? k->def : "");
+                        fprintf(out, "# %-23s # %s%s\n", line, k->required ? "required: " : "",
+                                k->help);
+                }
+                n_unknown += !d->boards;
+        }
+        if (!n_unknown)
+                return;
+        fputs("# (", out);
+        for (size_t i = 0; (d = driver_at(i)); i++) {
+                if (d->boards)
+                        continue;
+                i_unknown++;
+                fprintf(out, "%s%s", i_unknown == 1 ? "" : i_unknown == n_unknown ? " and " : ", ",
+                        d->name);
+        }
+        fprintf(out, " source%s need [builder] sources)\n\n", n_unknown == 1 ? "" : "s");
+}
+
 void config_print_defaults(FILE *out)
 {
         struct darkdaq_config dc;
@@ -544,41 +576,11 @@ void config_print_defaults(FILE *out)
                 "server_key =    # the daemon's secret key file (NAME.key); empty: none\n"
                 "allowed_clients =    # file or directory of the clients' public keys "
                 "(NAME.pub)\n"
-                "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n"
-                "# One section per source, in stream order; driver comes first.\n"
-                "# [source.NAME]\n"
-                "# driver = file           # read a recorded raw file\n"
-                "# path = FILE             # required\n"
-                "# follow = no             # yes: at the end, wait for the file to grow "
-                "until stop\n"
-                "# rate_hz = 0             # fragments per second; 0: as fast as possible\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = sim            # a live simulated board (darkdaq-sim --stream)\n"
-                "# board = 0               # the board id it plays (0..boards-1)\n"
-                "# boards = 4              # boards in the simulated system\n"
-                "# seed = 1                # same seed on every board: they agree\n"
-                "# process = mix           # darkdaq-sim --process\n"
-                "# events = 0              # triggers, then the source ends; 0: endless\n"
-                "# rate_hz = 0             # triggers per second; 0: as fast as possible\n"
-                "# raw_bytes = 64          # RAW block bytes of boards >= 3\n"
-                "# program =               # darkdaq-sim to run; empty: the one beside "
-                "darkdaqd\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = pcie           # a board's PCIe DMA ring\n"
-                "# path = /dev/dkpcie0     # required: the device, or a ring file that\n"
-                "#                         # darkdaq-sim --pcie writes\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = usb            # a board on USB (bulk IN 0x81), hot-plug\n"
-                "# vid = 1209              # vendor id, hex\n"
-                "# pid = 0001              # product id, hex\n"
-                "# serial =                # serial number; empty: any board of vid:pid\n"
-                "# (file, pcie and usb sources need [builder] sources)\n\n",
+                "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
                 d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
                 d->monitor_hwm, d->ring_bytes, d->metrics);
+        s_print_sources(out);
         struct builder_config b;
         builder_config_default(&b);
         fprintf(out, "[builder]\n"

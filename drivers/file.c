@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct file_options) <= DRIVER_OPTIONS_MAX, "file options 
 
 static const struct driver_key s_keys[] = {
         { .name = "path", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct file_options, path),
-          .required = true, .help = "the raw file" },
+          .required = true, .help = "the raw file to read" },
         { .name = "follow", .type = DRIVER_KEY_BOOL, DRIVER_FIELD(struct file_options, follow),
           .def = "no", .help = "yes: at the end, wait for the file to grow until stop" },
         { .name = "rate_hz", .type = DRIVER_KEY_DOUBLE, DRIVER_FIELD(struct file_options, rate_hz),

@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct pcie_options) <= DRIVER_OPTIONS_MAX, "pcie options 
 static const struct driver_key s_keys[] = {
         { .name = "path", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct pcie_options, path),
           .required = true,
-          .help = "the device (/dev/dkpcie0), or a ring file that darkdaq-sim --pcie writes" },
+          .help = "the device (/dev/dkpcie0) or a ring file of darkdaq-sim --pcie" },
         { .name = NULL }
 };
 
