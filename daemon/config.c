@@ -312,12 +312,27 @@ static struct source_config *s_source(struct load_ctx *c, const char *name, int 
         return s;
 }
 
+/* The registered drivers' names, separated by sep. */
+static const char *s_driver_names(char *out, size_t size, const char *sep)
+{
+        const struct driver *d;
+        size_t at = 0;
+
+        out[0] = '\0';
+        for (size_t i = 0; (d = driver_at(i)) && at < size; i++) {
+                int n = snprintf(out + at, size - at, "%s%s", i ? sep : "", d->name);
+                at += n > 0 ? (size_t)n : 0;
+        }
+        return out;
+}
+
 static int s_source_key(struct load_ctx *c, const char *name, const char *key, const char *value)
 {
         int err = 0;
         struct source_config *s = s_source(c, name, &err);
         const struct driver *d;
         const struct driver_key *k;
+        char names[160];
 
         if (!s)
                 return err;
@@ -328,14 +343,21 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                         return -EINVAL;
                 }
                 d = driver_find(value);
-                if (!d || driver_options_default(d, s->options) < 0)
+                if (!d) {
+                        snprintf(c->msg, sizeof c->msg, "unknown driver \"%s\" in [source.%s]; "
+                                 "the drivers are %s", value, name,
+                                 s_driver_names(names, sizeof names, ", "));
+                        return -EINVAL;
+                }
+                if (driver_options_default(d, s->options) < 0)
                         return -EINVAL;
                 snprintf(s->driver, sizeof s->driver, "%s", value);
                 return 0;
         }
         if (!s->driver[0]) {
                 snprintf(c->msg, sizeof c->msg, "key \"%s\" before \"driver\" in [source.%s]: "
-                         "driver = file | sim | pcie | usb comes first", key, name);
+                         "driver = %s comes first", key, name,
+                         s_driver_names(names, sizeof names, " | "));
                 return -EINVAL;
         }
         d = driver_find(s->driver);
