@@ -1,6 +1,7 @@
 /* config: INI sections [daemon], [source.NAME], [builder], [physics] and
  * [prescale] over defaults.  libinih does the parsing; this module only maps
- * keys to fields and checks values. */
+ * keys to fields and checks values.  Of a source it knows only the driver
+ * key: the rest go to the driver's key table (driver.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -19,18 +20,6 @@ struct load_ctx {
         char msg[256];                  /* the first error, without its line */
         bool busy_high_given, busy_low_given;
 };
-
-static void s_source_default(struct source_config *s)
-{
-        memset(s, 0, sizeof *s);
-        s->boards = 4;
-        s->seed = 1;
-        snprintf(s->process, sizeof s->process, "mix");
-        s->raw_bytes = 64;
-        s->events = 0;
-        s->usb_vid = 0x1209;
-        s->usb_pid = 0x0001;
-}
 
 void config_default(struct darkdaq_config *cfg)
 {
@@ -52,15 +41,27 @@ void config_default(struct darkdaq_config *cfg)
         physics_config_default(&cfg->physics);
 }
 
+uint64_t config_source_boards(const struct source_config *s)
+{
+        const struct driver *d = driver_find(s->driver);
+        return d && d->boards ? d->boards(s->options) : 0;
+}
+
+const void *config_source_option(const struct source_config *s, const char *key, size_t size)
+{
+        return driver_option(driver_find(s->driver), s->options, key, size);
+}
+
 uint64_t config_expected_sources(const struct darkdaq_config *cfg)
 {
         uint64_t m = 0;
         if (cfg->sources_given)
                 return cfg->builder.expected;
         for (size_t i = 0; i < cfg->n_sources; i++) {
-                if (strcmp(cfg->sources[i].driver, "sim"))
+                uint64_t b = config_source_boards(&cfg->sources[i]);
+                if (!b)
                         return 0;
-                m |= 1ull << cfg->sources[i].board;
+                m |= b;
         }
         return m;
 }
@@ -178,7 +179,7 @@ int config_parse_endpoint(const char *v, char *out, size_t size)
         return config_parse_str(v, out, size);
 }
 
-static int s_bool(const char *v, bool *ret)
+int config_parse_bool(const char *v, bool *ret)
 {
         if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
                 *ret = true;
@@ -189,12 +190,12 @@ static int s_bool(const char *v, bool *ret)
         return 0;
 }
 
-static int s_rate(const char *v, double *ret)
+int config_parse_double(const char *v, double min, double max, double *ret)
 {
         char *end;
         errno = 0;
         double x = strtod(v, &end);
-        if (end == v || *end || errno || !(x >= 0 && x <= 1e9))
+        if (end == v || *end || errno || !(x >= min && x <= max))
                 return -EINVAL;
         *ret = x;
         return 0;
@@ -277,7 +278,7 @@ static int s_auth_key(struct auth_section *a, const char *key, const char *value
                 return value[0] ? config_parse_str(value, a->allowed_clients, sizeof a->allowed_clients)
                                 : (a->allowed_clients[0] = '\0', 0);
         if (!strcmp(key, "require_curve"))
-                return s_bool(value, &a->require_curve);
+                return config_parse_bool(value, &a->require_curve);
         return -ENOENT;
 }
 
@@ -306,16 +307,32 @@ static struct source_config *s_source(struct load_ctx *c, const char *name, int 
                 return NULL;
         }
         struct source_config *s = &cfg->sources[cfg->n_sources++];
-        s_source_default(s);
+        memset(s, 0, sizeof *s);
         memcpy(s->name, name, n + 1);
         return s;
+}
+
+/* The registered drivers' names, separated by sep. */
+static const char *s_driver_names(char *out, size_t size, const char *sep)
+{
+        const struct driver *d;
+        size_t at = 0;
+
+        out[0] = '\0';
+        for (size_t i = 0; (d = driver_at(i)) && at < size; i++) {
+                int n = snprintf(out + at, size - at, "%s%s", i ? sep : "", d->name);
+                at += n > 0 ? (size_t)n : 0;
+        }
+        return out;
 }
 
 static int s_source_key(struct load_ctx *c, const char *name, const char *key, const char *value)
 {
         int err = 0;
         struct source_config *s = s_source(c, name, &err);
-        uint64_t x;
+        const struct driver *d;
+        const struct driver_key *k;
+        char names[160];
 
         if (!s)
                 return err;
@@ -325,79 +342,71 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                                  name);
                         return -EINVAL;
                 }
-                if (strcmp(value, "file") && strcmp(value, "sim") && strcmp(value, "pcie") &&
-                    strcmp(value, "usb"))
+                d = driver_find(value);
+                if (!d) {
+                        snprintf(c->msg, sizeof c->msg, "unknown driver \"%s\" in [source.%s]; "
+                                 "the drivers are %s", value, name,
+                                 s_driver_names(names, sizeof names, ", "));
+                        return -EINVAL;
+                }
+                if (driver_options_default(d, s->options) < 0)
                         return -EINVAL;
                 snprintf(s->driver, sizeof s->driver, "%s", value);
                 return 0;
         }
         if (!s->driver[0]) {
                 snprintf(c->msg, sizeof c->msg, "key \"%s\" before \"driver\" in [source.%s]: "
-                         "driver = file | sim | pcie | usb comes first", key, name);
+                         "driver = %s comes first", key, name,
+                         s_driver_names(names, sizeof names, " | "));
                 return -EINVAL;
         }
-        if (!strcmp(key, "rate_hz"))
-                return s_rate(value, &s->rate_hz);
-        if (!strcmp(s->driver, "file")) {
-                if (!strcmp(key, "path"))
-                        return config_parse_str(value, s->path, sizeof s->path);
-                if (!strcmp(key, "follow"))
-                        return s_bool(value, &s->follow);
+        d = driver_find(s->driver);
+        k = d ? driver_key_find(d, key) : NULL;
+        if (!k)
                 return -ENOENT;
-        }
-        if (!strcmp(s->driver, "pcie")) {
-                if (!strcmp(key, "path"))
-                        return config_parse_str(value, s->path, sizeof s->path);
-                return -ENOENT;
-        }
-        if (!strcmp(s->driver, "usb")) {
-                if (!strcmp(key, "vid") || !strcmp(key, "pid")) {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(value, &end, 16);
-                        if (errno || end == value || *end || v > 0xFFFF || v == 0)
-                                return -EINVAL;
-                        *(key[0] == 'v' ? &s->usb_vid : &s->usb_pid) = (uint16_t)v;
-                        return 0;
-                }
-                if (!strcmp(key, "serial"))
-                        return config_parse_str(value, s->usb_serial, sizeof s->usb_serial);
-                return -ENOENT;
-        }
-        if (!strcmp(key, "board") || !strcmp(key, "boards")) {
-                if (s_u64(value, FRAG_MAX_SOURCE + 1, &x) < 0)
+        if (driver_key_set(k, s->options, value) < 0)
+                return -EINVAL;
+        s->keys_set |= 1ull << (k - d->keys);
+        return 0;
+}
+
+/* What no single line can say of source s; boards: the ids sources before it
+ * play, to which it adds its own. */
+static int s_validate_source(const struct darkdaq_config *cfg, const struct source_config *s,
+                             uint64_t *boards, const char *name, char *err, size_t errlen)
+{
+        const struct driver *d = driver_find(s->driver);
+        char why[200] = "";
+
+        if (!d)
+                return 0;       /* config_load() takes no source without its driver */
+        for (size_t i = 0; d->keys && d->keys[i].name; i++) {
+                if (d->keys[i].required && !(s->keys_set >> i & 1)) {
+                        snprintf(err, errlen, "%s: [source.%s] (driver %s) needs %s", name,
+                                 s->name, s->driver, d->keys[i].name);
                         return -EINVAL;
-                if (key[5] == 's') {
-                        if (x < 1)
-                                return -EINVAL;
-                        s->boards = (unsigned)x;
-                } else {
-                        if (x > FRAG_MAX_SOURCE)
-                                return -EINVAL;
-                        s->board = (unsigned)x;
                 }
-                return 0;
         }
-        if (!strcmp(key, "seed"))
-                return s_u64(value, UINT64_MAX, &s->seed);
-        if (!strcmp(key, "events"))
-                return s_u64(value, UINT64_MAX / 2, &s->events);
-        if (!strcmp(key, "process")) {
-                for (const char *p = value; *p; p++)
-                        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                              *p == '_' || *p == ':' || *p == ',' || *p == '.'))
-                                return -EINVAL;
-                return config_parse_str(value, s->process, sizeof s->process);
+        if (!d->boards && !cfg->sources_given) {
+                snprintf(err, errlen, "%s: [source.%s] is a %s source: [builder] "
+                         "sources must then list the expected source ids", name, s->name,
+                         s->driver);
+                return -EINVAL;
         }
-        if (!strcmp(key, "raw_bytes")) {
-                if (s_u64(value, FRAG_MAX_PAYLOAD - 8, &x) < 0 || x % 4)
+        if (d->check && d->check(s->options, why, sizeof why) < 0) {
+                snprintf(err, errlen, "%s: [source.%s]: %s", name, s->name, why);
+                return -EINVAL;
+        }
+        if (d->boards) {
+                uint64_t mine = d->boards(s->options), both = *boards & mine;
+                if (both) {
+                        snprintf(err, errlen, "%s: [source.%s]: board %d is played by "
+                                 "another source too", name, s->name, __builtin_ctzll(both));
                         return -EINVAL;
-                s->raw_bytes = (uint32_t)x;
-                return 0;
+                }
+                *boards |= mine;
         }
-        if (!strcmp(key, "program"))
-                return config_parse_str(value, s->program, sizeof s->program);
-        return -ENOENT;
+        return 0;
 }
 
 /* What no single line can say: run after the whole file is read. */
@@ -428,33 +437,9 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
                          "allowed_clients", name);
                 return -EINVAL;
         }
-        for (size_t i = 0; i < cfg->n_sources; i++) {
-                const struct source_config *s = &cfg->sources[i];
-                if ((!strcmp(s->driver, "file") || !strcmp(s->driver, "pcie")) && !s->path[0]) {
-                        snprintf(err, errlen, "%s: [source.%s] (driver %s) needs path", name,
-                                 s->name, s->driver);
+        for (size_t i = 0; i < cfg->n_sources; i++)
+                if (s_validate_source(cfg, &cfg->sources[i], &boards, name, err, errlen) < 0)
                         return -EINVAL;
-                }
-                if (strcmp(s->driver, "sim") && !cfg->sources_given) {
-                        snprintf(err, errlen, "%s: [source.%s] is a %s source: [builder] "
-                                 "sources must then list the expected source ids", name, s->name,
-                                 s->driver);
-                        return -EINVAL;
-                }
-                if (!strcmp(s->driver, "sim")) {
-                        if (s->board >= s->boards) {
-                                snprintf(err, errlen, "%s: [source.%s]: board %u is not below "
-                                         "boards %u", name, s->name, s->board, s->boards);
-                                return -EINVAL;
-                        }
-                        if (boards >> s->board & 1) {
-                                snprintf(err, errlen, "%s: [source.%s]: board %u is played by "
-                                         "another source too", name, s->name, s->board);
-                                return -EINVAL;
-                        }
-                        boards |= 1ull << s->board;
-                }
-        }
         return 0;
 }
 
@@ -550,13 +535,43 @@ int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t 
         return r;
 }
 
+/* One commented [source.NAME] block per driver, from its key table. */
+static void s_print_sources(FILE *out)
+{
+        const struct driver *d;
+        char line[256];
+        size_t n_unknown = 0, i_unknown = 0;
+
+        fputs("# One section per source, in stream order; driver comes first.\n", out);
+        for (size_t i = 0; (d = driver_at(i)); i++) {
+                fprintf(out, "%s# [source.NAME]\n", i ? "#\n" : "");
+                snprintf(line, sizeof line, "driver = %s", d->name);
+                fprintf(out, "# %-23s # %s\n", line, d->help ? d->help : "");
+                for (const struct driver_key *k = d->keys; k && k->name; k++) {
+                        snprintf(line, sizeof line, "%s = %s", k->name, k->def ? k->def : "");
+                        fprintf(out, "# %-23s # %s%s\n", line, k->required ? "required: " : "",
+                                k->help);
+                }
+                n_unknown += !d->boards;
+        }
+        if (!n_unknown)
+                return;
+        fputs("# (", out);
+        for (size_t i = 0; (d = driver_at(i)); i++) {
+                if (d->boards)
+                        continue;
+                i_unknown++;
+                fprintf(out, "%s%s", i_unknown == 1 ? "" : i_unknown == n_unknown ? " and " : ", ",
+                        d->name);
+        }
+        fprintf(out, " source%s need [builder] sources)\n\n", n_unknown == 1 ? "" : "s");
+}
+
 void config_print_defaults(FILE *out)
 {
         struct darkdaq_config dc;
         config_default(&dc);
         const struct daemon_config *d = &dc.daemon;
-        struct source_config sc;
-        s_source_default(&sc);
         fprintf(out, "[daemon]\n"
                 "control = %s    # REP: run control (darkdaq-ctl)\n"
                 "monitor = %s    # PUB: sampled records, topic = tag name or \"all\"\n"
@@ -583,41 +598,11 @@ void config_print_defaults(FILE *out)
                 "server_key =    # the daemon's secret key file (NAME.key); empty: none\n"
                 "allowed_clients =    # file or directory of the clients' public keys "
                 "(NAME.pub)\n"
-                "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n"
-                "# One section per source, in stream order; driver comes first.\n"
-                "# [source.NAME]\n"
-                "# driver = file           # read a recorded raw file\n"
-                "# path = FILE             # required\n"
-                "# follow = no             # yes: at the end, wait for the file to grow "
-                "until stop\n"
-                "# rate_hz = 0             # fragments per second; 0: as fast as possible\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = sim            # a live simulated board (darkdaq-sim --stream)\n"
-                "# board = 0               # the board id it plays (0..boards-1)\n"
-                "# boards = %u              # boards in the simulated system\n"
-                "# seed = %" PRIu64 "                # same seed on every board: they agree\n"
-                "# process = %s           # darkdaq-sim --process\n"
-                "# events = 0              # triggers, then the source ends; 0: endless\n"
-                "# rate_hz = 0             # triggers per second; 0: as fast as possible\n"
-                "# raw_bytes = %" PRIu32 "          # RAW block bytes of boards >= 3\n"
-                "# program =               # darkdaq-sim to run; empty: the one beside "
-                "darkdaqd\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = pcie           # a board's PCIe DMA ring\n"
-                "# path = /dev/dkpcie0     # required: the device, or a ring file that\n"
-                "#                         # darkdaq-sim --pcie writes\n"
-                "#\n"
-                "# [source.NAME]\n"
-                "# driver = usb            # a board on USB (bulk IN 0x81), hot-plug\n"
-                "# vid = 1209              # vendor id, hex\n"
-                "# pid = 0001              # product id, hex\n"
-                "# serial =                # serial number; empty: any board of vid:pid\n"
-                "# (file, pcie and usb sources need [builder] sources)\n\n",
+                "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
                 d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
-                d->monitor_hwm, d->ring_bytes, d->metrics, sc.boards, sc.seed, sc.process, sc.raw_bytes);
+                d->monitor_hwm, d->ring_bytes, d->metrics);
+        s_print_sources(out);
         struct builder_config b;
         builder_config_default(&b);
         fprintf(out, "[builder]\n"

@@ -1,9 +1,9 @@
 /* config: darkdaqd's configuration file (INI, parsed by Debian's libinih):
- * the daemon's sockets and buffers ([daemon]), its sources ([source.NAME]),
- * builder settings, the tagger's cuts and beams, per-tag prescales, the
- * CURVE keys of the sockets it serves ([auth]).  Every
- * key has a documented default; an unknown key or a bad value is an error
- * that names the file, the line and the key. */
+ * the daemon's sockets and buffers ([daemon]), its sources ([source.NAME]:
+ * driver = NAME, then the keys that driver owns), builder settings, the
+ * tagger's cuts and beams, per-tag prescales, the CURVE keys of the sockets
+ * it serves ([auth]).  Every key has a documented default; an unknown key or
+ * a bad value is an error that names the file, the line and the key. */
 #ifndef DARKDAQ_CONFIG_H
 #define DARKDAQ_CONFIG_H
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "builder.h"
+#include "driver.h"
 #include "physics_config.h"
 
 #define CONFIG_MAX_SOURCES      64
@@ -43,26 +44,13 @@ struct auth_section {
         bool require_curve;                     /* CURVE on local endpoints too */
 };
 
-/* [source.NAME]: one source and its driver's keys. */
+/* [source.NAME]: one source.  Its driver's keys (driver.h) fill options. */
 struct source_config {
         char name[CONFIG_NAME_MAX];     /* NAME of the section */
-        char driver[16];                /* "file", "sim", "pcie" or "usb" */
-        /* file, pcie */
-        char path[CONFIG_PATH_MAX];     /* raw file to read; PCIe device or ring file */
-        bool follow;                    /* at its end, wait for it to grow */
-        /* both: pacing in fragments (file) or triggers (sim) per second; 0: as fast as possible */
-        double rate_hz;
-        /* sim */
-        unsigned board;                 /* board id 0..63 this source plays */
-        unsigned boards;                /* boards in the simulated system */
-        uint64_t seed;
-        char process[128];              /* darkdaq-sim --process */
-        uint64_t events;                /* 0: endless */
-        uint32_t raw_bytes;             /* RAW block bytes of boards >= 3 */
-        char program[CONFIG_PATH_MAX];  /* darkdaq-sim; "": the one beside darkdaqd */
-        /* usb */
-        uint16_t usb_vid, usb_pid;      /* the board's vendor and product id */
-        char usb_serial[128];           /* "": any board of vid:pid */
+        char driver[DRIVER_NAME_MAX];   /* driver = NAME, the first key */
+        uint64_t keys_set;              /* bit i: the driver's key i was given */
+        /* the driver's options struct: its defaults, then the section's keys */
+        _Alignas(max_align_t) unsigned char options[DRIVER_OPTIONS_MAX];
 };
 
 struct darkdaq_config {
@@ -80,9 +68,17 @@ struct darkdaq_config {
 void config_default(struct darkdaq_config *cfg);
 
 /* The builder's expected sources for the live daemon: [builder] sources if
- * given, else the boards of the sim sources (0 if a file source makes that
- * unknowable: config_load() refuses such a file). */
+ * given, else the boards the sources' drivers say they play (0 if a source's
+ * driver cannot know, as for file: config_load() refuses such a file). */
 uint64_t config_expected_sources(const struct darkdaq_config *cfg);
+
+/* The board ids s plays as its driver knows them from its keys (sim); 0 if
+ * the driver cannot know. */
+uint64_t config_source_boards(const struct source_config *s);
+
+/* The field behind key in s's options, if it is size bytes (0: any size, for
+ * strings); NULL if s's driver has no such key (driver_option()). */
+const void *config_source_option(const struct source_config *s, const char *key, size_t size);
 
 /* Loads the INI file at path over the defaults.  Returns 0, -errno when the
  * file cannot be read, or -EINVAL for bad content; err then says
@@ -98,11 +94,14 @@ void config_clear(struct darkdaq_config *cfg);
 /* Writes the documentation of every key with its default to out. */
 void config_print_defaults(FILE *out);
 
-/* Value parsers, also for the other programs' configuration files; each
- * returns 0 or -EINVAL and writes only on success.  An unsigned integer
- * (decimal, 0x hex or 0 octal) in [min, max]; a non-empty string that fits
- * in size; a ZeroMQ endpoint (tcp://, ipc:// or inproc://) that fits. */
+/* Value parsers, also for the drivers' keys and the other programs'
+ * configuration files; each returns 0 or -EINVAL and writes only on success.
+ * An unsigned integer (decimal, 0x hex or 0 octal) in [min, max]; a number
+ * in [min, max]; yes/true/1 or no/false/0; a non-empty string that fits in
+ * size; a ZeroMQ endpoint (tcp://, ipc:// or inproc://) that fits. */
 int config_parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *ret);
+int config_parse_double(const char *v, double min, double max, double *ret);
+int config_parse_bool(const char *v, bool *ret);
 int config_parse_str(const char *v, char *out, size_t size);
 int config_parse_endpoint(const char *v, char *out, size_t size);
 

@@ -50,7 +50,7 @@ struct stream_state {
         uint64_t ids;                   /* bit s: source id s seen in good fragments */
         bool silent;                    /* reported silent */
         uint64_t silences;
-        uint32_t board;                 /* sim: the board it plays; else 64 */
+        uint64_t boards;                /* ids its driver says it plays (sim); 0: unknown */
 };
 
 struct live {
@@ -284,7 +284,7 @@ static int s_configure(live_t *l, char *msg, size_t len)
                         s_close_sources(l);
                         return r;
                 }
-                s->board = strcmp(cfg->sources[i].driver, "sim") ? 64 : cfg->sources[i].board;
+                s->boards = config_source_boards(&cfg->sources[i]);
                 l->n_st = i + 1;
         }
         snprintf(msg, len, "configured %zu source%s", l->n_st, l->n_st == 1 ? "" : "s");
@@ -323,7 +323,7 @@ static bool s_too_far_ahead(const live_t *l, size_t i, uint64_t bnow)
 static void s_stream_ended(live_t *l, size_t i)
 {
         struct stream_state *s = &l->st[i];
-        uint64_t ids = s->ids | (s->board < 64 ? 1ull << s->board : 0);
+        uint64_t ids = s->ids | s->boards;
 
         s->ended = true;
         for (size_t j = 0; j < l->n_st; j++)

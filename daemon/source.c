@@ -76,7 +76,7 @@ int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                 source_free(s);
                 return -ENOMEM;
         }
-        r = s->drv->open(&s->h, cfg, e, sizeof e);
+        r = s->drv->open(&s->h, cfg->options, e, sizeof e);
         if (r < 0) {
                 snprintf(err, errlen, "source \"%s\" (%s): %s", cfg->name, cfg->driver, e);
                 source_free(s);

@@ -1,16 +1,51 @@
 /* driver: the transports a source reads board bytes from, chrony-style: one
- * `const struct driver` per file (file.c, sim.c), chosen by name from the
- * configuration.  A driver moves bytes and drives RUN and BUSY; it never
- * parses fragments (the stream reader does) and never logs (it returns
- * -errno and a message in err; the caller logs once). */
+ * `const struct driver driver_NAME` per file in drivers/ (file.c, sim.c,
+ * pcie.c, usb.c; the board helpers beside them define none), gathered into a
+ * table the Makefile generates and chosen by name from the configuration.
+ * Each driver owns its [source.NAME] keys: a table of them (name, type,
+ * default, help) that the configuration reads into the driver's own options
+ * struct, which open() is given.  A driver moves bytes and drives RUN and
+ * BUSY; it never parses fragments (the stream reader does) and never logs
+ * (it returns -errno and a message in err; the caller logs once). */
 #ifndef DARKDAQ_DRIVER_H
 #define DARKDAQ_DRIVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#define DRIVER_NAME_MAX         16      /* a driver's name, with its NUL */
+#define DRIVER_OPTIONS_MAX      2048    /* a driver's options struct, at most */
+#define DRIVER_KEYS_MAX         64      /* keys in a driver's table, at most */
+
+/* What a key's value may be. */
+enum driver_key_type {
+        DRIVER_KEY_UINT,        /* decimal, 0x hex or 0 octal in [min, max], a multiple of step */
+        DRIVER_KEY_HEX,         /* hex digits (0x optional) in [min, max] */
+        DRIVER_KEY_DOUBLE,      /* a number in [fmin, fmax] */
+        DRIVER_KEY_BOOL,        /* yes, true, 1 or no, false, 0 */
+        DRIVER_KEY_STRING,      /* non-empty, shorter than the field, only charset's characters */
+};
+
+/* One key of a driver's [source.NAME] section and the field of the driver's
+ * options struct it sets.  A table ends with a key whose name is NULL. */
+struct driver_key {
+        const char *name;               /* as written in the file */
+        enum driver_key_type type;
+        size_t offset, size;            /* the field (DRIVER_FIELD); integers: 1, 2, 4 or 8 bytes */
+        uint64_t min, max;              /* UINT, HEX */
+        uint64_t step;                  /* UINT: the value is a multiple of it; 0: any */
+        double fmin, fmax;              /* DOUBLE */
+        const char *charset;            /* STRING: the characters allowed; NULL: any */
+        const char *def;                /* the default as the file says it; NULL: none (zero) */
+        bool required;                  /* the section must set it */
+        const char *help;               /* one line for darkdaqd --print-config */
+};
+
+/* The .offset and .size of a driver_key for member field of struct type. */
+#define DRIVER_FIELD(type, field) \
+        .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
 
 /* read() returns this at the end of the stream (a file without follow read
  * to its end, a simulated board that sent its last trigger or was stopped). */
@@ -33,15 +68,27 @@ struct driver_health {
 
 typedef struct driver_handle driver_handle_t;
 
-/* Threads: open, start, stop and close run on the core thread; read on the
+/* Threads: check and boards run while the configuration loads, on options
+ * alone; open, start, stop and close run on the core thread; read on the
  * source's own thread; busy on the core thread while read runs (a driver
  * keeps BUSY in an atomic).  stop may also run while read runs. */
 struct driver {
         const char *name;               /* the configuration's driver = NAME */
-        /* Prepares cfg's source (checks the path or program).  Returns 0 and
-         * *ret, or -errno with err filled. */
-        int (*open)(driver_handle_t **ret, const struct source_config *cfg,
-                    char *err, size_t errlen);
+        const char *help;               /* what it reads, one line for --print-config */
+        const struct driver_key *keys;  /* its keys; NULL: none */
+        size_t options_size;            /* its options struct, <= DRIVER_OPTIONS_MAX */
+        /* Optional: the rules between its keys, once the section is read.
+         * Returns 0, or -EINVAL with err saying why (without file or section). */
+        int (*check)(const void *options, char *err, size_t errlen);
+        /* Optional: the board ids the source plays, known from its options
+         * alone (sim).  Without it they cannot be known before a run, and
+         * [builder] sources must list the expected ids. */
+        uint64_t (*boards)(const void *options);
+        /* Prepares the source its options describe (checks the path or
+         * program).  options is the driver's options struct, defaults and
+         * the file's keys applied.  Returns 0 and *ret, or -errno with err
+         * filled. */
+        int (*open)(driver_handle_t **ret, const void *options, char *err, size_t errlen);
         /* RUN on: the board starts sending, from the beginning of a run. */
         int (*start)(driver_handle_t *h, char *err, size_t errlen);
         /* RUN off: the board stops sending; read then returns what is still in
@@ -61,16 +108,45 @@ struct driver {
         void (*health)(driver_handle_t *h, struct driver_health *ret);
 };
 
-extern const struct driver driver_file;
-extern const struct driver driver_sim;
-extern const struct driver driver_pcie;
-extern const struct driver driver_usb;
+/* Every driver in drivers/, NULL-terminated, in file-name order: the
+ * Makefile writes it ($(BUILD)/gen/driver_table.c) from each drivers/NAME.c
+ * that defines `const struct driver driver_NAME = {` at the start of a line.
+ * Read it through driver_at(). */
+extern const struct driver *const driver_table[];
 
 /* Adds a driver to the table (tests, out-of-tree transports).  Returns 0,
- * -EEXIST for a name already there, -ENOSPC when the table is full. */
+ * -EEXIST for a name already there, -EINVAL for a table driver_check()
+ * refuses, -ENOSPC when the table is full. */
 int driver_register(const struct driver *d);
+
+/* Checks d's name and key table: the name fits DRIVER_NAME_MAX, keys are
+ * unique and at most DRIVER_KEYS_MAX, each field lies in options_size
+ * (<= DRIVER_OPTIONS_MAX) with a size its type can hold, each default
+ * parses.  Returns 0, or -EINVAL with err saying what is wrong. */
+int driver_check(const struct driver *d, char *err, size_t errlen);
 
 /* The driver called name, or NULL. */
 const struct driver *driver_find(const char *name);
+
+/* The i-th driver: drivers/ in file-name order, then the registered ones in
+ * the order they came; NULL past the last. */
+const struct driver *driver_at(size_t i);
+
+/* d's key called name, or NULL. */
+const struct driver_key *driver_key_find(const struct driver *d, const char *name);
+
+/* Zeroes d's options struct (options_size bytes) and writes every key's
+ * default into it.  Returns 0, or -EINVAL if a default does not parse (a
+ * table driver_check() refuses). */
+int driver_options_default(const struct driver *d, void *options);
+
+/* Parses value as key k and writes it into its field of options.  Returns
+ * 0, or -EINVAL (options unchanged) for a value k does not accept. */
+int driver_key_set(const struct driver_key *k, void *options, const char *value);
+
+/* The field of options behind d's key name, if it is size bytes (0: any
+ * size, for strings); NULL if d has no such key or its field differs. */
+const void *driver_option(const struct driver *d, const void *options, const char *name,
+                          size_t size);
 
 #endif

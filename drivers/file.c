@@ -14,10 +14,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fragment.h"
 
 #define FILE_CHUNK      (256u << 10)
 #define FILE_IDLE_MS    20              /* BUSY or end of a followed file: recheck period */
+
+/* [source.NAME] with driver = file. */
+struct file_options {
+        char path[CONFIG_PATH_MAX];     /* the raw file */
+        bool follow;                    /* at its end, wait for it to grow */
+        double rate_hz;                 /* fragments per second; 0: as fast as possible */
+};
+_Static_assert(sizeof(struct file_options) <= DRIVER_OPTIONS_MAX, "file options too big");
+
+static const struct driver_key s_keys[] = {
+        { .name = "path", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct file_options, path),
+          .required = true, .help = "the raw file to read" },
+        { .name = "follow", .type = DRIVER_KEY_BOOL, DRIVER_FIELD(struct file_options, follow),
+          .def = "no", .help = "yes: at the end, wait for the file to grow until stop" },
+        { .name = "rate_hz", .type = DRIVER_KEY_DOUBLE, DRIVER_FIELD(struct file_options, rate_hz),
+          .fmin = 0, .fmax = 1e9, .def = "0",
+          .help = "fragments per second; 0: as fast as possible" },
+        { .name = NULL }
+};
 
 struct driver_handle {
         char path[CONFIG_PATH_MAX];
@@ -43,9 +63,9 @@ static void s_wait_ms(int ms)
         poll(NULL, 0, ms);
 }
 
-static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *err,
-                  size_t errlen)
+static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
 {
+        const struct file_options *cfg = options;
         if (access(cfg->path, R_OK) < 0) {
                 int e = errno;
                 snprintf(err, errlen, "%s: cannot read: %s", cfg->path, strerror(e));
@@ -167,6 +187,9 @@ static void s_close(driver_handle_t *h)
 
 const struct driver driver_file = {
         .name = "file",
+        .help = "read a recorded raw file",
+        .keys = s_keys,
+        .options_size = sizeof(struct file_options),
         .open = s_open,
         .start = s_start,
         .stop = s_stop,

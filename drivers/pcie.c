@@ -2,7 +2,7 @@
  * (/dev/dkpcieN) or a regular file with the same layout that darkdaq-sim
  * --pcie writes.  RUN and BUSY go through CTRL; OVERFLOW and DROPPED (loss
  * upstream of the host) are reported through health().  The ring protocol
- * itself is daemon/pcie_ring.c. */
+ * itself is pcie_ring.c. */
 #include "driver.h"
 
 #include <errno.h>
@@ -16,9 +16,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "pcie_ring.h"
 
 #define PCIE_IDLE_MS    1               /* empty ring: recheck period */
+
+/* [source.NAME] with driver = pcie. */
+struct pcie_options {
+        char path[CONFIG_PATH_MAX];     /* the device, or a ring file */
+};
+_Static_assert(sizeof(struct pcie_options) <= DRIVER_OPTIONS_MAX, "pcie options too big");
+
+static const struct driver_key s_keys[] = {
+        { .name = "path", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct pcie_options, path),
+          .required = true,
+          .help = "the device (/dev/dkpcie0) or a ring file of darkdaq-sim --pcie" },
+        { .name = NULL }
+};
 
 struct driver_handle {
         char path[CONFIG_PATH_MAX];
@@ -28,9 +42,9 @@ struct driver_handle {
         _Atomic bool running;           /* RUN on */
 };
 
-static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *err,
-                  size_t errlen)
+static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
 {
+        const struct pcie_options *cfg = options;
         struct stat st;
         char e[160];
         int fd = open(cfg->path, O_RDWR | O_CLOEXEC);
@@ -148,6 +162,9 @@ static void s_close(driver_handle_t *h)
 
 const struct driver driver_pcie = {
         .name = "pcie",
+        .help = "a board's PCIe DMA ring",
+        .keys = s_keys,
+        .options_size = sizeof(struct pcie_options),
         .open = s_open,
         .start = s_start,
         .stop = s_stop,

@@ -20,13 +20,54 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "fragment.h"
+
 #define SIM_IDLE_MS     20
 #define SIM_PIPE_BYTES  (1u << 20)
 
 extern char **environ;
 
+/* [source.NAME] with driver = sim: darkdaq-sim --stream's options. */
+struct sim_options {
+        unsigned board;                 /* board id 0..63 this source plays */
+        unsigned boards;                /* boards in the simulated system */
+        uint64_t seed;
+        char process[128];              /* darkdaq-sim --process */
+        uint64_t events;                /* 0: endless */
+        double rate_hz;                 /* triggers per second; 0: as fast as possible */
+        uint32_t raw_bytes;             /* RAW block bytes of boards >= 3 */
+        char program[CONFIG_PATH_MAX];  /* darkdaq-sim; "": the one beside darkdaqd */
+};
+_Static_assert(sizeof(struct sim_options) <= DRIVER_OPTIONS_MAX, "sim options too big");
+
+static const struct driver_key s_keys[] = {
+        { .name = "board", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, board),
+          .max = FRAG_MAX_SOURCE, .def = "0", .help = "the board id it plays (0..boards-1)" },
+        { .name = "boards", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, boards),
+          .min = 1, .max = FRAG_MAX_SOURCE + 1, .def = "4",
+          .help = "boards in the simulated system" },
+        { .name = "seed", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, seed),
+          .max = UINT64_MAX, .def = "1", .help = "same seed on every board: they agree" },
+        { .name = "process", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct sim_options, process),
+          .charset = "abcdefghijklmnopqrstuvwxyz0123456789_:,.", .def = "mix",
+          .help = "darkdaq-sim --process" },
+        { .name = "events", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, events),
+          .max = UINT64_MAX / 2, .def = "0",
+          .help = "triggers, then the source ends; 0: endless" },
+        { .name = "rate_hz", .type = DRIVER_KEY_DOUBLE, DRIVER_FIELD(struct sim_options, rate_hz),
+          .fmin = 0, .fmax = 1e9, .def = "0",
+          .help = "triggers per second; 0: as fast as possible" },
+        { .name = "raw_bytes", .type = DRIVER_KEY_UINT,
+          DRIVER_FIELD(struct sim_options, raw_bytes), .max = FRAG_MAX_PAYLOAD - 8, .step = 4,
+          .def = "64", .help = "RAW block bytes of boards >= 3" },
+        { .name = "program", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct sim_options, program),
+          .help = "darkdaq-sim to run; empty: the one beside darkdaqd" },
+        { .name = NULL }
+};
+
 struct driver_handle {
-        struct source_config cfg;       /* a copy: board, seed, rate ... */
+        struct sim_options cfg;         /* a copy: board, seed, rate ... */
         char program[PATH_MAX];         /* darkdaq-sim to run */
         pid_t pid;                      /* the child, or 0 */
         int fd;                         /* read end of its stdout, or -1 */
@@ -34,7 +75,7 @@ struct driver_handle {
         _Atomic bool stopping;          /* RUN off: drain, ignore BUSY */
 };
 
-static int s_program(const struct source_config *cfg, char *out, size_t size)
+static int s_program(const struct sim_options *cfg, char *out, size_t size)
 {
         if (cfg->program[0]) {
                 snprintf(out, size, "%s", cfg->program);
@@ -49,9 +90,25 @@ static int s_program(const struct source_config *cfg, char *out, size_t size)
         return 0;
 }
 
-static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *err,
-                  size_t errlen)
+static int s_check(const void *options, char *err, size_t errlen)
 {
+        const struct sim_options *cfg = options;
+        if (cfg->board >= cfg->boards) {
+                snprintf(err, errlen, "board %u is not below boards %u", cfg->board, cfg->boards);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static uint64_t s_boards(const void *options)
+{
+        const struct sim_options *cfg = options;
+        return 1ull << cfg->board;
+}
+
+static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
+{
+        const struct sim_options *cfg = options;
         driver_handle_t *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
@@ -209,6 +266,11 @@ static void s_close(driver_handle_t *h)
 
 const struct driver driver_sim = {
         .name = "sim",
+        .help = "a live simulated board (darkdaq-sim --stream)",
+        .keys = s_keys,
+        .options_size = sizeof(struct sim_options),
+        .check = s_check,
+        .boards = s_boards,
         .open = s_open,
         .start = s_start,
         .stop = s_stop,

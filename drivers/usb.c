@@ -1,5 +1,5 @@
 /* usb: a source that reads a board over USB (libusb bulk transfers, hot
- * plug), through daemon/usb_board.c.  The libusb events are handled in the
+ * plug), through usb_board.c.  The libusb events are handled in the
  * source's own thread, inside read().  An unplugged board ends its stream
  * with DRIVER_RESET after every byte that arrived before the unplug, so the
  * cut fragment becomes junk and every complete one is kept; the board is
@@ -14,6 +14,23 @@
 #include <time.h>
 
 #include "usb_board.h"
+
+/* [source.NAME] with driver = usb. */
+struct usb_options {
+        uint16_t vid, pid;              /* the board's vendor and product id */
+        char serial[128];               /* "": any board of vid:pid */
+};
+_Static_assert(sizeof(struct usb_options) <= DRIVER_OPTIONS_MAX, "usb options too big");
+
+static const struct driver_key s_keys[] = {
+        { .name = "vid", .type = DRIVER_KEY_HEX, DRIVER_FIELD(struct usb_options, vid),
+          .min = 1, .max = 0xFFFF, .def = "1209", .help = "vendor id, hex" },
+        { .name = "pid", .type = DRIVER_KEY_HEX, DRIVER_FIELD(struct usb_options, pid),
+          .min = 1, .max = 0xFFFF, .def = "0001", .help = "product id, hex" },
+        { .name = "serial", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct usb_options, serial),
+          .help = "serial number; empty: any board of vid:pid" },
+        { .name = NULL }
+};
 
 struct driver_handle {
         usb_board_t *board;
@@ -57,14 +74,14 @@ static void s_detached(void *ctx, const char *why)
         h->reset = true;
 }
 
-static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *err,
-                  size_t errlen)
+static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
 {
+        const struct usb_options *cfg = options;
         driver_handle_t *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        struct usb_board_config uc = { .vid = cfg->usb_vid, .pid = cfg->usb_pid,
-                                       .serial = cfg->usb_serial[0] ? cfg->usb_serial : NULL };
+        struct usb_board_config uc = { .vid = cfg->vid, .pid = cfg->pid,
+                                       .serial = cfg->serial[0] ? cfg->serial : NULL };
         struct usb_board_callbacks cb = { .bytes = s_bytes, .attached = s_attached,
                                           .detached = s_detached };
         int r = usb_board_new(&h->board, &uc, &cb, h, err, errlen);
@@ -154,6 +171,9 @@ static void s_close(driver_handle_t *h)
 
 const struct driver driver_usb = {
         .name = "usb",
+        .help = "a board on USB (bulk IN 0x81), hot-plug",
+        .keys = s_keys,
+        .options_size = sizeof(struct usb_options),
         .open = s_open,
         .start = s_start,
         .stop = s_stop,

@@ -6,6 +6,23 @@
 #include "config.h"
 #include "tagger.h"
 
+/* A source's key as its driver stores it, read as type (a key the driver
+ * lacks fails the test and reads as zero). */
+#define OPT(type, src, key)     (*(const type *)s_opt(&(src), key, sizeof(type)))
+#define OPT_STR(src, key)       ((const char *)s_opt(&(src), key, 0))
+
+static const void *s_opt(const struct source_config *s, const char *key, size_t size)
+{
+        static _Alignas(max_align_t) const char none[DRIVER_OPTIONS_MAX];
+        const void *p = config_source_option(s, key, size);
+        if (!p) {
+                fprintf(stderr, "[source.%s]: no key \"%s\" of %zu bytes\n", s->name, key, size);
+                check_failed_now = 1;
+                return none;
+        }
+        return p;
+}
+
 TEST(defaults)
 {
         struct darkdaq_config c;
@@ -101,14 +118,14 @@ TEST(daemon_and_sources)
         REQUIRE(c.n_sources == 2);
         CHECK_STR(c.sources[0].name, "trk");
         CHECK_STR(c.sources[0].driver, "sim");
-        CHECK_EQ_U(c.sources[0].seed, 9);
-        CHECK_EQ_U(c.sources[0].events, 100);
-        CHECK(c.sources[0].rate_hz == 50.5);
-        CHECK_STR(c.sources[0].process, "zprime:2,bhabha:1");
-        CHECK_EQ_U(c.sources[1].board, 1);
-        CHECK_EQ_U(c.sources[1].raw_bytes, 128);
-        CHECK_EQ_U(c.sources[1].boards, 2);
-        CHECK_EQ_U(c.sources[1].seed, 1);
+        CHECK_EQ_U(OPT(uint64_t, c.sources[0], "seed"), 9);
+        CHECK_EQ_U(OPT(uint64_t, c.sources[0], "events"), 100);
+        CHECK(OPT(double, c.sources[0], "rate_hz") == 50.5);
+        CHECK_STR(OPT_STR(c.sources[0], "process"), "zprime:2,bhabha:1");
+        CHECK_EQ_U(OPT(unsigned, c.sources[1], "board"), 1);
+        CHECK_EQ_U(OPT(uint32_t, c.sources[1], "raw_bytes"), 128);
+        CHECK_EQ_U(OPT(unsigned, c.sources[1], "boards"), 2);
+        CHECK_EQ_U(OPT(uint64_t, c.sources[1], "seed"), 1);
         CHECK_EQ_U(config_expected_sources(&c), 0x3);
         config_clear(&c);
 
@@ -116,9 +133,9 @@ TEST(daemon_and_sources)
         r = config_load_string(&c, "[builder]\nsources = 0-3\n[source.raw]\ndriver = file\n"
                                "path = /tmp/x.raw\nfollow = yes\n", "t.ini", err, sizeof err);
         REQUIRE_OK_ZERO(r);
-        CHECK_STR(c.sources[0].path, "/tmp/x.raw");
-        CHECK(c.sources[0].follow);
-        CHECK(c.sources[0].rate_hz == 0);
+        CHECK_STR(OPT_STR(c.sources[0], "path"), "/tmp/x.raw");
+        CHECK(OPT(bool, c.sources[0], "follow"));
+        CHECK(OPT(double, c.sources[0], "rate_hz") == 0);
         CHECK_EQ_U(config_expected_sources(&c), 0xf);
         config_clear(&c);
 }
@@ -213,10 +230,10 @@ TEST(pcie_and_usb_sources)
                 "[source.klm]\ndriver = usb\nvid = 1209\npid = 00ff\nserial = DK-7\n",
                 "d.ini", err, sizeof err));
         CHECK_EQ_U(c.n_sources, 2);
-        CHECK_STR(c.sources[0].path, "/dev/dkpcie0");
-        CHECK_EQ_U(c.sources[1].usb_vid, 0x1209);
-        CHECK_EQ_U(c.sources[1].usb_pid, 0x00ff);
-        CHECK_STR(c.sources[1].usb_serial, "DK-7");
+        CHECK_STR(OPT_STR(c.sources[0], "path"), "/dev/dkpcie0");
+        CHECK_EQ_U(OPT(uint16_t, c.sources[1], "vid"), 0x1209);
+        CHECK_EQ_U(OPT(uint16_t, c.sources[1], "pid"), 0x00ff);
+        CHECK_STR(OPT_STR(c.sources[1], "serial"), "DK-7");
         config_clear(&c);
         s_bad("[builder]\nsources = 0\n[source.r]\ndriver = pcie\nfollow = yes\n", "x.ini:5",
               "follow");

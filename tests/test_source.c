@@ -20,10 +20,9 @@ struct driver_handle {
         int step;
 };
 
-static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *err,
-                  size_t errlen)
+static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
 {
-        (void)cfg;
+        (void)options;
         (void)err;
         (void)errlen;
         *ret = calloc(1, sizeof(**ret));
@@ -71,7 +70,8 @@ static void s_health(driver_handle_t *h, struct driver_health *ret)
 }
 
 static const struct driver driver_script = {
-        "script", s_open, s_start, s_stop, s_busy, s_read, s_close, s_health,
+        .name = "script", .open = s_open, .start = s_start, .stop = s_stop, .busy = s_busy,
+        .read = s_read, .close = s_close, .health = s_health,
 };
 
 TEST(reset_makes_the_cut_fragment_bad_and_keeps_the_rest)
