@@ -527,7 +527,8 @@ static void s_decide_ready(builder_t *b, bool timeouts)
         while (b->open_n && s_decidable(b, s_at(b, 0)->trigger, timeouts, &by_timeout)) {
                 if (by_timeout) {
                         b->c.forced_by_timeout++;
-                        b->c.timeout_sources |= b->timed_out;
+                        for (uint64_t m = b->timed_out; m; m &= m - 1)
+                                b->c.per_source_timeouts[__builtin_ctzll(m)]++;
                 }
                 s_decide_front(b);
         }

@@ -127,7 +127,6 @@ struct builder_counters {
         uint64_t fragments, good_fragments;
         uint64_t late, junk, junk_bytes, corrupt;       /* records */
         uint64_t forced_by_events, forced_by_bytes, forced_by_timeout;
-        uint64_t timeout_sources;       /* every source an event was decided without by timeout */
         /* late fragments of a trigger decided without any fragment, so that
          * it has no event: its sources were silent past the timeout (or a
          * limit forced later events out) and then delivered it */
@@ -139,6 +138,7 @@ struct builder_counters {
         uint64_t per_source_late[64];
         uint64_t per_source_missing[64];
         uint64_t per_source_late_without_event[64];
+        uint64_t per_source_timeouts[64];       /* events decided without it by timeout */
 };
 
 typedef struct builder builder_t;

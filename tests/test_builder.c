@@ -420,7 +420,8 @@ TEST(late_fragment_of_a_trigger_without_event_is_counted)
         builder_tick(f.b, 1600);        /* source 1 silent since 1000 */
         CHECK_EQ_U(count(&c, R_EVENT), 2);
         CHECK_EQ_U(builder_counters(f.b)->forced_by_timeout, 2);
-        CHECK_EQ_U(builder_counters(f.b)->timeout_sources, 0x3);  /* 3 waited on both */
+        CHECK_EQ_U(builder_counters(f.b)->per_source_timeouts[1], 2);
+        CHECK_EQ_U(builder_counters(f.b)->per_source_timeouts[0], 1);  /* 3 waited on it */
         f.now_ms = 1700;
         add(&f, 1, 1, 1);               /* trigger 1 has no event */
         add(&f, 1, 1, 2);               /* trigger 2 has one */
