@@ -56,6 +56,8 @@ struct stream_state {
         uint64_t ids;                   /* bit s: source id s seen in good fragments */
         bool silent;                    /* reported silent */
         uint64_t silences;
+        uint64_t activity_seen_ms;      /* the source's last_activity_ms, as last seen */
+        uint64_t activity_clock_ms;     /* the builder's clock when it changed */
         bool stalled;                   /* its thread got no CPU: reported stalled */
         uint64_t stalls;                /* times it was, since configure */
         uint64_t stalled_since_ms;
@@ -103,7 +105,6 @@ struct live {
         struct builder_counters forced_logged;
         uint64_t forced_log_at_ms;
         bool busy;
-        uint64_t busy_cleared_ms;       /* silence counts from here too */
         uint64_t oos_seen;
         /* rates over ~1 s windows */
         uint64_t rate_at_ms, rate_events, rate_tags[TAG_COUNT_];
@@ -420,8 +421,8 @@ static void s_update_busy(live_t *l, uint64_t now)
                         l->busy_since_ms = now;
                 else
                         l->busy_total_ms += now - l->busy_since_ms;
-                if (!want)
-                        l->busy_cleared_ms = now;
+                for (size_t i = 0; !want && i < l->n_st; i++)
+                        l->st[i].activity_clock_ms = l->clock_ms;  /* throttled is not silent */
                 if (want)
                         s_log(l, "BUSY asserted on every source: %" PRIu64 " bytes held for the "
                               "store (high mark %" PRIu64 ")%s", pc.held_bytes,
@@ -433,6 +434,17 @@ static void s_update_busy(live_t *l, uint64_t now)
         s_update_pause(l, now);
 }
 
+/* How long the source has been silent on the builder's clock: time in which
+ * its thread ran and its driver had nothing, BUSY excluded. */
+static uint64_t s_silent_ms(live_t *l, struct stream_state *s, const struct source_counters *c)
+{
+        if (c->last_activity_ms != s->activity_seen_ms) {
+                s->activity_seen_ms = c->last_activity_ms;
+                s->activity_clock_ms = l->clock_ms;
+        }
+        return l->clock_ms - s->activity_clock_ms;
+}
+
 static void s_check_silence(live_t *l, uint64_t now)
 {
         for (size_t i = 0; i < l->n_st; i++) {
@@ -441,16 +453,12 @@ static void s_check_silence(live_t *l, uint64_t now)
                 if (s->ended || s->stalled)
                         continue;       /* a stalled thread says nothing of its board */
                 source_get_counters(s->src, now, &c);
-                uint64_t last = c.last_activity_ms > l->run_start_ms ? c.last_activity_ms
-                                                                      : l->run_start_ms;
-                if (l->busy_cleared_ms > last)
-                        last = l->busy_cleared_ms;     /* throttled is not silent */
-                bool silent = !l->busy && now > last &&
-                              now - last >= l->cfg->daemon.silence_warn_ms;
+                uint64_t silent_ms = s_silent_ms(l, s, &c);
+                bool silent = !l->busy && silent_ms >= l->cfg->daemon.silence_warn_ms;
                 if (silent && !s->silent) {
                         s->silences++;
                         s_log(l, "source \"%s\" (%s): silent for %" PRIu64 " ms in run %" PRIu32,
-                              source_name(s->src), source_driver_name(s->src), now - last, l->run);
+                              source_name(s->src), source_driver_name(s->src), silent_ms, l->run);
                 } else if (!silent && s->silent && !l->busy) {
                         s_log(l, "source \"%s\": sending again", source_name(s->src));
                 }
@@ -679,6 +687,10 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         for (size_t i = 0; i < l->n_st; i++) {
                 struct stream_state *s = &l->st[i];
                 s->ended = s->has_trigger = s->silent = s->stalled = false;
+                struct source_counters sc;
+                source_get_counters(s->src, now, &sc);
+                s->activity_clock_ms = 0;
+                s->activity_seen_ms = sc.last_activity_ms;     /* the last run's */
                 s->ids = 0;
                 s->last_take_ms = s_bclock(l, now);
                 int r = source_start(s->src, msg, len);
