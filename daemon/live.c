@@ -584,9 +584,11 @@ static void s_forced_sources(const live_t *l, const uint64_t *now_c, const uint6
  * waiting for every source since the last such line, and why. */
 static void s_log_forced(live_t *l, uint64_t now, bool force)
 {
-        const struct builder_counters *bc = builder_counters(l->b);
+        struct builder_counters now_c, *bc = &now_c;
         struct builder_counters *was = &l->forced_logged;
         char who[512];
+
+        builder_get_counters(l->b, &now_c);
 
         if (bc->forced_by_timeout == was->forced_by_timeout &&
             bc->forced_by_events == was->forced_by_events &&

@@ -397,8 +397,8 @@ TEST(no_trigger_vanishes_when_the_clock_jumps)
         CHECK_EQ_U(event_of(&c, 2)->status, EV_COMPLETE);
         CHECK_EQ_U(event_of(&c, 3)->status, EV_COMPLETE);
         CHECK_EQ_U(count(&c, R_LATE), 0);
-        CHECK_EQ_U(builder_counters(f.b)->forced_by_timeout, 0);
-        CHECK_EQ_U(builder_counters(f.b)->late_without_event, 0);
+        CHECK_EQ_U(counters_of(f.b).forced_by_timeout, 0);
+        CHECK_EQ_U(counters_of(f.b).late_without_event, 0);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);
@@ -419,16 +419,16 @@ TEST(late_fragment_of_a_trigger_without_event_is_counted)
         add(&f, 0, 0, 3);
         builder_tick(f.b, 1600);        /* source 1 silent since 1000 */
         CHECK_EQ_U(count(&c, R_EVENT), 2);
-        CHECK_EQ_U(builder_counters(f.b)->forced_by_timeout, 2);
-        CHECK_EQ_U(builder_counters(f.b)->per_source_timeouts[1], 2);
-        CHECK_EQ_U(builder_counters(f.b)->per_source_timeouts[0], 1);  /* 3 waited on it */
+        CHECK_EQ_U(counters_of(f.b).forced_by_timeout, 2);
+        CHECK_EQ_U(counters_of(f.b).per_source_timeouts[1], 2);
+        CHECK_EQ_U(counters_of(f.b).per_source_timeouts[0], 1);  /* 3 waited on it */
         f.now_ms = 1700;
         add(&f, 1, 1, 1);               /* trigger 1 has no event */
         add(&f, 1, 1, 2);               /* trigger 2 has one */
         CHECK_EQ_U(count(&c, R_LATE), 2);
-        CHECK_EQ_U(builder_counters(f.b)->late, 2);
-        CHECK_EQ_U(builder_counters(f.b)->late_without_event, 1);
-        CHECK_EQ_U(builder_counters(f.b)->per_source_late_without_event[1], 1);
+        CHECK_EQ_U(counters_of(f.b).late, 2);
+        CHECK_EQ_U(counters_of(f.b).late_without_event, 1);
+        CHECK_EQ_U(counters_of(f.b).per_source_late_without_event[1], 1);
         check_bytes(f.b, &c);
         builder_free(f.b);
         free(c.r);

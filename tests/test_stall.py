@@ -79,3 +79,76 @@ def test_sigstop_of_the_daemon_splits_no_event(tmp_path, live_factory, stop_s): 
     assert st["builder"]["forced_by_timeout"] == 0, st["builder"]
     assert st["builder"].get("late_without_event", 0) == 0
     assert "did not run for" in lv.daemon_log()
+
+
+def wait_stalled(lv, name):
+    """Waits until status shows the source stalled; returns that status."""
+    def stalled():
+        st = lv.status()
+        src = [s for s in st["sources"] if s["name"] == name][0]
+        return st if src["stalled"] else None
+    return lv.wait_for(stalled, "source %s reported stalled" % name)
+
+
+def test_a_stalled_source_thread_is_reported_and_nothing_is_decided_against_it(
+        tmp_path, live_factory):  # noqa: F811
+    n = 6000
+    files = make_boards(tmp_path, n, 23)
+    ref_events, ref_others = records(replay(tmp_path, files))
+    sources = file_sources(files, 2000)
+    # board2's thread is held for 2 s in its driver after 1000 fragments, as
+    # a thread that gets no CPU is: its board sends, nobody reads
+    sources = sources.replace("[source.board3]", "stall_after_fragments = 1000\n"
+                              "stall_ms = 2000\n[source.board3]")
+    lv = live_factory(sources, builder="[builder]\nsources = 0,1,2,3\n")
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    st = wait_stalled(lv, "board2")
+    assert [s["name"] for s in st["sources"] if s["stalled"]] == ["board2"]
+    assert not st["sources"][2]["silent"]
+    lv.wait_for(lambda: all(s["ended"] for s in lv.status()["sources"]), "every file read",
+                bound_s=120)
+    lv.wait_for(lambda: lv.status()["builder"].get("open_events", 1) == 0, "every event out")
+    lv.wait_for(lambda: lv.status()["storage"]["held_records"] == 0, "the store caught up")
+    st = lv.status()
+    assert lv.ctl("stop")["store_confirmed"] is True
+    events, others = records(lv.run_file(3))
+    assert events == ref_events
+    assert others == ref_others
+    assert st["builder"]["forced_by_timeout"] == 0
+    assert st["sources"][2]["stalls"] == 1 and not st["sources"][2]["stalled"]
+    log = lv.daemon_log()
+    assert 'source "board2" (file): stalled' in log, log
+    assert 'source "board2": its thread runs again after' in log, log
+    assert "silent for" not in log, log
+
+
+def test_a_board_that_stops_is_silent_and_its_events_are_decided_by_timeout(
+        tmp_path, live_factory):  # noqa: F811
+    n = 2000
+    files = make_boards(tmp_path, n, 25)
+    ref_events, _ = records(replay(tmp_path, files))
+    # board1's file holds half the triggers; the others follow theirs at its
+    # end, as boards that stopped sending
+    half = tmp_path / "board-1-half.raw"
+    raw = files[1].read_bytes()
+    half.write_bytes(raw[:len(raw) // 2])
+    sources = "".join("[source.board%d]\ndriver = file\npath = %s\nfollow = yes\n"
+                      % (b, half if b == 1 else f) for b, f in enumerate(files))
+    lv = live_factory(sources, daemon_extra="silence_warn_ms = 1000\n",
+                      builder="[builder]\nsources = 0,1,2,3\nbuild_timeout_ms = 300\n")
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) == len(ref_events),
+                "every trigger decided (board1 by timeout)")
+    st = lv.wait_for(lambda: (lambda s: s if s["sources"][1]["silent"] else None)(lv.status()),
+                     "board1 reported silent")
+    assert st["builder"]["forced_by_timeout"] > 0
+    assert not any(s["stalled"] for s in st["sources"])
+    lv.wait_for(lambda: 'source "board1" (file): silent for' in lv.daemon_log(),
+                "the silence in the log")
+    lv.wait_for(lambda: "decided without waiting for silent source" in lv.daemon_log(),
+                "the forced decisions in the log")
+    log = lv.daemon_log()
+    assert "1 [board1]" in log, log
+    lv.ctl("stop")
