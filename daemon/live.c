@@ -994,11 +994,14 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
                 x->open = i < l->n_st;
                 if (!x->open) {
                         memset(&x->c, 0, sizeof x->c);
-                        x->silences = x->ring_used = x->ring_capacity = 0;
+                        x->silences = x->stalls = x->ring_used = x->ring_capacity = 0;
+                        x->stalled = false;
                         continue;
                 }
                 source_get_counters(l->st[i].src, now, &x->c);
                 x->silences = l->st[i].silences;
+                x->stalls = l->st[i].stalls;
+                x->stalled = l->b && l->st[i].stalled;
                 x->ring_used = ring_used(source_ring(l->st[i].src));
                 x->ring_capacity = ring_capacity(source_ring(l->st[i].src));
         }
