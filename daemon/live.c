@@ -539,8 +539,9 @@ static void s_advance_clock(live_t *l, uint64_t now, bool drained)
                         s->stalled = true;
                         s->stalls++;
                         s->stalled_since_ms = alive;
-                        s_log(l, "source \"%s\" (%s): stalled: its thread has not run for %" PRIu64
-                              " ms (host overloaded?); no event is decided against it meanwhile",
+                        s_log(l, "source \"%s\" (%s): stalled: its thread (or its board's "
+                              "process on this host) got no CPU for %" PRIu64 " ms (host "
+                              "overloaded?); no event is decided against it meanwhile",
                               source_name(s->src), source_driver_name(s->src), now - alive);
                 } else if (!stale && s->stalled) {
                         s->stalled = false;

@@ -193,6 +193,8 @@ static void *s_thread(void *arg)
                         s_alive(s);     /* ran, and the board had nothing: silence */
                         continue;
                 }
+                if (n == DRIVER_NO_VERDICT)
+                        continue;       /* the board itself got no CPU: not its silence */
                 if (n == DRIVER_RESET) {
                         /* the board's stream broke: its cut fragment is junk,
                          * and the next bytes start a new stream at this offset */
