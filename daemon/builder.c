@@ -16,6 +16,7 @@
 #define OOS_STREAK      4
 #define OOS_MAX_OFFSET  16
 #define OOS_MIN_MATCHES 3
+#define EMITTED_WINDOW  4096    /* triggers back from the latest decided one */
 
 struct fdesc {
         size_t at;                      /* offset of the bytes in the slot's buffer */
@@ -75,6 +76,11 @@ struct builder {
         struct slot *free_slots;
         bool has_decided;
         uint32_t decided;               /* trigger of the latest decided event */
+        /* bit T % EMITTED_WINDOW: trigger T became an event, for the
+         * EMITTED_WINDOW triggers up to decided (a late fragment of a
+         * trigger that has no event is counted on its own) */
+        uint64_t emitted[EMITTED_WINDOW / 64];
+        uint64_t timed_out;             /* s_decidable's silent sources */
         bool has_now;
         uint64_t now_ms;
         uint32_t seq;
@@ -452,6 +458,29 @@ static void s_emit(builder_t *b, struct slot *sl)
                 b->sink.event(b->sink.ctx, &ev);
 }
 
+/* Trigger t (later than every decided one) becomes an event: the triggers
+ * skipped between the last decided one and t have none. */
+static void s_mark_emitted(builder_t *b, uint32_t t)
+{
+        uint32_t gap = b->has_decided ? t - b->decided : EMITTED_WINDOW;
+        if (gap >= EMITTED_WINDOW) {
+                memset(b->emitted, 0, sizeof b->emitted);
+        } else {
+                for (uint32_t x = b->decided + 1; x != t; x++)
+                        b->emitted[x / 64 % (EMITTED_WINDOW / 64)] &= ~(1ull << (x % 64));
+        }
+        b->emitted[t / 64 % (EMITTED_WINDOW / 64)] |= 1ull << (t % 64);
+}
+
+/* Did trigger t (not later than the last decided one) become an event?
+ * True when t is too old to tell. */
+static bool s_was_emitted(const builder_t *b, uint32_t t)
+{
+        if (!b->has_decided || b->decided - t >= EMITTED_WINDOW)
+                return true;
+        return b->emitted[t / 64 % (EMITTED_WINDOW / 64)] >> (t % 64) & 1;
+}
+
 /* Decides the oldest open event. */
 static void s_decide_front(builder_t *b)
 {
@@ -459,23 +488,27 @@ static void s_decide_front(builder_t *b)
         b->open_head = (b->open_head + 1) & (b->open_cap - 1);
         b->open_n--;
         b->open_bytes -= sl->len;
+        s_mark_emitted(b, sl->trigger);
         b->has_decided = true;
         b->decided = sl->trigger;
         s_emit(b, sl);
         s_slot_put(b, sl);
 }
 
-/* Has every expected source moved past t, ended, or (live) gone silent? */
-static bool s_decidable(const builder_t *b, uint32_t t, bool *by_timeout)
+/* Has every expected source moved past t, ended, or (live, with timeouts)
+ * gone silent?  b->timed_out gets the silent ones. */
+static bool s_decidable(builder_t *b, uint32_t t, bool timeouts, bool *by_timeout)
 {
         *by_timeout = false;
+        b->timed_out = 0;
         for (unsigned i = 0; i < b->n_expected; i++) {
                 const struct src *st = &b->src[b->expected_ids[i]];
                 if (st->ended || (st->has_last && s_later(st->last, t)))
                         continue;
-                if (b->cfg.build_timeout_ms && b->has_now &&
+                if (timeouts && b->cfg.build_timeout_ms && b->has_now &&
                     b->now_ms - st->seen_ms >= b->cfg.build_timeout_ms) {
                         *by_timeout = true;
+                        b->timed_out |= 1ull << b->expected_ids[i];
                         continue;
                 }
                 return false;
@@ -483,11 +516,20 @@ static bool s_decidable(const builder_t *b, uint32_t t, bool *by_timeout)
         return true;
 }
 
-static void s_decide_ready(builder_t *b)
+/* Decides what is ready; with timeouts also what waits only on sources
+ * silent for build_timeout_ms.  Only builder_tick() applies timeouts: the
+ * caller calls it after it took every item its sources had delivered, so a
+ * clock that jumped (a stopped process) cannot decide a later trigger while
+ * an earlier one's fragments wait to be taken. */
+static void s_decide_ready(builder_t *b, bool timeouts)
 {
         bool by_timeout;
-        while (b->open_n && s_decidable(b, s_at(b, 0)->trigger, &by_timeout)) {
-                b->c.forced_by_timeout += by_timeout;
+        while (b->open_n && s_decidable(b, s_at(b, 0)->trigger, timeouts, &by_timeout)) {
+                if (by_timeout) {
+                        b->c.forced_by_timeout++;
+                        for (uint64_t m = b->timed_out; m; m &= m - 1)
+                                b->c.per_source_timeouts[__builtin_ctzll(m)]++;
+                }
                 s_decide_front(b);
         }
         while (b->cfg.max_open_events && b->open_n > b->cfg.max_open_events) {
@@ -590,6 +632,11 @@ static int s_deliver(builder_t *b, uint32_t stream, const struct stream_item *it
                 /* Its event was decided early (a limit or a timeout). */
                 st->last = t;
                 st->has_last = true;
+                if (!s_was_emitted(b, t)) {
+                        /* ...and without it: the trigger has no event */
+                        b->c.late_without_event++;
+                        b->c.per_source_late_without_event[h->source_id]++;
+                }
                 s_late(b, stream, it);
                 return 0;
         }
@@ -679,7 +726,7 @@ int builder_add(builder_t *b, uint32_t stream, const struct stream_item *item, u
                 s_junk(b, stream, item);
                 break;
         }
-        s_decide_ready(b);
+        s_decide_ready(b, false);
         return r;
 }
 
@@ -687,13 +734,13 @@ void builder_source_ended(builder_t *b, unsigned source)
 {
         if (source < 64)
                 b->src[source].ended = true;
-        s_decide_ready(b);
+        s_decide_ready(b, false);
 }
 
 void builder_tick(builder_t *b, uint64_t now_ms)
 {
         s_set_now(b, now_ms);
-        s_decide_ready(b);
+        s_decide_ready(b, true);
 }
 
 void builder_flush(builder_t *b)

@@ -127,12 +127,18 @@ struct builder_counters {
         uint64_t fragments, good_fragments;
         uint64_t late, junk, junk_bytes, corrupt;       /* records */
         uint64_t forced_by_events, forced_by_bytes, forced_by_timeout;
+        /* late fragments of a trigger decided without any fragment, so that
+         * it has no event: its sources were silent past the timeout (or a
+         * limit forced later events out) and then delivered it */
+        uint64_t late_without_event;
         uint64_t bytes_in;              /* every byte given to the builder */
         uint64_t bytes_out;             /* every byte handed to the sink */
         uint64_t out_of_step;           /* diagnoses made (builder_out_of_step) */
         uint64_t per_source_fragments[64];
         uint64_t per_source_late[64];
         uint64_t per_source_missing[64];
+        uint64_t per_source_late_without_event[64];
+        uint64_t per_source_timeouts[64];       /* events decided without it by timeout */
 };
 
 typedef struct builder builder_t;
@@ -152,7 +158,12 @@ int builder_add(builder_t *b, uint32_t stream, const struct stream_item *item,
 void builder_source_ended(builder_t *b, unsigned source);
 
 /* Lets time pass: decides events waiting on sources silent for
- * build_timeout_ms. */
+ * build_timeout_ms, measured on now_ms from each source's last item.  Only
+ * here are timeouts applied (builder_add and builder_source_ended decide
+ * only what every source has moved past): call it once the items that were
+ * delivered up to now_ms have been added, so that no trigger whose
+ * fragments were waiting is decided out of existence.  A live caller's
+ * now_ms counts only time in which silence was observed (live.c). */
 void builder_tick(builder_t *b, uint64_t now_ms);
 
 /* End of run: decides every open event. */

@@ -441,6 +441,7 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       s_b(x->c.health.attached), x->c.health.reconnects, x->c.health.unplugs,
                       x->c.health.errors, x->c.health.upstream_dropped,
                       s_b(x->c.health.overflow));
+                s_put(&o, ",\"stalled\":%s,\"stalls\":%" PRIu64, s_b(x->stalled), x->stalls);
                 s_put(&o, "}");
         }
         s_put(&o, "],\"builder\":{");
@@ -452,11 +453,13 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       PRIu64 ",\"fragments\":%" PRIu64 ",\"late\":%" PRIu64 ",\"junk\":%" PRIu64
                       ",\"junk_bytes\":%" PRIu64 ",\"corrupt\":%" PRIu64 ",\"forced_by_events\":%"
                       PRIu64 ",\"forced_by_bytes\":%" PRIu64 ",\"forced_by_timeout\":%" PRIu64
-                      ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ",",
+                      ",\"bytes_in\":%" PRIu64 ",\"bytes_out\":%" PRIu64 ","
+                      "\"late_without_event\":%" PRIu64 ",",
                       b->events, b->complete, b->incomplete, b->duplicate, b->corrupt_events,
                       b->time_mismatch, b->truncated, b->busy_seen, b->fragments, b->late,
                       b->junk, b->junk_bytes, b->corrupt, b->forced_by_events,
-                      b->forced_by_bytes, b->forced_by_timeout, b->bytes_in, b->bytes_out);
+                      b->forced_by_bytes, b->forced_by_timeout, b->bytes_in, b->bytes_out,
+                      b->late_without_event);
         }
         s_put(&o, "\"open_events\":%zu,\"open_bytes\":%" PRIu64 ",\"event_rate_hz\":%.1f},"
               "\"tags\":{", s->open_events, s->open_bytes, s->event_rate_hz);
@@ -507,7 +510,8 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
                       " %8" PRIu64 " %9" PRIu64 "  %s%s%s%s\n", x->name, x->driver, x->c.bytes,
                       x->c.fragments, x->c.bad, x->c.junk, x->c.busy_ms, x->silent_ms,
                       x->ended ? "ended" : x->c.running ? "running" : "idle",
-                      x->silent ? ", SILENT" : "", x->error[0] ? ", error: " : "", x->error);
+                      x->stalled ? ", STALLED" : x->silent ? ", SILENT" : "",
+                      x->error[0] ? ", error: " : "", x->error);
         }
         if (s->builder) {
                 const struct builder_counters *b = s->builder;

@@ -93,6 +93,8 @@ struct control_source_status {
         bool silent;                    /* silent >= silence_warn_ms */
         bool ended;                     /* its stream ended this run */
         uint64_t silences;              /* silence warnings so far */
+        bool stalled;                   /* its thread gets no CPU: silence not judged */
+        uint64_t stalls;                /* times it stalled, since configure */
         const char *error;              /* "" if none */
 };
 

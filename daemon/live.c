@@ -40,6 +40,12 @@
 #define REPLY_BYTES             (64u << 10)
 #define SNAPSHOT_MS             100     /* the metrics snapshot is at most this old */
 #define STATUS_NOTIFY_MS        1000    /* STATUS= while running, at most this often */
+/* A gap longer than this between two steps of the core's loop (which wakes at
+ * least every LOOP_TIMEOUT_MS while running) means the core did not run. */
+#define CLOCK_MAX_STEP_MS       (2 * LOOP_TIMEOUT_MS + 50)
+/* A source thread whose liveness stamp is this old got no CPU: stalled. */
+#define STALL_MS                (2 * SOURCE_READ_TIMEOUT_MS + 50)
+#define FORCED_LOG_MS           1000    /* forced decisions: a line per burst, at most this often */
 
 struct stream_state {
         source_t *src;
@@ -50,6 +56,11 @@ struct stream_state {
         uint64_t ids;                   /* bit s: source id s seen in good fragments */
         bool silent;                    /* reported silent */
         uint64_t silences;
+        uint64_t activity_seen_ms;      /* the source's last_activity_ms, as last seen */
+        uint64_t activity_clock_ms;     /* the builder's clock when it changed */
+        bool stalled;                   /* its thread got no CPU: reported stalled */
+        uint64_t stalls;                /* times it was, since configure */
+        uint64_t stalled_since_ms;
         uint64_t boards;                /* ids its driver says it plays (sim); 0: unknown */
 };
 
@@ -83,11 +94,17 @@ struct live {
         uint64_t seq;                   /* next record's sequence number */
         uint64_t run_start_ms;
         int enc_error;                  /* first encoding failure of the run */
-        /* the builder's clock: monotonic minus paused time */
-        bool paused;
-        uint64_t paused_since_ms, paused_total_ms;
+        /* The builder's clock (s_advance_clock): it runs only while silence
+         * can be observed, so that sources time out for silence measured
+         * where it happens, never for the core's or their threads' stall. */
+        bool paused;                    /* BUSY or the storage window full */
+        uint64_t clock_ms;              /* the builder's clock */
+        uint64_t clock_at_ms;           /* CLOCK_MONOTONIC of its last step */
+        uint64_t core_ok_since_ms;      /* the core has run without a gap since */
+        /* forced decisions, logged once per burst (s_log_forced) */
+        struct builder_counters forced_logged;
+        uint64_t forced_log_at_ms;
         bool busy;
-        uint64_t busy_cleared_ms;       /* silence counts from here too */
         uint64_t oos_seen;
         /* rates over ~1 s windows */
         uint64_t rate_at_ms, rate_events, rate_tags[TAG_COUNT_];
@@ -143,7 +160,8 @@ static uint64_t s_realtime_ns(void)
 
 static uint64_t s_bclock(const live_t *l, uint64_t now)
 {
-        return now - l->paused_total_ms - (l->paused ? now - l->paused_since_ms : 0);
+        (void)now;
+        return l->clock_ms;
 }
 
 /* ---- the service manager (sd_notify) ----------------------------------- */
@@ -386,14 +404,8 @@ static bool s_pump(live_t *l, uint64_t now)
 
 static void s_update_pause(live_t *l, uint64_t now)
 {
-        bool pause = l->busy || !publish_can_take(l->pub);
-        if (pause == l->paused)
-                return;
-        if (pause)
-                l->paused_since_ms = now;
-        else
-                l->paused_total_ms += now - l->paused_since_ms;
-        l->paused = pause;
+        (void)now;
+        l->paused = l->busy || !publish_can_take(l->pub);
 }
 
 static void s_update_busy(live_t *l, uint64_t now)
@@ -409,8 +421,8 @@ static void s_update_busy(live_t *l, uint64_t now)
                         l->busy_since_ms = now;
                 else
                         l->busy_total_ms += now - l->busy_since_ms;
-                if (!want)
-                        l->busy_cleared_ms = now;
+                for (size_t i = 0; !want && i < l->n_st; i++)
+                        l->st[i].activity_clock_ms = l->clock_ms;  /* throttled is not silent */
                 if (want)
                         s_log(l, "BUSY asserted on every source: %" PRIu64 " bytes held for the "
                               "store (high mark %" PRIu64 ")%s", pc.held_bytes,
@@ -422,24 +434,31 @@ static void s_update_busy(live_t *l, uint64_t now)
         s_update_pause(l, now);
 }
 
+/* How long the source has been silent on the builder's clock: time in which
+ * its thread ran and its driver had nothing, BUSY excluded. */
+static uint64_t s_silent_ms(live_t *l, struct stream_state *s, const struct source_counters *c)
+{
+        if (c->last_activity_ms != s->activity_seen_ms) {
+                s->activity_seen_ms = c->last_activity_ms;
+                s->activity_clock_ms = l->clock_ms;
+        }
+        return l->clock_ms - s->activity_clock_ms;
+}
+
 static void s_check_silence(live_t *l, uint64_t now)
 {
         for (size_t i = 0; i < l->n_st; i++) {
                 struct stream_state *s = &l->st[i];
                 struct source_counters c;
-                if (s->ended)
-                        continue;
+                if (s->ended || s->stalled)
+                        continue;       /* a stalled thread says nothing of its board */
                 source_get_counters(s->src, now, &c);
-                uint64_t last = c.last_activity_ms > l->run_start_ms ? c.last_activity_ms
-                                                                      : l->run_start_ms;
-                if (l->busy_cleared_ms > last)
-                        last = l->busy_cleared_ms;     /* throttled is not silent */
-                bool silent = !l->busy && now > last &&
-                              now - last >= l->cfg->daemon.silence_warn_ms;
+                uint64_t silent_ms = s_silent_ms(l, s, &c);
+                bool silent = !l->busy && silent_ms >= l->cfg->daemon.silence_warn_ms;
                 if (silent && !s->silent) {
                         s->silences++;
                         s_log(l, "source \"%s\" (%s): silent for %" PRIu64 " ms in run %" PRIu32,
-                              source_name(s->src), source_driver_name(s->src), now - last, l->run);
+                              source_name(s->src), source_driver_name(s->src), silent_ms, l->run);
                 } else if (!silent && s->silent && !l->busy) {
                         s_log(l, "source \"%s\": sending again", source_name(s->src));
                 }
@@ -482,6 +501,136 @@ static void s_check_oos(live_t *l)
                       oos[i].first_trigger);
 }
 
+/* ---- the builder's clock and forced decisions --------------------------- */
+
+/* Steps the builder's clock to now.  It advances by the time since its last
+ * step only when that time was observed: the core itself ran (no gap longer
+ * than CLOCK_MAX_STEP_MS: a stopped process or a starved core thread), it
+ * took every item the sources had put in their rings (drained), nothing
+ * throttled the boards (paused), and every running source's thread ran
+ * recently (its liveness stamp is younger than STALL_MS).  A source is
+ * therefore silent only for time in which its own thread ran and its driver
+ * had no bytes; a stopped or starved process never makes a board look
+ * silent.  A thread whose stamp is older while the core itself runs is
+ * reported stalled, distinct from a board that stopped. */
+static void s_advance_clock(live_t *l, uint64_t now, bool drained)
+{
+        uint64_t dt = now > l->clock_at_ms ? now - l->clock_at_ms : 0;
+        bool seen = drained && !l->paused && dt <= CLOCK_MAX_STEP_MS;
+
+        l->clock_at_ms = now;
+        if (dt > CLOCK_MAX_STEP_MS) {
+                s_log(l, "the core thread did not run for %" PRIu64 " ms (process stopped or "
+                      "starved): that time does not count as silence of any source", dt);
+                l->core_ok_since_ms = now;
+        }
+        /* judge the threads only once the core has run for STALL_MS itself:
+         * after a stop of the whole process they need a moment too */
+        bool judge = now - l->core_ok_since_ms >= STALL_MS;
+        for (size_t i = 0; i < l->n_st; i++) {
+                struct stream_state *s = &l->st[i];
+                if (s->ended)
+                        continue;
+                uint64_t alive = source_alive_ms(s->src);
+                bool stale = now > alive && now - alive >= STALL_MS;
+                if (stale)
+                        seen = false;
+                if (stale && judge && !s->stalled) {
+                        s->stalled = true;
+                        s->stalls++;
+                        s->stalled_since_ms = alive;
+                        s_log(l, "source \"%s\" (%s): stalled: its thread (or its board's "
+                              "process on this host) got no CPU for %" PRIu64 " ms (host "
+                              "overloaded?); no event is decided against it meanwhile",
+                              source_name(s->src), source_driver_name(s->src), now - alive);
+                } else if (!stale && s->stalled) {
+                        s->stalled = false;
+                        s_log(l, "source \"%s\": its thread runs again after %" PRIu64 " ms",
+                              source_name(s->src), alive - s->stalled_since_ms);
+                }
+        }
+        if (seen)
+                l->clock_ms += dt;
+}
+
+/* The stream that carries source id, or NULL. */
+static const struct stream_state *s_stream_of(const live_t *l, unsigned id)
+{
+        for (size_t i = 0; i < l->n_st; i++)
+                if ((l->st[i].ids | l->st[i].boards) >> id & 1)
+                        return &l->st[i];
+        return NULL;
+}
+
+/* Appends to buf the sources whose per-source counter grew since logged. */
+static void s_forced_sources(const live_t *l, const uint64_t *now_c, const uint64_t *was,
+                             char *buf, size_t len)
+{
+        size_t n = 0;
+        buf[0] = '\0';
+        for (unsigned id = 0; id < 64 && n + 1 < len; id++) {
+                if (now_c[id] == was[id])
+                        continue;
+                const struct stream_state *st = s_stream_of(l, id);
+                int w = snprintf(buf + n, len - n, "%s%u%s%s%s (%" PRIu64 ")", n ? ", " : "", id,
+                                 st ? " [" : "", st ? source_name(st->src) : "", st ? "]" : "",
+                                 now_c[id] - was[id]);
+                if (w < 0 || (size_t)w >= len - n)
+                        break;
+                n += (size_t)w;
+        }
+}
+
+/* Says, at most once per FORCED_LOG_MS, how many events were decided without
+ * waiting for every source since the last such line, and why. */
+static void s_log_forced(live_t *l, uint64_t now, bool force)
+{
+        struct builder_counters now_c, *bc = &now_c;
+        struct builder_counters *was = &l->forced_logged;
+        char who[512];
+
+        builder_get_counters(l->b, &now_c);
+
+        if (bc->forced_by_timeout == was->forced_by_timeout &&
+            bc->forced_by_events == was->forced_by_events &&
+            bc->forced_by_bytes == was->forced_by_bytes &&
+            bc->late_without_event == was->late_without_event)
+                return;
+        if (!force && now - l->forced_log_at_ms < FORCED_LOG_MS)
+                return;
+        if (bc->forced_by_timeout != was->forced_by_timeout) {
+                s_forced_sources(l, bc->per_source_timeouts, was->per_source_timeouts, who,
+                                 sizeof who);
+                s_log(l, "%" PRIu64 " event%s decided without waiting for silent source%s %s: "
+                      "silent for build_timeout_ms (%" PRIu32 " ms) while their threads ran",
+                      bc->forced_by_timeout - was->forced_by_timeout,
+                      bc->forced_by_timeout - was->forced_by_timeout == 1 ? "" : "s",
+                      strchr(who, ',') ? "s" : "", who, l->cfg->builder.build_timeout_ms);
+        }
+        if (bc->forced_by_events != was->forced_by_events ||
+            bc->forced_by_bytes != was->forced_by_bytes)
+                s_log(l, "%" PRIu64 " event%s decided early: %" PRIu64 " by max_open_events "
+                      "(%" PRIu32 "), %" PRIu64 " by max_open_bytes (%" PRIu64 ")",
+                      bc->forced_by_events - was->forced_by_events + bc->forced_by_bytes -
+                      was->forced_by_bytes,
+                      bc->forced_by_events - was->forced_by_events + bc->forced_by_bytes -
+                      was->forced_by_bytes == 1 ? "" : "s",
+                      bc->forced_by_events - was->forced_by_events, l->cfg->builder.max_open_events,
+                      bc->forced_by_bytes - was->forced_by_bytes, l->cfg->builder.max_open_bytes);
+        if (bc->late_without_event != was->late_without_event) {
+                s_forced_sources(l, bc->per_source_late_without_event,
+                                 was->per_source_late_without_event, who, sizeof who);
+                s_log(l, "%" PRIu64 " fragment%s of source%s %s came for triggers already decided "
+                      "without any fragment, so those triggers have no event: kept as late "
+                      "records (the source was silent past build_timeout_ms, then sent them)",
+                      bc->late_without_event - was->late_without_event,
+                      bc->late_without_event - was->late_without_event == 1 ? "" : "s",
+                      strchr(who, ',') ? "s" : "", who);
+        }
+        *was = *bc;
+        l->forced_log_at_ms = now;
+}
+
 /* ---- run start and stop ------------------------------------------------ */
 
 static void s_free_run(live_t *l)
@@ -522,7 +671,10 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         l->enc_error = 0;
         l->oos_seen = 0;
         l->paused = false;
-        l->paused_total_ms = 0;
+        l->clock_ms = 0;
+        l->clock_at_ms = l->core_ok_since_ms = now;
+        memset(&l->forced_logged, 0, sizeof l->forced_logged);
+        l->forced_log_at_ms = 0;
         l->run_start_ms = l->rate_at_ms = now;
         l->rate_events = 0;
         l->ev_rate = 0;
@@ -537,7 +689,11 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         s_put_record(l, record_run_header(l->enc, &info));
         for (size_t i = 0; i < l->n_st; i++) {
                 struct stream_state *s = &l->st[i];
-                s->ended = s->has_trigger = s->silent = false;
+                s->ended = s->has_trigger = s->silent = s->stalled = false;
+                struct source_counters sc;
+                source_get_counters(s->src, now, &sc);
+                s->activity_clock_ms = 0;
+                s->activity_seen_ms = sc.last_activity_ms;     /* the last run's */
                 s->ids = 0;
                 s->last_take_ms = s_bclock(l, now);
                 int r = source_start(s->src, msg, len);
@@ -702,6 +858,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
                 x->silent = running && st->silent;
                 x->ended = st->ended;
                 x->silences = st->silences;
+                x->stalled = running && st->stalled;
+                x->stalls = st->stalls;
                 x->error = st->ended ? source_error(st->src) : "";
         }
         s.sources = ss;
@@ -837,11 +995,14 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
                 x->open = i < l->n_st;
                 if (!x->open) {
                         memset(&x->c, 0, sizeof x->c);
-                        x->silences = x->ring_used = x->ring_capacity = 0;
+                        x->silences = x->stalls = x->ring_used = x->ring_capacity = 0;
+                        x->stalled = false;
                         continue;
                 }
                 source_get_counters(l->st[i].src, now, &x->c);
                 x->silences = l->st[i].silences;
+                x->stalls = l->st[i].stalls;
+                x->stalled = l->b && l->st[i].stalled;
                 x->ring_used = ring_used(source_ring(l->st[i].src));
                 x->ring_capacity = ring_capacity(source_ring(l->st[i].src));
         }
@@ -1055,8 +1216,11 @@ int live_run(live_t *l)
                         s_collect(l);
                         publish_flush(l->pub);
                         s_update_busy(l, now);
-                        if (!l->paused)
+                        s_advance_clock(l, now, !more);
+                        /* timeouts only once the rings are drained */
+                        if (!l->paused && !more)
                                 builder_tick(l->b, s_bclock(l, now));
+                        s_log_forced(l, now, false);
                         s_collect(l);
                         publish_flush(l->pub);
                         s_check_oos(l);

@@ -220,6 +220,11 @@ static const struct family s_families[] = {
           "Bytes in junk runs, per source, since configure.", SOURCE_U64(c.junk_bytes) },
         { "darkdaq_source_silences_total", PROM_COUNTER, "Times the source was silent for "
           "silence_warn_ms in a run, since configure.", SOURCE_U64(silences) },
+        { "darkdaq_source_stalls_total", PROM_COUNTER, "Times the source's thread got no CPU "
+          "for 250 ms while the core ran (its silence is then not judged), since configure.",
+          SOURCE_U64(stalls) },
+        { "darkdaq_source_stalled", PROM_GAUGE, "1 while the source's thread is stalled.",
+          SOURCE_FLAG(stalled) },
         { "darkdaq_source_upstream_dropped_total", PROM_COUNTER, "Fragments the board dropped "
           "before the host (PCIe DROPPED): loss upstream.",
           SOURCE_U64(c.health.upstream_dropped) },
@@ -268,6 +273,9 @@ static const struct family s_families[] = {
           U64(bc.bytes_in) },
         { "darkdaq_builder_bytes_out_total", PROM_COUNTER, IN_RUN("Bytes handed on in events "
           "and records."), U64(bc.bytes_out) },
+        { "darkdaq_builder_late_without_event_total", PROM_COUNTER, IN_RUN("Late fragments "
+          "of a trigger decided without any fragment, which so has no event (its sources were "
+          "silent past build_timeout_ms)."), U64(bc.late_without_event) },
         { "darkdaq_builder_out_of_step_total", PROM_COUNTER,
           IN_RUN("Out-of-step diagnoses made."), U64(bc.out_of_step) },
         { "darkdaq_builder_forced_total", PROM_COUNTER, "Events decided early to protect the "

@@ -25,6 +25,8 @@ struct live_metrics_source {
         bool open;                      /* configured (the counters are live) */
         struct source_counters c;
         uint64_t silences;
+        uint64_t stalls;                /* its thread got no CPU, since configure */
+        bool stalled;                   /* ... and it does now */
         uint64_t ring_used, ring_capacity;      /* bytes */
 };
 

@@ -14,7 +14,6 @@
 
 #include "driver.h"
 
-#define SOURCE_READ_TIMEOUT_MS  100
 #define SOURCE_BUF_BYTES        (FRAG_MAX_BYTES + 4096)
 
 struct source {
@@ -36,6 +35,7 @@ struct source {
         _Atomic uint64_t h_reconnects, h_unplugs, h_errors, h_dropped;
         _Atomic bool h_overflow, h_attached;
         _Atomic uint64_t last_activity_ms;
+        _Atomic uint64_t alive_ms;      /* the thread's liveness stamp (source_alive_ms) */
         bool busy;                      /* core thread only */
         uint64_t busy_since_ms, busy_ms;        /* core thread only */
 };
@@ -50,6 +50,13 @@ uint64_t source_now_ms(void)
 static void s_add(_Atomic uint64_t *c, uint64_t n)
 {
         atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* The thread ran just now: what it took from the driver is in the ring
+ * (release: a core that sees the stamp sees those items). */
+static void s_alive(source_t *s)
+{
+        atomic_store_explicit(&s->alive_ms, source_now_ms(), memory_order_release);
 }
 
 int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
@@ -123,6 +130,7 @@ static int s_push(void *ctx, const struct stream_item *it)
                 if (atomic_load(&s->abort))
                         return 1;
                 ring_notify(s->ring);   /* the batch so far: the core must drain it */
+                s_alive(s);             /* waiting for the core is not a stall */
                 ring_wait_room(s->ring, len, SOURCE_READ_TIMEOUT_MS);
         }
         m->kind = SOURCE_MSG_ITEM;
@@ -162,6 +170,7 @@ static void *s_thread(void *arg)
                                               memory_order_relaxed);
                         int r = stream_feed(s->st, s->buf, (size_t)n, s_push, s, NULL);
                         ring_notify(s->ring);
+                        s_alive(s);
                         if (r < 0)
                                 snprintf(s->error, sizeof s->error, "stream reader: %s",
                                          strerror(-r));
@@ -180,8 +189,12 @@ static void *s_thread(void *arg)
                         atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
                         atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
                 }
-                if (n == 0)
+                if (n == 0) {
+                        s_alive(s);     /* ran, and the board had nothing: silence */
                         continue;
+                }
+                if (n == DRIVER_NO_VERDICT)
+                        continue;       /* the board itself got no CPU: not its silence */
                 if (n == DRIVER_RESET) {
                         /* the board's stream broke: its cut fragment is junk,
                          * and the next bytes start a new stream at this offset */
@@ -222,6 +235,7 @@ int source_start(source_t *s, char *err, size_t errlen)
                 ring_release(s->ring);
         s->error[0] = '\0';
         atomic_store(&s->abort, false);
+        s_alive(s);
         r = s->drv->start(s->h, e, sizeof e);
         if (r < 0) {
                 snprintf(err, errlen, "source \"%s\" (%s): %s", s->name, s->drv->name, e);
@@ -330,4 +344,9 @@ void source_get_counters(const source_t *s, uint64_t now_ms, struct source_count
         ret->health.upstream_dropped = atomic_load_explicit(&m->h_dropped, memory_order_relaxed);
         ret->health.overflow = atomic_load_explicit(&m->h_overflow, memory_order_relaxed);
         ret->health.attached = atomic_load_explicit(&m->h_attached, memory_order_relaxed);
+}
+
+uint64_t source_alive_ms(const source_t *s)
+{
+        return atomic_load_explicit(&s->alive_ms, memory_order_acquire);
 }

@@ -35,6 +35,9 @@ static inline const uint8_t *source_msg_data(const struct source_msg *m)
         return (const uint8_t *)(m + 1);
 }
 
+/* The source thread's longest wait in the driver or for room in the ring. */
+#define SOURCE_READ_TIMEOUT_MS  100
+
 /* Counters of one source: monotonic since source_new() unless named. */
 struct source_counters {
         uint64_t bytes;                 /* read from the driver */
@@ -85,6 +88,15 @@ const char *source_driver_name(const source_t *s);
 const char *source_error(const source_t *s);
 
 void source_get_counters(const source_t *s, uint64_t now_ms, struct source_counters *ret);
+
+/* The thread's liveness stamp (CLOCK_MONOTONIC ms): when it last returned
+ * from the driver (with bytes or after a read that timed out: the board had
+ * nothing) or waited for room in the ring.  It is at most about
+ * SOURCE_READ_TIMEOUT_MS old while the thread runs; older means the thread
+ * itself got no CPU (or the whole process was stopped), so the board's
+ * silence cannot be judged.  Items the thread took before its stamp are in
+ * the ring (acquire). */
+uint64_t source_alive_ms(const source_t *s);
 
 /* CLOCK_MONOTONIC in ms. */
 uint64_t source_now_ms(void);

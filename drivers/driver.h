@@ -56,6 +56,12 @@ struct driver_key {
  * stream reader's undecided bytes as junk and goes on reading. */
 #define DRIVER_RESET    (-1000001)
 
+/* read() returns this when it has no bytes and cannot tell whether the
+ * board had none: the board is a process on this host (sim) that wanted the
+ * CPU and did not get it.  The source does not count that time as the
+ * board's silence (source_alive_ms), as for a thread that got no CPU. */
+#define DRIVER_NO_VERDICT (-1000002)
+
 /* A driver's health, for status and metrics. */
 struct driver_health {
         uint64_t reconnects;            /* the board came back after it left */

@@ -25,6 +25,8 @@ struct file_options {
         char path[CONFIG_PATH_MAX];     /* the raw file */
         bool follow;                    /* at its end, wait for it to grow */
         double rate_hz;                 /* fragments per second; 0: as fast as possible */
+        uint64_t stall_after_fragments; /* test aid: hold the thread once, after this many */
+        uint64_t stall_ms;              /* ... for this long; 0: never */
 };
 _Static_assert(sizeof(struct file_options) <= DRIVER_OPTIONS_MAX, "file options too big");
 
@@ -36,6 +38,13 @@ static const struct driver_key s_keys[] = {
         { .name = "rate_hz", .type = DRIVER_KEY_DOUBLE, DRIVER_FIELD(struct file_options, rate_hz),
           .fmin = 0, .fmax = 1e9, .def = "0",
           .help = "fragments per second; 0: as fast as possible" },
+        { .name = "stall_after_fragments", .type = DRIVER_KEY_UINT,
+          DRIVER_FIELD(struct file_options, stall_after_fragments), .min = 0, .max = UINT64_MAX,
+          .def = "0", .help = "test aid: after this many reads of a run, stall_ms applies once" },
+        { .name = "stall_ms", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct file_options, stall_ms),
+          .min = 0, .max = 3600000, .def = "0",
+          .help = "test aid: the read then blocks this long, as a thread that gets no CPU "
+                  "would (0: never)" },
         { .name = NULL }
 };
 
@@ -43,6 +52,8 @@ struct driver_handle {
         char path[CONFIG_PATH_MAX];
         bool follow;
         double rate_hz;                 /* 0: as fast as possible */
+        uint64_t stall_after, stall_ms; /* the test aid, once per run */
+        bool stalled;                   /* it took place this run */
         int fd;                         /* -1 outside a run */
         _Atomic bool busy;              /* BUSY asserted */
         _Atomic bool running;           /* RUN on */
@@ -77,6 +88,8 @@ static int s_open(driver_handle_t **ret, const void *options, char *err, size_t 
         snprintf(h->path, sizeof h->path, "%s", cfg->path);
         h->follow = cfg->follow;
         h->rate_hz = cfg->rate_hz;
+        h->stall_after = cfg->stall_after_fragments;
+        h->stall_ms = cfg->stall_ms;
         h->fd = -1;
         *ret = h;
         return 0;
@@ -93,6 +106,7 @@ static int s_start(driver_handle_t *h, char *err, size_t errlen)
                 return -e;
         }
         h->pos = h->delivered = 0;
+        h->stalled = false;
         h->t0_ns = s_now_ns();
         atomic_store(&h->running, true);
         return 0;
@@ -140,6 +154,14 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
         if (atomic_load(&h->busy)) {
                 s_wait_ms(timeout_ms < FILE_IDLE_MS ? timeout_ms : FILE_IDLE_MS);
                 return 0;
+        }
+        if (h->stall_ms && !h->stalled && h->delivered >= h->stall_after) {
+                /* the test aid: a thread that gets no CPU, past any timeout */
+                h->stalled = true;
+                struct timespec ts = { .tv_sec = (time_t)(h->stall_ms / 1000),
+                                       .tv_nsec = (long)(h->stall_ms % 1000) * 1000000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
         }
         if (h->rate_hz > 0) {
                 uint64_t due = h->t0_ns + (uint64_t)((double)h->delivered * 1e9 / h->rate_hz);

@@ -217,6 +217,25 @@ static void s_stop(driver_handle_t *h)
                 kill(h->pid, SIGTERM);
 }
 
+/* Does the board's process want the CPU (running or runnable) now?  A
+ * board stand-in on an overloaded host that sends nothing while it is
+ * runnable is starved, not silent. */
+static bool s_child_runnable(const driver_handle_t *h)
+{
+        char path[64], buf[256];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)h->pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')');      /* "pid (comm) S ..." */
+        return p && p[1] == ' ' && p[2] == 'R';
+}
+
 static void s_busy(driver_handle_t *h, bool on)
 {
         atomic_store(&h->busy, on);
@@ -239,7 +258,7 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
                 return r;
         }
         if (r <= 0)
-                return 0;
+                return h->pid > 0 && s_child_runnable(h) ? DRIVER_NO_VERDICT : 0;
         ssize_t n = read(h->fd, buf, len);
         if (n < 0) {
                 if (errno == EINTR || errno == EAGAIN)

@@ -367,6 +367,73 @@ TEST(silent_source_fake_clock)
         free(c.r);
 }
 
+/* The daemon stopped (SIGSTOP, a starved core thread): its clock jumps
+ * while fragments wait in the sources' rings.  The first item taken after
+ * the jump must not decide later triggers by timeout before the waiting
+ * fragments are taken: trigger 1, whose only fragment so far is still
+ * waiting, would become late records and have no event at all. */
+TEST(no_trigger_vanishes_when_the_clock_jumps)
+{
+        struct col c = { 0 };
+        struct builder_config cfg = cfg_for(0x7);
+        struct builder_sink sink = sink_of(&c);
+        cfg.build_timeout_ms = 500;
+        struct feed f = { .b = builder_new(&cfg, &sink), .now_ms = 1000 };
+
+        add(&f, 0, 0, 2);               /* source 0 lost trigger 1 */
+        f.now_ms = 3000;                /* 2 s later: the rings are full */
+        add(&f, 0, 0, 3);
+        CHECK_EQ_U(count(&c, R_EVENT), 0);
+        add(&f, 1, 1, 1);
+        add(&f, 2, 2, 1);
+        add(&f, 1, 1, 2);
+        add(&f, 2, 2, 2);
+        add(&f, 1, 1, 3);
+        add(&f, 2, 2, 3);
+        builder_tick(f.b, 3000);
+        builder_flush(f.b);
+        REQUIRE(count(&c, R_EVENT) == 3);
+        CHECK_EQ_U(event_of(&c, 1)->missing, 0x1);
+        CHECK_EQ_U(event_of(&c, 2)->status, EV_COMPLETE);
+        CHECK_EQ_U(event_of(&c, 3)->status, EV_COMPLETE);
+        CHECK_EQ_U(count(&c, R_LATE), 0);
+        CHECK_EQ_U(counters_of(f.b).forced_by_timeout, 0);
+        CHECK_EQ_U(counters_of(f.b).late_without_event, 0);
+        check_bytes(f.b, &c);
+        builder_free(f.b);
+        free(c.r);
+}
+
+/* A board really silent past the timeout that then delivers a trigger no
+ * event was made for: its fragment is a late record (events leave in
+ * ascending order), counted apart from other late fragments. */
+TEST(late_fragment_of_a_trigger_without_event_is_counted)
+{
+        struct col c = { 0 };
+        struct builder_config cfg = cfg_for(0x3);
+        struct builder_sink sink = sink_of(&c);
+        cfg.build_timeout_ms = 500;
+        struct feed f = { .b = builder_new(&cfg, &sink), .now_ms = 1000 };
+
+        add(&f, 0, 0, 2);               /* source 0 lost trigger 1 */
+        add(&f, 0, 0, 3);
+        builder_tick(f.b, 1600);        /* source 1 silent since 1000 */
+        CHECK_EQ_U(count(&c, R_EVENT), 2);
+        CHECK_EQ_U(counters_of(f.b).forced_by_timeout, 2);
+        CHECK_EQ_U(counters_of(f.b).per_source_timeouts[1], 2);
+        CHECK_EQ_U(counters_of(f.b).per_source_timeouts[0], 1);  /* 3 waited on it */
+        f.now_ms = 1700;
+        add(&f, 1, 1, 1);               /* trigger 1 has no event */
+        add(&f, 1, 1, 2);               /* trigger 2 has one */
+        CHECK_EQ_U(count(&c, R_LATE), 2);
+        CHECK_EQ_U(counters_of(f.b).late, 2);
+        CHECK_EQ_U(counters_of(f.b).late_without_event, 1);
+        CHECK_EQ_U(counters_of(f.b).per_source_late_without_event[1], 1);
+        check_bytes(f.b, &c);
+        builder_free(f.b);
+        free(c.r);
+}
+
 TEST(no_timeout_when_zero)
 {
         struct col c = { 0 };
