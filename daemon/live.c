@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
 #include "auth.h"
 #include "builder.h"
+#include "clock.h"
 #include "control.h"
 #include "metrics.h"
 #include "notify.h"
@@ -162,13 +162,6 @@ static void s_log(live_t *l, const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
-}
-
-static uint64_t s_realtime_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t s_bclock(const live_t *l, uint64_t now)
@@ -550,7 +543,7 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         memset(l->tag_rate, 0, sizeof l->tag_rate);
         struct record_run_info info = {
                 .run = run,
-                .start_time_ns = s_realtime_ns(),
+                .start_time_ns = clock_real_ns(),
                 .config_text = cfg->text ? cfg->text : "",
                 .sources = bc.expected,
         };
@@ -649,7 +642,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                 .oos = oos,
                 .n_oos = n_oos,
                 .end_reason = reason,
-                .end_time_ns = s_realtime_ns(),
+                .end_time_ns = clock_real_ns(),
         };
         uint64_t trailer_seq = l->seq;
         Darkdaq__Record *tr = record_trailer(l->enc, &tot);

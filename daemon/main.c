@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "builder.h"
+#include "clock.h"
 #include "config.h"
 #include "live.h"
 #include "record.h"
@@ -20,13 +20,6 @@
 #include "tagpipe.h"
 #include "runfile.h"
 #include "tagger.h"
-
-static uint64_t s_realtime_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void s_usage(FILE *out)
 {
@@ -125,7 +118,7 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
         }
         struct record_run_info info = {
                 .run = run,
-                .start_time_ns = s_realtime_ns(),
+                .start_time_ns = clock_real_ns(),
                 .config_text = cfg->text ? cfg->text : "",
                 .sources = cfg->sources_given ? cfg->builder.expected : 0,
         };
@@ -163,7 +156,7 @@ static int s_replay(char **files, size_t n, const char *out_path, uint32_t run,
                 .oos = r == 0 ? sum.out_of_step : NULL,
                 .n_oos = r == 0 ? sum.n_out_of_step : 0,
                 .end_reason = r == 0 ? "end of input" : "input error",
-                .end_time_ns = s_realtime_ns(),
+                .end_time_ns = clock_real_ns(),
         };
         int rc = runfile_writer_close(ro.writer, record_trailer(enc, &tot));
         ro.writer = NULL;

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "driver.h"
 
 #define SOURCE_READ_TIMEOUT_MS  100
@@ -42,9 +42,7 @@ struct source {
 
 uint64_t source_now_ms(void)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return clock_mono_ms();
 }
 
 static void s_add(_Atomic uint64_t *c, uint64_t n)
@@ -158,7 +156,7 @@ static void *s_thread(void *arg)
                                          e, sizeof e);
                 if (n > 0) {
                         s_add(&s->bytes, (uint64_t)n);
-                        atomic_store_explicit(&s->last_activity_ms, source_now_ms(),
+                        atomic_store_explicit(&s->last_activity_ms, clock_mono_ms(),
                                               memory_order_relaxed);
                         int r = stream_feed(s->st, s->buf, (size_t)n, s_push, s, NULL);
                         ring_notify(s->ring);
@@ -278,7 +276,7 @@ void source_join(source_t *s)
 
 void source_busy(source_t *s, bool on)
 {
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         if (on == s->busy)
                 return;
         if (on)

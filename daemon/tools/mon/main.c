@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "ctlclient.h"
 #include "model.h"
 #include "tty.h"
@@ -36,13 +36,6 @@ static void s_on_signal(int sig)
         case SIGWINCH: s_redraw = 1; break;
         default: s_quit = sig; break;
         }
-}
-
-static int64_t s_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void s_usage(FILE *f)
@@ -195,7 +188,7 @@ static int s_run(const struct opts *o)
 
         int64_t next_draw = 0;
         while (!s_quit) {
-                int64_t now = s_now_ms();
+                int64_t now = (int64_t)clock_mono_ms();
                 zmq_pollitem_t items[3] = {
                         { sub, 0, ZMQ_POLLIN, 0 },
                         { ctlclient_socket(ctl), 0, ZMQ_POLLIN, 0 },
@@ -213,7 +206,7 @@ static int s_run(const struct opts *o)
                         wait = 100;
                 zmq_poll(items, n, wait);
 
-                now = s_now_ms();
+                now = (int64_t)clock_mono_ms();
                 const char *text;
                 int len = ctlclient_recv(ctl, now, &text);
                 /* after the reply: the samples the daemon sent before it are

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "storage_proto.h"
 #include "store.h"
 #include "store_config.h"
@@ -31,13 +31,6 @@ struct sender {
         uint64_t logged_ms;
 };
 
-static uint64_t s_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void s_send(void *ctx, const struct storage_ack *a)
 {
         struct sender *sd = ctx;
@@ -46,7 +39,7 @@ static void s_send(void *ctx, const struct storage_ack *a)
         if (zmq_send(sd->push, buf, sizeof buf, ZMQ_DONTWAIT) == (int)sizeof buf)
                 return;
         sd->failed++;
-        uint64_t now = s_now_ms();
+        uint64_t now = clock_mono_ms();
         if (now - sd->logged_ms >= LOG_EVERY_MS) {
                 store_log("ack socket: %" PRIu64 " message(s) not sent (%s): the daemon is not "
                           "reading; it sends again what it has no ACK for", sd->failed,
@@ -177,7 +170,7 @@ int main(int argc, char **argv)
                   cfg.dir, cfg.data, cfg.ack, cfg.max_file_bytes, cfg.max_file_seconds,
                   cfg.min_free_bytes, cfg.silence_close_ms, cfg.ack_interval_ms);
 
-        uint64_t now = s_now_ms();
+        uint64_t now = clock_mono_ms();
         store_recover(s);
         store_hello(s, now);
 
@@ -189,7 +182,7 @@ int main(int argc, char **argv)
         int status = 0;
 
         while (!stop) {
-                now = s_now_ms();
+                now = clock_mono_ms();
                 if (now >= next_disk_ms || store_bytes_since_check(s) >= DISK_CHECK_BYTES) {
                         uint64_t avail = 0;
                         bool ok = store_disk_ok(s, &avail);
@@ -246,7 +239,7 @@ int main(int argc, char **argv)
                 }
                 if (paused || !(items[1].revents & ZMQ_POLLIN))
                         continue;
-                now = s_now_ms();
+                now = clock_mono_ms();
                 for (int i = 0; i < BATCH_MAX; i++) {
                         if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0)
                                 break;
@@ -288,7 +281,7 @@ int main(int argc, char **argv)
                 }
         }
 
-        now = s_now_ms();
+        now = clock_mono_ms();
         int closed = store_close_all(s, "signal", now);
         store_log("%s: closed %d open file(s) with end_reason \"signal\"; exiting", signame,
                   closed);
