@@ -6,10 +6,10 @@
  * file, then prints a one-line summary.  This file only parses options. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "config.h"
 #include "live.h"
@@ -50,7 +50,18 @@ static void s_usage(FILE *out)
               out);
 }
 
-int main(int argc, char **argv)
+struct options {
+        bool replay;                    /* --replay; else the live service */
+        const char *cfg_path;           /* -c; NULL: none */
+        const char *out_path;           /* --replay's run file */
+        uint32_t run;                   /* --replay's run number */
+        char **files;                   /* --replay's raw files ... */
+        size_t n_files;                 /* ... and how many */
+};
+
+/* Returns 1 to run with *o filled, 0 after --help, --version or
+ * --print-config, or -EINVAL after a usage error (reported). */
+static int s_parse_argv(int argc, char **argv, struct options *o)
 {
         static const struct option opts[] = {
                 { "replay", no_argument, NULL, 'r' },
@@ -62,21 +73,16 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
-        struct darkdaq_config cfg;
-        const char *out_path = NULL, *cfg_path = NULL;
-        bool replay = false;
-        uint32_t run = 0;
-        char err[512];
-        int c, status;
+        int c;
 
-        config_default(&cfg);
+        *o = (struct options){ 0 };
         while ((c = getopt_long(argc, argv, "ro:n:c:hV", opts, NULL)) != -1) {
                 switch (c) {
                 case 'r':
-                        replay = true;
+                        o->replay = true;
                         break;
                 case 'o':
-                        out_path = optarg;
+                        o->out_path = optarg;
                         break;
                 case 'n': {
                         char *end;
@@ -85,13 +91,13 @@ int main(int argc, char **argv)
                         if (errno || *end || *optarg == '-' || v > UINT32_MAX) {
                                 fprintf(stderr, "darkdaqd: --run: \"%s\" is not a run number "
                                         "(0..4294967295)\n", optarg);
-                                return 2;
+                                return -EINVAL;
                         }
-                        run = (uint32_t)v;
+                        o->run = (uint32_t)v;
                         break;
                 }
                 case 'c':
-                        cfg_path = optarg;
+                        o->cfg_path = optarg;
                         break;
                 case 'P':
                         config_print_defaults(stdout);
@@ -104,48 +110,81 @@ int main(int argc, char **argv)
                         return 0;
                 default:
                         s_usage(stderr);
-                        return 2;
+                        return -EINVAL;
                 }
         }
-        if (!replay) {
-                if (!cfg_path || optind < argc) {
-                        fputs(optind < argc ? "darkdaqd: unexpected arguments (raw files go "
-                              "with --replay)\n" : "darkdaqd: -c CONFIG is needed for the live "
-                              "service\n", stderr);
-                        s_usage(stderr);
-                        return 2;
-                }
-                if (config_load(&cfg, cfg_path, err, sizeof err) < 0) {
-                        fprintf(stderr, "darkdaqd: %s\n", err);
-                        config_clear(&cfg);
-                        return 2;
-                }
-                live_t *l = NULL;
-                int r = live_new(&l, &cfg, err, sizeof err);
-                if (r < 0) {
-                        fprintf(stderr, "darkdaqd: %s%s\n", err, r == -EPERM ?
-                                " (configuration: see [auth] in darkdaqd --print-config)" : "");
-                        config_clear(&cfg);
-                        return r == -EPERM ? 2 : 1;
-                }
-                status = live_run(l);
-                live_free(l);
-                config_clear(&cfg);
-                return status;
+        if (!o->replay && (!o->cfg_path || optind < argc)) {
+                fputs(optind < argc ? "darkdaqd: unexpected arguments (raw files go "
+                      "with --replay)\n" : "darkdaqd: -c CONFIG is needed for the live "
+                      "service\n", stderr);
+                s_usage(stderr);
+                return -EINVAL;
         }
-        if (optind >= argc || !out_path) {
+        if (o->replay && (optind >= argc || !o->out_path)) {
                 fputs(optind >= argc ? "darkdaqd: --replay needs at least one raw file\n"
                                      : "darkdaqd: --replay needs -o RUNFILE\n", stderr);
                 s_usage(stderr);
-                return 2;
+                return -EINVAL;
         }
-        if (cfg_path && config_load(&cfg, cfg_path, err, sizeof err) < 0) {
+        o->files = argv + optind;
+        o->n_files = (size_t)(argc - optind);
+        return 1;
+}
+
+/* The live service on o->cfg_path until a signal.  Returns the exit status:
+ * live_run()'s, 1 when it cannot start, 2 for a configuration that cannot
+ * be used. */
+static int s_run_live(const struct options *o)
+{
+        struct darkdaq_config cfg;
+        char err[512];
+        int status;
+
+        config_default(&cfg);
+        if (config_load(&cfg, o->cfg_path, err, sizeof err) < 0) {
                 fprintf(stderr, "darkdaqd: %s\n", err);
                 config_clear(&cfg);
                 return 2;
         }
-        status = offline_run(&cfg, (const char *const *)argv + optind, (size_t)(argc - optind),
-                             out_path, run);
+        live_t *l = NULL;
+        int r = live_new(&l, &cfg, err, sizeof err);
+        if (r < 0) {
+                fprintf(stderr, "darkdaqd: %s%s\n", err, r == -EPERM ?
+                        " (configuration: see [auth] in darkdaqd --print-config)" : "");
+                config_clear(&cfg);
+                return r == -EPERM ? 2 : 1;
+        }
+        status = live_run(l);
+        live_free(l);
         config_clear(&cfg);
         return status;
+}
+
+/* --replay, with the defaults or o->cfg_path.  Returns the exit status:
+ * offline_run()'s, or 2 for a configuration that cannot be used. */
+static int s_run_replay(const struct options *o)
+{
+        struct darkdaq_config cfg;
+        char err[512];
+        int status;
+
+        config_default(&cfg);
+        if (o->cfg_path && config_load(&cfg, o->cfg_path, err, sizeof err) < 0) {
+                fprintf(stderr, "darkdaqd: %s\n", err);
+                config_clear(&cfg);
+                return 2;
+        }
+        status = offline_run(&cfg, (const char *const *)o->files, o->n_files, o->out_path,
+                             o->run);
+        config_clear(&cfg);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        struct options o;
+        int r = s_parse_argv(argc, argv, &o);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return o.replay ? s_run_replay(&o) : s_run_live(&o);
 }
