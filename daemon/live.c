@@ -142,7 +142,7 @@ static void s_log(live_t *l, const char *fmt, ...) __attribute__((format(printf,
 
 static void s_log(live_t *l, const char *fmt, ...)
 {
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         va_list ap;
 
         if (now - l->log_window_ms >= LOG_WINDOW_MS) {
@@ -197,7 +197,7 @@ static int s_watchdog(live_t *l, uint64_t now)
  * if it is due: the loop never sleeps past it. */
 static int s_poll_timeout(live_t *l, int timeout_ms)
 {
-        int wd = s_watchdog(l, source_now_ms());
+        int wd = s_watchdog(l, clock_mono_ms());
         return wd >= 0 && (timeout_ms < 0 || wd < timeout_ms) ? wd : timeout_ms;
 }
 
@@ -508,7 +508,7 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
 {
         const struct darkdaq_config *cfg = l->cfg;
         struct builder_config bc = cfg->builder;
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
 
         bc.expected = config_expected_sources(cfg);
         l->enc = record_enc_new();
@@ -605,12 +605,12 @@ static bool s_all_ended(const live_t *l)
  * the store confirmed the trailer, -ETIMEDOUT if not (msg says which). */
 static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *confirmed)
 {
-        uint64_t t0 = source_now_ms(), deadline = t0 + l->cfg->daemon.stop_timeout_ms, now;
+        uint64_t t0 = clock_mono_ms(), deadline = t0 + l->cfg->daemon.stop_timeout_ms, now;
         size_t cut = 0;
 
         for (size_t i = 0; i < l->n_st; i++)
                 source_stop(l->st[i].src);
-        while (!s_all_ended(l) && (now = source_now_ms()) < deadline) {
+        while (!s_all_ended(l) && (now = clock_mono_ms()) < deadline) {
                 s_watchdog(l, now);
                 publish_handle_acks(l->pub);
                 s_update_busy(l, now);
@@ -654,7 +654,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         const struct builder_counters *bc = builder_counters(l->b);
         uint64_t events = bc->events;
         publish_flush(l->pub);
-        while (!publish_acked(l->pub, l->run, trailer_seq) && (now = source_now_ms()) < deadline) {
+        while (!publish_acked(l->pub, l->run, trailer_seq) && (now = clock_mono_ms()) < deadline) {
                 publish_handle_acks(l->pub);
                 if (!publish_acked(l->pub, l->run, trailer_seq))
                         s_wait(l, (int)(deadline - now), false);
@@ -663,7 +663,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         for (size_t i = 0; i < l->n_st; i++)
                 source_busy(l->st[i].src, false);
         if (l->busy)
-                l->busy_total_ms += source_now_ms() - l->busy_since_ms;
+                l->busy_total_ms += clock_mono_ms() - l->busy_since_ms;
         l->busy = false;
         l->paused = false;
         snprintf(msg, len, "run %" PRIu32 " stopped (%s): %" PRIu64 " events, %" PRIu64
@@ -680,7 +680,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         l->last_bc = *bc;
         memcpy(l->last_tags, record_tag_counts(l->enc), sizeof l->last_tags);
         l->last_records = l->seq;
-        l->last_run_ms = source_now_ms() - l->run_start_ms;
+        l->last_run_ms = clock_mono_ms() - l->run_start_ms;
         l->last_n_oos = n_oos < 64 ? n_oos : 64;
         memcpy(l->last_oos, oos, l->last_n_oos * sizeof *oos);
         s_free_run(l);
@@ -759,7 +759,7 @@ static void s_control(live_t *l)
 {
         char req[CONTROL_MAX_REQUEST + 1], msg[512], extra[64];
         struct control_request rq;
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
         uint32_t run = 0;
         int r = 0;
@@ -1179,7 +1179,7 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 live_free(l);
                 return r;
         }
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         s_snapshot(l, now, true);
         if (cfg->daemon.metrics[0]) {
                 l->metrics = metrics_new(cfg->daemon.metrics, s_render, l, err, errlen);
@@ -1252,9 +1252,9 @@ int live_run(live_t *l)
                       auth_allowed_count(l->auth) == 1 ? "" : "s",
                       l->cfg->auth.require_curve ? ", required on local endpoints too" : "");
         s_notified(l, notify_ready(), "READY=1");
-        s_notify_status(l, source_now_ms());
+        s_notify_status(l, clock_mono_ms());
         while (!l->quit) {
-                uint64_t now = source_now_ms();
+                uint64_t now = clock_mono_ms();
                 bool running = l->b != NULL, more = false;
 
                 publish_handle_acks(l->pub);
@@ -1320,7 +1320,7 @@ int live_run(live_t *l)
                         s_control(l);
                 else
                         continue;
-                now = source_now_ms();
+                now = clock_mono_ms();
                 s_snapshot(l, now, true);
                 if (l->ctl.state != was || l->ctl.run != was_run)
                         s_notify_status(l, now);

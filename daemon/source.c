@@ -40,11 +40,6 @@ struct source {
         uint64_t busy_since_ms, busy_ms;        /* core thread only */
 };
 
-uint64_t source_now_ms(void)
-{
-        return clock_mono_ms();
-}
-
 static void s_add(_Atomic uint64_t *c, uint64_t n)
 {
         atomic_fetch_add_explicit(c, n, memory_order_relaxed);

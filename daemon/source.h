@@ -86,7 +86,4 @@ const char *source_error(const source_t *s);
 
 void source_get_counters(const source_t *s, uint64_t now_ms, struct source_counters *ret);
 
-/* CLOCK_MONOTONIC in ms. */
-uint64_t source_now_ms(void);
-
 #endif
