@@ -16,9 +16,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "clock.h"
 
 #define KEY_BYTES       32
 #define ZAP_ENDPOINT    "inproc://zeromq.zap.01"
@@ -62,14 +63,6 @@ static void s_err(char *err, size_t errlen, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
-}
-
-static uint64_t s_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- endpoints ---- */
@@ -432,7 +425,7 @@ struct zap_request {
 
 static void s_log_refusal(auth_t *a, const struct zap_request *r, const char *why)
 {
-        uint64_t now = s_now_ms();
+        uint64_t now = clock_mono_ms();
         char key[AUTH_KEY_Z85_LEN + 1] = "-";
 
         if (now - a->log_window_ms >= AUTH_LOG_WINDOW_MS) {

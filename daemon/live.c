@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
 #include "auth.h"
 #include "builder.h"
+#include "clock.h"
 #include "control.h"
 #include "live_metrics.h"
 #include "metrics.h"
@@ -129,7 +129,7 @@ static void s_log(live_t *l, const char *fmt, ...) __attribute__((format(printf,
 
 static void s_log(live_t *l, const char *fmt, ...)
 {
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         va_list ap;
 
         if (now - l->log_window_ms >= LOG_WINDOW_MS) {
@@ -149,13 +149,6 @@ static void s_log(live_t *l, const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         va_end(ap);
         fputc('\n', stderr);
-}
-
-static uint64_t s_realtime_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t s_bclock(const live_t *l, uint64_t now)
@@ -192,7 +185,7 @@ static int s_watchdog(live_t *l, uint64_t now)
  * if it is due: the loop never sleeps past it. */
 static int s_poll_timeout(live_t *l, int timeout_ms)
 {
-        int wd = s_watchdog(l, source_now_ms());
+        int wd = s_watchdog(l, clock_mono_ms());
         return wd >= 0 && (timeout_ms < 0 || wd < timeout_ms) ? wd : timeout_ms;
 }
 
@@ -644,7 +637,7 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
 {
         const struct darkdaq_config *cfg = l->cfg;
         struct builder_config bc = cfg->builder;
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
 
         bc.expected = config_expected_sources(cfg);
         l->enc = record_enc_new();
@@ -682,7 +675,7 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         memset(l->tag_rate, 0, sizeof l->tag_rate);
         struct record_run_info info = {
                 .run = run,
-                .start_time_ns = s_realtime_ns(),
+                .start_time_ns = clock_real_ns(),
                 .config_text = cfg->text ? cfg->text : "",
                 .sources = bc.expected,
         };
@@ -748,12 +741,12 @@ static bool s_all_ended(const live_t *l)
  * the store confirmed the trailer, -ETIMEDOUT if not (msg says which). */
 static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *confirmed)
 {
-        uint64_t t0 = source_now_ms(), deadline = t0 + l->cfg->daemon.stop_timeout_ms, now;
+        uint64_t t0 = clock_mono_ms(), deadline = t0 + l->cfg->daemon.stop_timeout_ms, now;
         size_t cut = 0;
 
         for (size_t i = 0; i < l->n_st; i++)
                 source_stop(l->st[i].src);
-        while (!s_all_ended(l) && (now = source_now_ms()) < deadline) {
+        while (!s_all_ended(l) && (now = clock_mono_ms()) < deadline) {
                 s_watchdog(l, now);
                 publish_handle_acks(l->pub);
                 s_update_busy(l, now);
@@ -787,7 +780,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                 .oos = oos,
                 .n_oos = n_oos,
                 .end_reason = reason,
-                .end_time_ns = s_realtime_ns(),
+                .end_time_ns = clock_real_ns(),
         };
         uint64_t trailer_seq = l->seq;
         Darkdaq__Record *tr = record_trailer(l->enc, &tot);
@@ -798,7 +791,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         s_put_record(l, tr);
         uint64_t events = bc.events;
         publish_flush(l->pub);
-        while (!publish_acked(l->pub, l->run, trailer_seq) && (now = source_now_ms()) < deadline) {
+        while (!publish_acked(l->pub, l->run, trailer_seq) && (now = clock_mono_ms()) < deadline) {
                 publish_handle_acks(l->pub);
                 if (!publish_acked(l->pub, l->run, trailer_seq))
                         s_wait(l, (int)(deadline - now), false);
@@ -807,7 +800,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         for (size_t i = 0; i < l->n_st; i++)
                 source_busy(l->st[i].src, false);
         if (l->busy)
-                l->busy_total_ms += source_now_ms() - l->busy_since_ms;
+                l->busy_total_ms += clock_mono_ms() - l->busy_since_ms;
         l->busy = false;
         l->paused = false;
         snprintf(msg, len, "run %" PRIu32 " stopped (%s): %" PRIu64 " events, %" PRIu64
@@ -826,7 +819,7 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         record_get_counters(l->enc, &rc);
         memcpy(l->last_tags, rc.tags, sizeof l->last_tags);
         l->last_records = l->seq;
-        l->last_run_ms = source_now_ms() - l->run_start_ms;
+        l->last_run_ms = clock_mono_ms() - l->run_start_ms;
         l->last_n_oos = n_oos < 64 ? n_oos : 64;
         memcpy(l->last_oos, oos, l->last_n_oos * sizeof *oos);
         s_free_run(l);
@@ -911,7 +904,7 @@ static void s_control(live_t *l)
 {
         char req[CONTROL_MAX_REQUEST + 1], msg[512], extra[64];
         struct control_request rq;
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
         uint32_t run = 0;
         int r = 0;
@@ -1130,7 +1123,7 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 live_free(l);
                 return r;
         }
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         s_snapshot(l, now, true);
         if (cfg->daemon.metrics[0]) {
                 r = metrics_new(&l->metrics, cfg->daemon.metrics, s_render, l, err, errlen);
@@ -1203,9 +1196,9 @@ int live_run(live_t *l)
                       auth_allowed_count(l->auth) == 1 ? "" : "s",
                       l->cfg->auth.require_curve ? ", required on local endpoints too" : "");
         s_notified(l, notify_ready(), "READY=1");
-        s_notify_status(l, source_now_ms());
+        s_notify_status(l, clock_mono_ms());
         while (!l->quit) {
-                uint64_t now = source_now_ms();
+                uint64_t now = clock_mono_ms();
                 bool running = l->b != NULL, more = false;
 
                 publish_handle_acks(l->pub);
@@ -1274,7 +1267,7 @@ int live_run(live_t *l)
                         s_control(l);
                 else
                         continue;
-                now = source_now_ms();
+                now = clock_mono_ms();
                 s_snapshot(l, now, true);
                 if (l->ctl.state != was || l->ctl.run != was_run)
                         s_notify_status(l, now);

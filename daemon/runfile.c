@@ -13,9 +13,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 
 #define WRITE_CHUNK     (256u << 10)    /* frames are handed to write() in chunks */
@@ -70,13 +70,6 @@ struct runfile_writer {
         Darkdaq__Record dflt_rec;       /* trailer when the caller gives none */
         Darkdaq__RunTrailer dflt_trl;
 };
-
-static uint64_t s_now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int runfile_write_all(int fd, const void *buf, size_t n)
 {
@@ -206,7 +199,7 @@ static int s_write_trailer(runfile_writer_t *w, Darkdaq__Record *trl, bool conti
         if (continued)
                 t->end_reason = (char *)"rotate";
         if (t->end_time_ns == 0)
-                t->end_time_ns = s_now_ns();
+                t->end_time_ns = clock_real_ns();
         return s_append(w, &trl->base, NULL, protobuf_c_message_get_packed_size(&trl->base));
 }
 

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "driver.h"
 
 #define SOURCE_BUF_BYTES        (FRAG_MAX_BYTES + 4096)
@@ -40,13 +40,6 @@ struct source {
         uint64_t busy_since_ms, busy_ms;        /* core thread only */
 };
 
-uint64_t source_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void s_add(_Atomic uint64_t *c, uint64_t n)
 {
         atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -56,7 +49,7 @@ static void s_add(_Atomic uint64_t *c, uint64_t n)
  * (release: a core that sees the stamp sees those items). */
 static void s_alive(source_t *s)
 {
-        atomic_store_explicit(&s->alive_ms, source_now_ms(), memory_order_release);
+        atomic_store_explicit(&s->alive_ms, clock_mono_ms(), memory_order_release);
 }
 
 int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
@@ -166,7 +159,7 @@ static void *s_thread(void *arg)
                                          e, sizeof e);
                 if (n > 0) {
                         s_add(&s->bytes, (uint64_t)n);
-                        atomic_store_explicit(&s->last_activity_ms, source_now_ms(),
+                        atomic_store_explicit(&s->last_activity_ms, clock_mono_ms(),
                                               memory_order_relaxed);
                         int r = stream_feed(s->st, s->buf, (size_t)n, s_push, s, NULL);
                         ring_notify(s->ring);
@@ -292,7 +285,7 @@ void source_join(source_t *s)
 
 void source_busy(source_t *s, bool on)
 {
-        uint64_t now = source_now_ms();
+        uint64_t now = clock_mono_ms();
         if (on == s->busy)
                 return;
         if (on)

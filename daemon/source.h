@@ -98,7 +98,4 @@ void source_get_counters(const source_t *s, uint64_t now_ms, struct source_count
  * the ring (acquire). */
 uint64_t source_alive_ms(const source_t *s);
 
-/* CLOCK_MONOTONIC in ms. */
-uint64_t source_now_ms(void);
-
 #endif

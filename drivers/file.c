@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "fragment.h"
 
@@ -62,13 +62,6 @@ struct driver_handle {
         uint64_t t0_ns;                 /* CLOCK_MONOTONIC at start */
 };
 
-static uint64_t s_now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void s_wait_ms(int ms)
 {
         poll(NULL, 0, ms);
@@ -107,7 +100,7 @@ static int s_start(driver_handle_t *h, char *err, size_t errlen)
         }
         h->pos = h->delivered = 0;
         h->stalled = false;
-        h->t0_ns = s_now_ns();
+        h->t0_ns = clock_mono_ns();
         atomic_store(&h->running, true);
         return 0;
 }
@@ -165,11 +158,11 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
         }
         if (h->rate_hz > 0) {
                 uint64_t due = h->t0_ns + (uint64_t)((double)h->delivered * 1e9 / h->rate_hz);
-                uint64_t now = s_now_ns();
+                uint64_t now = clock_mono_ns();
                 if (now < due) {
                         uint64_t ms = (due - now + 999999) / 1000000;
                         s_wait_ms(ms < (uint64_t)timeout_ms ? (int)ms : timeout_ms);
-                        if (s_now_ns() < due)
+                        if (clock_mono_ns() < due)
                                 return 0;
                 }
                 n = s_pread(h, buf, FRAG_HEADER_BYTES);

@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libusb.h>
+
+#include "clock.h"
 
 enum s_state {
         S_NONE,         /* no board open */
@@ -80,13 +81,6 @@ struct usb_board {
         size_t n_fds;                   /* entries in fds */
         atomic_bool fds_stale;          /* libusb added or removed a pollfd */
 };
-
-static uint64_t s_now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int s_errno(int lr)
 {
@@ -171,7 +165,7 @@ static void s_begin_close(usb_board_t *b, bool unplugged, const char *fmt, ...)
         pthread_mutex_unlock(&b->lock);
 
         b->close_unplugged = unplugged;
-        b->closing_since_ns = s_now_ns();
+        b->closing_since_ns = clock_mono_ns();
         n = snprintf(b->why, sizeof b->why, "%s: ", b->name);
         if (n < 0 || (size_t)n >= sizeof b->why)
                 n = 0;
@@ -240,7 +234,7 @@ static void s_finish_close(usb_board_t *b)
         if (unplugged)
                 b->scan = true;         /* another matching board may be there */
         else
-                b->retry_at_ns = s_now_ns() + (uint64_t)b->retry_ms * 1000000u;
+                b->retry_at_ns = clock_mono_ns() + (uint64_t)b->retry_ms * 1000000u;
         b->cb.detached(b->ctx, b->why);
 }
 
@@ -420,9 +414,9 @@ static int s_request(usb_board_t *b, int i, bool on)
                 b->st.run = on;
         } else {
                 if (on && !b->want_busy)
-                        b->busy_since_ns = s_now_ns();
+                        b->busy_since_ns = clock_mono_ns();
                 if (!on && b->want_busy)
-                        b->st.busy_ns += s_now_ns() - b->busy_since_ns;
+                        b->st.busy_ns += clock_mono_ns() - b->busy_since_ns;
                 b->want_busy = on;
                 b->st.busy = on;
         }
@@ -603,7 +597,7 @@ static void s_scan(usb_board_t *b)
         if (list)
                 libusb_free_device_list(list, 1);
         if (retry || (!b->has_hotplug && b->state == S_NONE))
-                b->retry_at_ns = s_now_ns() + (uint64_t)b->retry_ms * 1000000u;
+                b->retry_at_ns = clock_mono_ns() + (uint64_t)b->retry_ms * 1000000u;
 }
 
 static int LIBUSB_CALL s_hotplug_cb(libusb_context *usb, libusb_device *dev,
@@ -635,7 +629,7 @@ static void s_process(usb_board_t *b)
         if (state == S_CLOSING) {
                 if (s_all_back(b)) {
                         s_finish_close(b);
-                } else if (s_now_ns() - b->closing_since_ns >
+                } else if (clock_mono_ns() - b->closing_since_ns >
                            (uint64_t)b->close_timeout_ms * 1000000u) {
                         s_log(b, "cancelled transfers not back after %u ms; closing "
                               "the handle anyway", b->close_timeout_ms);
@@ -646,7 +640,7 @@ static void s_process(usb_board_t *b)
                 pthread_mutex_unlock(&b->lock);
         }
         if (state == S_NONE &&
-            (b->scan || (b->retry_at_ns && s_now_ns() >= b->retry_at_ns)))
+            (b->scan || (b->retry_at_ns && clock_mono_ns() >= b->retry_at_ns)))
                 s_scan(b);
 }
 
@@ -674,7 +668,7 @@ static int s_own_timeout(usb_board_t *b)
         } else {
                 return -1;
         }
-        now = s_now_ns();
+        now = clock_mono_ns();
         return due <= now ? 0 : (int)((due - now + 999999u) / 1000000u);
 }
 
@@ -777,7 +771,7 @@ void usb_board_get_counters(const usb_board_t *b, struct usb_board_counters *ret
         pthread_mutex_lock(lock);
         *ret = b->st;
         if (b->want_busy)
-                ret->busy_ns += s_now_ns() - b->busy_since_ns;
+                ret->busy_ns += clock_mono_ns() - b->busy_since_ns;
         pthread_mutex_unlock(lock);
 }
 
@@ -893,8 +887,8 @@ usb_board_t *usb_board_free(usb_board_t *b)
                 if (b->state == S_OPEN)
                         s_begin_close(b, false, "closing");
                 if (b->state == S_CLOSING) {
-                        uint64_t until = s_now_ns() + (uint64_t)b->close_timeout_ms * 1000000u;
-                        while (!s_all_back(b) && s_now_ns() < until) {
+                        uint64_t until = clock_mono_ns() + (uint64_t)b->close_timeout_ms * 1000000u;
+                        while (!s_all_back(b) && clock_mono_ns() < until) {
                                 struct timeval tv = { 0, 100000 };
                                 libusb_handle_events_timeout_completed(b->usb, &tv, NULL);
                         }

@@ -291,8 +291,11 @@ def test_stopped_monitor_does_not_slow_the_daemon(tmp_path, live, mon_factory):
                                  first["builder"]["events"] + 3 * rate else None)(lv.status()),
                         "3 s worth of events while the monitor is stopped")
     assert stuck["monitor"]["dropped"] > first["monitor"]["dropped"]
-    assert stuck["builder"]["event_rate_hz"] > 0.8 * before["builder"]["event_rate_hz"], \
-        (before["builder"], stuck["builder"])
+    # the daemon kept up with its boards: no source ever found its ring to
+    # the core full while the monitor was stopped (a speed would depend on
+    # how busy the machine is; a full ring is the daemon falling behind)
+    assert [s["ring_waits"] for s in stuck["sources"]] == \
+        [s["ring_waits"] for s in first["sources"]], (first["sources"], stuck["sources"])
     assert stuck["busy"] is False and all(not s["busy"] for s in stuck["sources"])
     assert stuck["storage"]["held_records"] < 2 * rate    # the store keeps up too
 

@@ -50,10 +50,11 @@ static void s_usage(FILE *f)
               "error, including a key file that cannot be used.\n", f);
 }
 
+/* Reports a usage error.  Returns -EINVAL, for s_parse_argv() to pass on. */
 static int s_usage_error(const char *what)
 {
         fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", what);
-        return 2;
+        return -EINVAL;
 }
 
 /* The JSON string value of "key" in reply (no nesting needed: the members
@@ -82,7 +83,50 @@ static bool s_member(const char *reply, const char *key, char *out, size_t size)
         return true;
 }
 
-int main(int argc, char **argv)
+struct options {
+        const char *endpoint;           /* the control socket */
+        bool json;                      /* print the daemon's JSON as it is */
+        long timeout_ms;                /* wait this long for the reply */
+        struct auth_client_config ac;   /* CURVE keys, if any */
+        char req[256];                  /* the request to send */
+};
+
+/* The command and its arguments (argv[0..argc-1]) as the request to send.
+ * Returns 0, or -EINVAL after a usage error (reported). */
+static int s_parse_command(int argc, char **argv, struct options *o)
+{
+        char *end;
+
+        if (argc < 1)
+                return s_usage_error("a command is needed: configure, start, stop, status, reset");
+        const char *cmd = argv[0];
+        if (strcmp(cmd, "configure") && strcmp(cmd, "start") && strcmp(cmd, "stop") &&
+            strcmp(cmd, "status") && strcmp(cmd, "reset")) {
+                fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
+                return s_usage_error("commands: configure, start [--run N], stop, status, reset");
+        }
+        if (!strcmp(cmd, "start") && argc > 1) {
+                unsigned long run;
+                if (argc != 3 || strcmp(argv[1], "--run"))
+                        return s_usage_error("start takes only --run N");
+                errno = 0;
+                run = strtoul(argv[2], &end, 10);
+                if (errno || *end || argv[2][0] == '-' || run > 4294967295ul)
+                        return s_usage_error("--run: a run number 0..4294967295");
+                snprintf(o->req, sizeof o->req, "start --run %lu", run);
+        } else if (argc != 1) {
+                return s_usage_error("unexpected argument after the command");
+        } else if (!strcmp(cmd, "status") && !o->json) {
+                snprintf(o->req, sizeof o->req, "status --text");
+        } else {
+                snprintf(o->req, sizeof o->req, "%s", cmd);
+        }
+        return 0;
+}
+
+/* Returns 1 to run with *o filled, 0 after --help or --version, or -EINVAL
+ * after a usage error (reported). */
+static int s_parse_argv(int argc, char **argv, struct options *o)
 {
         static const struct option opts[] = {
                 { "endpoint", required_argument, NULL, 'e' },
@@ -95,37 +139,33 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
-        const char *endpoint = "tcp://127.0.0.1:5555";
-        bool json = false;
-        struct auth_client_config ac = { 0 };
-        char aerr[512];
-        long timeout_ms = 15000;
-        char req[256], *end;
+        char *end;
         int c;
 
+        *o = (struct options){ .endpoint = "tcp://127.0.0.1:5555", .timeout_ms = 15000 };
         while ((c = getopt_long(argc, argv, "+e:jt:k:s:hV", opts, NULL)) != -1) {
                 switch (c) {
                 case 'e':
-                        endpoint = optarg;
+                        o->endpoint = optarg;
                         break;
                 case 'j':
-                        json = true;
+                        o->json = true;
                         break;
                 case 't':
                         errno = 0;
-                        timeout_ms = strtol(optarg, &end, 10);
-                        if (errno || *end || timeout_ms <= 0 || timeout_ms > 86400000)
+                        o->timeout_ms = strtol(optarg, &end, 10);
+                        if (errno || *end || o->timeout_ms <= 0 || o->timeout_ms > 86400000)
                                 return s_usage_error("--timeout-ms: a number of milliseconds, "
                                                      "1..86400000");
                         break;
                 case 'k':
-                        ac.client_key_file = optarg;
+                        o->ac.client_key_file = optarg;
                         break;
                 case 's':
-                        ac.server_public_file = optarg;
+                        o->ac.server_public_file = optarg;
                         break;
                 case 'c':
-                        ac.require_curve = true;
+                        o->ac.require_curve = true;
                         break;
                 case 'h':
                         s_usage(stdout);
@@ -137,77 +177,51 @@ int main(int argc, char **argv)
                         return s_usage_error("unknown option");
                 }
         }
-        if (optind >= argc)
-                return s_usage_error("a command is needed: configure, start, stop, status, reset");
-        const char *cmd = argv[optind];
-        if (strcmp(cmd, "configure") && strcmp(cmd, "start") && strcmp(cmd, "stop") &&
-            strcmp(cmd, "status") && strcmp(cmd, "reset")) {
-                fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
-                return s_usage_error("commands: configure, start [--run N], stop, status, reset");
-        }
-        if (!strcmp(cmd, "start") && optind + 1 < argc) {
-                unsigned long run;
-                if (optind + 3 != argc || strcmp(argv[optind + 1], "--run"))
-                        return s_usage_error("start takes only --run N");
-                errno = 0;
-                run = strtoul(argv[optind + 2], &end, 10);
-                if (errno || *end || argv[optind + 2][0] == '-' || run > 4294967295ul)
-                        return s_usage_error("--run: a run number 0..4294967295");
-                snprintf(req, sizeof req, "start --run %lu", run);
-        } else if (optind + 1 != argc) {
-                return s_usage_error("unexpected argument after the command");
-        } else if (!strcmp(cmd, "status") && !json) {
-                snprintf(req, sizeof req, "status --text");
-        } else {
-                snprintf(req, sizeof req, "%s", cmd);
-        }
+        int r = s_parse_command(argc - optind, argv + optind, o);
+        return r < 0 ? r : 1;
+}
 
-        void *ctx = zmq_ctx_new();
-        void *sock = zmq_socket(ctx, ZMQ_REQ);
-        int linger = 0, rc = 1;
-        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (auth_apply_client(sock, endpoint, &ac, aerr, sizeof aerr) < 0) {
-                fprintf(stderr, PROG ": %s: %s\n", endpoint, aerr);
-                zmq_close(sock);
-                zmq_ctx_term(ctx);
-                return 2;
-        }
-        if (zmq_connect(sock, endpoint) < 0) {
-                fprintf(stderr, PROG ": cannot use endpoint %s: %s\n", endpoint,
-                        zmq_strerror(zmq_errno()));
-                zmq_close(sock);
-                zmq_ctx_term(ctx);
-                return 2;
-        }
-        zmq_send(sock, req, strlen(req), 0);
+/* Sends o->req on sock and waits up to o->timeout_ms for the reply.
+ * Returns it (malloc'd, NUL-terminated, its length in *ret_len), or NULL
+ * when none came (reported) or there is no memory. */
+static char *s_ask(void *sock, const struct options *o, size_t *ret_len)
+{
+        zmq_send(sock, o->req, strlen(o->req), 0);
         zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, timeout_ms) <= 0) {
+        if (zmq_poll(&it, 1, o->timeout_ms) <= 0) {
                 fprintf(stderr, PROG ": no answer from darkdaqd at %s within %ld ms (is it "
-                        "running, on that endpoint?)\n", endpoint, timeout_ms);
-                goto out;
+                        "running, on that endpoint?)\n", o->endpoint, o->timeout_ms);
+                return NULL;
         }
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         int n = zmq_msg_recv(&msg, sock, 0);
         if (n < 0) {
-                fprintf(stderr, PROG ": receiving from %s: %s\n", endpoint,
+                fprintf(stderr, PROG ": receiving from %s: %s\n", o->endpoint,
                         zmq_strerror(zmq_errno()));
                 zmq_msg_close(&msg);
-                goto out;
+                return NULL;
         }
         char *reply = malloc((size_t)n + 1);
-        if (!reply) {
-                zmq_msg_close(&msg);
-                goto out;
+        if (reply) {
+                memcpy(reply, zmq_msg_data(&msg), (size_t)n);
+                reply[n] = '\0';
+                *ret_len = (size_t)n;
         }
-        memcpy(reply, zmq_msg_data(&msg), (size_t)n);
-        reply[n] = '\0';
         zmq_msg_close(&msg);
+        return reply;
+}
+
+/* Prints the reply of n bytes: as it is with --json or when it is not JSON,
+ * else its message and state.  Returns the exit status: 0 unless the
+ * daemon's JSON says ok false. */
+static int s_print_reply(const char *reply, size_t n, bool json)
+{
         char ok[8] = "", state[32] = "", message[1024] = "";
         bool is_json = reply[0] == '{';
         if (is_json)
                 s_member(reply, "ok", ok, sizeof ok);
-        rc = !is_json || !strcmp(ok, "true") ? 0 : 1;
+        int rc = !is_json || !strcmp(ok, "true") ? 0 : 1;
         if (json || !is_json) {
                 fputs(reply, stdout);
                 if (n == 0 || reply[n - 1] != '\n')
@@ -218,9 +232,42 @@ int main(int argc, char **argv)
                 fprintf(rc ? stderr : stdout, "%s%s (state %s)\n", rc ? PROG ": " : "", message,
                         state);
         }
-        free(reply);
-out:
+        return rc;
+}
+
+/* One request and its reply.  Returns the exit status: 2 for an endpoint
+ * or key that cannot be used, 1 for no answer, else s_print_reply()'s. */
+static int s_run(const struct options *o)
+{
+        char aerr[512];
+        void *ctx = zmq_ctx_new();
+        void *sock = zmq_socket(ctx, ZMQ_REQ);
+        int linger = 0, rc = 1;
+        zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+        if (auth_apply_client(sock, o->endpoint, &o->ac, aerr, sizeof aerr) < 0) {
+                fprintf(stderr, PROG ": %s: %s\n", o->endpoint, aerr);
+                rc = 2;
+        } else if (zmq_connect(sock, o->endpoint) < 0) {
+                fprintf(stderr, PROG ": cannot use endpoint %s: %s\n", o->endpoint,
+                        zmq_strerror(zmq_errno()));
+                rc = 2;
+        } else {
+                size_t n = 0;
+                char *reply = s_ask(sock, o, &n);
+                if (reply)
+                        rc = s_print_reply(reply, n, o->json);
+                free(reply);
+        }
         zmq_close(sock);
         zmq_ctx_term(ctx);
         return rc;
+}
+
+int main(int argc, char **argv)
+{
+        struct options o;
+        int r = s_parse_argv(argc, argv, &o);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return s_run(&o);
 }

@@ -28,7 +28,9 @@ static void s_usage(FILE *out)
               "Exit status: 0 printed, 1 a file could not be read, 2 usage.\n", out);
 }
 
-int main(int argc, char **argv)
+/* Returns 1 to run with *ret_json set and optind at the first file, 0
+ * after --help or --version, or -EINVAL after a usage error (reported). */
+static int s_parse_argv(int argc, char **argv, bool *ret_json)
 {
         static const struct option opts[] = {
                 { "json", no_argument, NULL, 'j' },
@@ -37,7 +39,7 @@ int main(int argc, char **argv)
                 { 0 },
         };
         bool json = false;
-        int c, status = 0;
+        int c;
 
         while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
                 switch (c) {
@@ -52,40 +54,61 @@ int main(int argc, char **argv)
                         return 0;
                 default:
                         s_usage(stderr);
-                        return 2;
+                        return -EINVAL;
                 }
         }
         if (optind >= argc) {
                 fputs("darkdaq-dump: no file given\n", stderr);
                 s_usage(stderr);
-                return 2;
+                return -EINVAL;
         }
-        for (int i = optind; i < argc; i++) {
-                uint8_t head[4096];
-                ssize_t n;
-                int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
-                if (fd < 0) {
-                        fprintf(stderr, "darkdaq-dump: %s: cannot open: %s\n", argv[i],
-                                strerror(errno));
-                        status = 1;
-                        continue;
-                }
-                n = read(fd, head, sizeof head);
-                close(fd);
-                if (n < 0) {
-                        fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", argv[i],
-                                strerror(errno));
-                        status = 1;
-                        continue;
-                }
-                int r = dump_is_run_file(head, (size_t)n) ? dump_run_file(argv[i], stdout, json)
-                                                          : dump_raw_file(argv[i], stdout, json);
-                if (r < 0)
-                        status = 1;
+        *ret_json = json;
+        return 1;
+}
+
+/* Prints the file at path as a run file or a raw stream, by its first
+ * bytes.  Returns 0, or -1 when it could not be read (reported). */
+static int s_dump(const char *path, bool json)
+{
+        uint8_t head[4096];
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "darkdaq-dump: %s: cannot open: %s\n", path, strerror(errno));
+                return -1;
         }
+        n = read(fd, head, sizeof head);
+        close(fd);
+        if (n < 0) {
+                fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", path, strerror(errno));
+                return -1;
+        }
+        int r = dump_is_run_file(head, (size_t)n) ? dump_run_file(path, stdout, json)
+                                                  : dump_raw_file(path, stdout, json);
+        return r < 0 ? -1 : 0;
+}
+
+/* Every file in turn, then stdout flushed.  Returns the exit status: 0, or
+ * 1 when a file could not be read or the output not written. */
+static int s_run(char **paths, int n, bool json)
+{
+        int status = 0;
+
+        for (int i = 0; i < n; i++)
+                if (s_dump(paths[i], json) < 0)
+                        status = 1;
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "darkdaq-dump: writing output: %s\n", strerror(errno));
                 return 1;
         }
         return status;
+}
+
+int main(int argc, char **argv)
+{
+        bool json = false;
+        int r = s_parse_argv(argc, argv, &json);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return s_run(argv + optind, argc - optind, json);
 }

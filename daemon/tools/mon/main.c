@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "ctlclient.h"
 #include "model.h"
 #include "tty.h"
@@ -36,13 +36,6 @@ static void s_on_signal(int sig)
         case SIGWINCH: s_redraw = 1; break;
         default: s_quit = sig; break;
         }
-}
-
-static int64_t s_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void s_usage(FILE *f)
@@ -75,10 +68,11 @@ static void s_usage(FILE *f)
               f);
 }
 
+/* Reports a usage error.  Returns -EINVAL, for s_parse_argv() to pass on. */
 static int s_usage_error(const char *what)
 {
         fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", what);
-        return 2;
+        return -EINVAL;
 }
 
 struct opts {
@@ -139,6 +133,67 @@ static void s_drain(void *sub, model_t *m)
         }
 }
 
+/* Waits for the monitor socket, the status reply and (with the terminal
+ * view) a key: at most 100 ms, and not past the next redraw. */
+static void s_wait(void *sub, ctlclient_t *ctl, bool tty, int64_t next_draw)
+{
+        int64_t now = (int64_t)clock_mono_ms();
+        zmq_pollitem_t items[3] = {
+                { sub, 0, ZMQ_POLLIN, 0 },
+                { ctlclient_socket(ctl), 0, ZMQ_POLLIN, 0 },
+                { NULL, STDIN_FILENO, ZMQ_POLLIN, 0 },
+        };
+        int n = items[1].socket ? 2 : 1;
+        if (tty) {
+                items[n] = (zmq_pollitem_t){ NULL, STDIN_FILENO, ZMQ_POLLIN, 0 };
+                n++;
+        }
+        int wait = ctlclient_wait_ms(ctl, now);
+        if (tty && next_draw - now < wait)
+                wait = next_draw > now ? (int)(next_draw - now) : 0;
+        if (wait > 100)
+                wait = 100;
+        zmq_poll(items, n, wait);
+}
+
+/* The status reply, if one came, into the model together with the samples
+ * the monitor stream holds; a request that timed out marks the daemon
+ * unreachable. */
+static void s_take_status(model_t *m, ctlclient_t *ctl, void *sub, int64_t now)
+{
+        const char *text;
+        int len = ctlclient_recv(ctl, now, &text);
+        /* after the reply: the samples the daemon sent before it are
+         * mostly here now, so the sampled fraction compares like with like */
+        s_drain(sub, m);
+        if (len > 0 && model_on_status(m, text, (size_t)len, now) < 0) {
+                model_lock(m);
+                snprintf(m->message, sizeof m->message, "status reply of %d bytes is "
+                         "not JSON: ignored", len);
+                model_unlock(m);
+        }
+        if (ctlclient_tick(ctl, now))
+                model_on_timeout(m);
+}
+
+/* The keys pressed: q quits, r resets the histograms, e exports them; any
+ * key redraws. */
+static void s_read_keys(model_t *m)
+{
+        for (int k; (k = tty_key()) >= 0; ) {
+                if (k == 'q' || k == 'Q')
+                        s_quit = 1;
+                else if (k == 'r' || k == 'R')
+                        model_reset_histograms(m);
+                else if (k == 'e' || k == 'E')
+                        s_export = 1;
+                s_redraw = 1;
+        }
+}
+
+/* Connects, then shows the daemon until q or a signal.  Returns the exit
+ * status: 0, 1 when it cannot start or an export fails, 2 for an endpoint
+ * or terminal that cannot be used. */
 static int s_run(const struct opts *o)
 {
         char err[512];
@@ -195,47 +250,11 @@ static int s_run(const struct opts *o)
 
         int64_t next_draw = 0;
         while (!s_quit) {
-                int64_t now = s_now_ms();
-                zmq_pollitem_t items[3] = {
-                        { sub, 0, ZMQ_POLLIN, 0 },
-                        { ctlclient_socket(ctl), 0, ZMQ_POLLIN, 0 },
-                        { NULL, STDIN_FILENO, ZMQ_POLLIN, 0 },
-                };
-                int n = items[1].socket ? 2 : 1;
-                if (tty) {
-                        items[n] = (zmq_pollitem_t){ NULL, STDIN_FILENO, ZMQ_POLLIN, 0 };
-                        n++;
-                }
-                int wait = ctlclient_wait_ms(ctl, now);
-                if (tty && next_draw - now < wait)
-                        wait = next_draw > now ? (int)(next_draw - now) : 0;
-                if (wait > 100)
-                        wait = 100;
-                zmq_poll(items, n, wait);
-
-                now = s_now_ms();
-                const char *text;
-                int len = ctlclient_recv(ctl, now, &text);
-                /* after the reply: the samples the daemon sent before it are
-                 * mostly here now, so the sampled fraction compares like with like */
-                s_drain(sub, m);
-                if (len > 0 && model_on_status(m, text, (size_t)len, now) < 0) {
-                        model_lock(m);
-                        snprintf(m->message, sizeof m->message, "status reply of %d bytes is "
-                                 "not JSON: ignored", len);
-                        model_unlock(m);
-                }
-                if (ctlclient_tick(ctl, now))
-                        model_on_timeout(m);
-                for (int k; tty && (k = tty_key()) >= 0; ) {
-                        if (k == 'q' || k == 'Q')
-                                s_quit = 1;
-                        else if (k == 'r' || k == 'R')
-                                model_reset_histograms(m);
-                        else if (k == 'e' || k == 'E')
-                                s_export = 1;
-                        s_redraw = 1;
-                }
+                s_wait(sub, ctl, tty, next_draw);
+                int64_t now = (int64_t)clock_mono_ms();
+                s_take_status(m, ctl, sub, now);
+                if (tty)
+                        s_read_keys(m);
                 if (s_export) {
                         s_export = 0;
                         s_export_now(m, o);
@@ -269,7 +288,9 @@ out:
         return rc;
 }
 
-int main(int argc, char **argv)
+/* Returns 1 to run with *o filled, 0 after --help or --version, or -EINVAL
+ * after a usage error (reported). */
+static int s_parse_argv(int argc, char **argv, struct opts *o)
 {
         static const struct option lopts[] = {
                 { "control", required_argument, NULL, 'c' },
@@ -283,26 +304,26 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
-        struct opts o = { .control = "tcp://127.0.0.1:5555", .monitor = "tcp://127.0.0.1:5556",
-                          .timeout_ms = 1500 };
         char *end;
         long v;
         int c;
 
+        *o = (struct opts){ .control = "tcp://127.0.0.1:5555", .monitor = "tcp://127.0.0.1:5556",
+                            .timeout_ms = 1500 };
         while ((c = getopt_long(argc, argv, "c:m:H:nj:v:t:hV", lopts, NULL)) != -1) {
                 switch (c) {
-                case 'c': o.control = optarg; break;
-                case 'm': o.monitor = optarg; break;
-                case 'H': o.http = optarg; break;
-                case 'n': o.no_tty = true; break;
-                case 'j': o.json = optarg; break;
-                case 'v': o.csv = optarg; break;
+                case 'c': o->control = optarg; break;
+                case 'm': o->monitor = optarg; break;
+                case 'H': o->http = optarg; break;
+                case 'n': o->no_tty = true; break;
+                case 'j': o->json = optarg; break;
+                case 'v': o->csv = optarg; break;
                 case 't':
                         errno = 0;
                         v = strtol(optarg, &end, 10);
                         if (errno || *end || v < 50 || v > 600000)
                                 return s_usage_error("--timeout-ms: milliseconds, 50..600000");
-                        o.timeout_ms = (int)v;
+                        o->timeout_ms = (int)v;
                         break;
                 case 'h':
                         s_usage(stdout);
@@ -316,7 +337,13 @@ int main(int argc, char **argv)
         }
         if (optind != argc)
                 return s_usage_error("unexpected argument");
+        return 1;
+}
 
+/* Quit on SIGINT, SIGTERM and SIGHUP, export on SIGUSR1, redraw on
+ * SIGWINCH, suspend on SIGTSTP (with the terminal view); no SIGPIPE. */
+static void s_catch_signals(const struct opts *o)
+{
         struct sigaction sa = { .sa_handler = s_on_signal };
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
@@ -324,8 +351,17 @@ int main(int argc, char **argv)
         sigaction(SIGHUP, &sa, NULL);
         sigaction(SIGUSR1, &sa, NULL);
         sigaction(SIGWINCH, &sa, NULL);
-        if (!o.no_tty)
+        if (!o->no_tty)
                 sigaction(SIGTSTP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+        struct opts o;
+        int r = s_parse_argv(argc, argv, &o);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        s_catch_signals(&o);
         return s_run(&o);
 }

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "metrics.h"
 #include "page.h"
 #include "sbuf.h"
@@ -23,13 +23,6 @@ struct web {
         model_t *m;                     /* not owned */
         uint16_t port;                  /* listened on */
 };
-
-static int64_t s_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type,
                                const char *body, size_t len)
@@ -67,7 +60,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
                 return s_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page_html,
                                strlen(page_html));
         if (!strcmp(url, "/status.json"))
-                model_status_json(w->m, s_now_ms(), &b);
+                model_status_json(w->m, (int64_t)clock_mono_ms(), &b);
         else if (!strcmp(url, "/histograms.json"))
                 model_histograms_json(w->m, &b);
         else if (!strcmp(url, "/histograms.csv"))

@@ -185,7 +185,9 @@ enum {
         OPT_PCIE, OPT_RING_BYTES, OPT_PCIE_TIMEOUT,
 };
 
-static void s_parse(int argc, char **argv, struct options *o)
+/* Fills *o from the command line; exits 0 after --help or --version, 2 after
+ * a usage error (reported). */
+static void s_parse_argv(int argc, char **argv, struct options *o)
 {
         static const struct option longopts[] = {
                 { "events", required_argument, NULL, 'n' },
@@ -386,156 +388,216 @@ static int s_fail_path(const char *what, const char *path, int err)
         return 1;
 }
 
-int main(int argc, char **argv)
-{
-        struct options o;
+/* What one run of the simulator works with. */
+struct sim {
         struct physics_config cfg;
         struct sim_gen gen;
         struct sim_det det;
         struct sim_rng r_gen, r_det, r_time;
-        struct sim_event *ev = NULL;
-        struct sim_records *rec = NULL;
-        struct sim_fault faults[SIM_FAULT_COUNT_ * SIM_WRITER_MAX_BOARDS];
-        sim_sink_t *sinks[SIM_WRITER_MAX_BOARDS] = { NULL }, *truth = NULL;
-        uint64_t pcie_dropped = 0;
-        sim_writer_t *w = NULL;
-        unsigned n_sinks;
-        char path[PATH_MAX], err[256], line[4096];
-        struct stat st;
-        uint64_t time_ticks = TIME_START;
-        int rc = 0, r;
+        struct sim_event *ev;           /* this trigger's particles */
+        struct sim_records *rec;        /* ... and the records they give */
+        sim_sink_t *sinks[SIM_WRITER_MAX_BOARDS];
+        unsigned n_sinks;               /* one per board, or one interleaved */
+        sim_sink_t *truth;              /* DIR/truth.jsonl; NULL with --stream */
+        sim_writer_t *w;
+        uint64_t time_ticks;            /* the trigger clock */
+};
 
-        s_parse(argc, argv, &o);
-        physics_config_default(&cfg);
-        if (sim_gen_init(&gen, &cfg, o.process, o.mass_gev, o.ctau_cm, err, sizeof(err)) < 0) {
+/* The generator and detector model.  Returns 0, or 2 after an unusable
+ * --process or --mass (reported). */
+static int s_init_models(struct sim *sm, const struct options *o)
+{
+        char err[256];
+
+        physics_config_default(&sm->cfg);
+        if (sim_gen_init(&sm->gen, &sm->cfg, o->process, o->mass_gev, o->ctau_cm, err,
+                         sizeof(err)) < 0) {
                 fprintf(stderr, PROG ": %s\nTry '" PROG " --help'.\n", err);
                 return 2;
         }
-        sim_det_init(&det, &cfg);
-        det.noise = o.noise;
+        sim_det_init(&sm->det, &sm->cfg);
+        sm->det.noise = o->noise;
+        return 0;
+}
 
-        if (!o.stream) {
-                r = s_mkdirs(o.out_dir);
-                if (r < 0)
-                        return s_fail_path("cannot create output directory", o.out_dir, -r);
-                if (stat(o.out_dir, &st) < 0)
-                        return s_fail_path("cannot use output directory", o.out_dir, errno);
-                if (!S_ISDIR(st.st_mode))
-                        return s_fail_path("cannot use output directory", o.out_dir, ENOTDIR);
-        }
-        ev = malloc(sizeof(*ev));
-        rec = malloc(sizeof(*rec));
-        if (!ev || !rec) {
+/* Creates the output directory with its parents, and checks it is one.
+ * Returns 0, or 1 (reported). */
+static int s_make_out_dir(const char *dir)
+{
+        struct stat st;
+        int r = s_mkdirs(dir);
+
+        if (r < 0)
+                return s_fail_path("cannot create output directory", dir, -r);
+        if (stat(dir, &st) < 0)
+                return s_fail_path("cannot use output directory", dir, errno);
+        if (!S_ISDIR(st.st_mode))
+                return s_fail_path("cannot use output directory", dir, ENOTDIR);
+        return 0;
+}
+
+/* The event buffers, a sink per board (or the stream's), the truth file and
+ * the writer.  Returns 0, or 1 (reported); s_close() undoes either. */
+static int s_open(struct sim *sm, const struct options *o)
+{
+        char path[PATH_MAX];
+
+        sm->ev = malloc(sizeof(*sm->ev));
+        sm->rec = malloc(sizeof(*sm->rec));
+        if (!sm->ev || !sm->rec) {
                 fprintf(stderr, PROG ": out of memory\n");
-                rc = 1;
-                goto out;
+                return 1;
         }
 
-        n_sinks = o.interleaved ? 1 : o.w.n_boards;
-        if (o.stream && s_open_stream(&o, sinks) < 0) {
-                if (o.pcie_path)
+        sm->n_sinks = o->interleaved ? 1 : o->w.n_boards;
+        if (o->stream && s_open_stream(o, sm->sinks) < 0) {
+                if (o->pcie_path)
                         fprintf(stderr, PROG ": %s: cannot create the PCIe ring file: %s\n",
-                                o.pcie_path, strerror(errno));
+                                o->pcie_path, strerror(errno));
                 else
                         fprintf(stderr, PROG ": out of memory\n");
-                rc = 1;
-                goto out;
+                return 1;
         }
-        for (unsigned b = 0; !o.stream && b < n_sinks; b++) {
-                if (o.interleaved)
-                        snprintf(path, sizeof(path), "%s/all.raw", o.out_dir);
+        for (unsigned b = 0; !o->stream && b < sm->n_sinks; b++) {
+                if (o->interleaved)
+                        snprintf(path, sizeof(path), "%s/all.raw", o->out_dir);
                 else
-                        snprintf(path, sizeof(path), "%s/board-%u.raw", o.out_dir, b);
-                sinks[b] = sim_sink_file_open(path);
-                if (!sinks[b]) {
-                        rc = s_fail_path("cannot create", path, errno);
-                        goto out;
-                }
+                        snprintf(path, sizeof(path), "%s/board-%u.raw", o->out_dir, b);
+                sm->sinks[b] = sim_sink_file_open(path);
+                if (!sm->sinks[b])
+                        return s_fail_path("cannot create", path, errno);
         }
-        if (!o.stream) {
-                snprintf(path, sizeof(path), "%s/truth.jsonl", o.out_dir);
-                truth = sim_sink_file_open(path);
+        if (!o->stream) {
+                snprintf(path, sizeof(path), "%s/truth.jsonl", o->out_dir);
+                sm->truth = sim_sink_file_open(path);
+                if (!sm->truth)
+                        return s_fail_path("cannot create", path, errno);
         }
-        if (!o.stream && !truth) {
-                rc = s_fail_path("cannot create", path, errno);
-                goto out;
-        }
-        w = sim_writer_new(&o.w, sinks, n_sinks);
-        if (!w) {
+        sm->w = sim_writer_new(&o->w, sm->sinks, sm->n_sinks);
+        if (!sm->w) {
                 fprintf(stderr, PROG ": out of memory\n");
-                rc = 1;
-                goto out;
+                return 1;
         }
+        return 0;
+}
 
-        sim_rng_seed(&r_gen, o.seed, STREAM_GEN);
-        sim_rng_seed(&r_det, o.seed, STREAM_DET);
-        sim_rng_seed(&r_time, o.seed, STREAM_TIME);
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (uint64_t i = 0; i < o.w.n_triggers && !s_stop; i++) {
-                uint32_t trigger = (uint32_t)(o.first_trigger + i);
-                unsigned n_faults;
-                size_t len;
+/* Trigger i (from 0): generated, through the detector, written as each
+ * board's fragments; then its truth line, or with --stream --rate the
+ * stream flushed and paced.  Returns 0, or 1 (reported). */
+static int s_trigger(struct sim *sm, const struct options *o, uint64_t i,
+                     const struct timespec *t0)
+{
+        struct sim_fault faults[SIM_FAULT_COUNT_ * SIM_WRITER_MAX_BOARDS];
+        uint32_t trigger = (uint32_t)(o->first_trigger + i);
+        char line[4096];
+        unsigned n_faults;
+        size_t len;
+        int r;
 
-                sim_gen_event(&gen, &r_gen, ev);
-                sim_det_event(&det, &r_det, ev, rec);
-                time_ticks += TIME_MIN_GAP + (uint64_t)(TIME_MEAN_GAP * sim_rng_exp(&r_time));
-                r = sim_writer_trigger(w, i, trigger, time_ticks, rec, faults, &n_faults);
-                if (r < 0) {
-                        rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
-                        goto out;
-                }
-                if (o.stream) {
-                        if (o.rate_hz > 0) {
-                                r = sim_sink_flush(sinks[o.board]);
-                                if (r < 0) {
-                                        rc = s_fail_path("cannot write", "stdout", -r);
-                                        goto out;
-                                }
-                                s_pace(&o, &t0, i + 1);
-                        }
-                        continue;
-                }
-                len = sim_truth_format(line, sizeof(line), ev, trigger, faults, n_faults);
-                r = sim_sink_write(truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
-                if (r < 0) {
-                        rc = s_fail_path("cannot write", truth->name, -r);
-                        goto out;
-                }
-        }
-        r = sim_writer_finish(w);
+        sim_gen_event(&sm->gen, &sm->r_gen, sm->ev);
+        sim_det_event(&sm->det, &sm->r_det, sm->ev, sm->rec);
+        sm->time_ticks += TIME_MIN_GAP + (uint64_t)(TIME_MEAN_GAP * sim_rng_exp(&sm->r_time));
+        r = sim_writer_trigger(sm->w, i, trigger, sm->time_ticks, sm->rec, faults, &n_faults);
         if (r < 0)
-                rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
-out:
-        w = sim_writer_free(w);
+                return s_fail_path("cannot write", sim_writer_failed(sm->w), -r);
+        if (o->stream) {
+                if (o->rate_hz > 0) {
+                        r = sim_sink_flush(sm->sinks[o->board]);
+                        if (r < 0)
+                                return s_fail_path("cannot write", "stdout", -r);
+                        s_pace(o, t0, i + 1);
+                }
+                return 0;
+        }
+        len = sim_truth_format(line, sizeof(line), sm->ev, trigger, faults, n_faults);
+        r = sim_sink_write(sm->truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
+        if (r < 0)
+                return s_fail_path("cannot write", sm->truth->name, -r);
+        return 0;
+}
+
+/* Every trigger, until the count or SIGTERM, then the writer's last
+ * fragments (the late ones).  Returns 0, or 1 (reported). */
+static int s_generate(struct sim *sm, const struct options *o)
+{
+        struct timespec t0;
+        int r;
+
+        sim_rng_seed(&sm->r_gen, o->seed, STREAM_GEN);
+        sim_rng_seed(&sm->r_det, o->seed, STREAM_DET);
+        sim_rng_seed(&sm->r_time, o->seed, STREAM_TIME);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (uint64_t i = 0; i < o->w.n_triggers && !s_stop; i++) {
+                r = s_trigger(sm, o, i, &t0);
+                if (r)
+                        return r;
+        }
+        r = sim_writer_finish(sm->w);
+        if (r < 0)
+                return s_fail_path("cannot write", sim_writer_failed(sm->w), -r);
+        return 0;
+}
+
+/* Closes the writer and every sink, and says what was done.  rc is the
+ * status so far; returns it, or 1 if it was 0 and a close failed. */
+static int s_close(struct sim *sm, const struct options *o, int rc)
+{
+        uint64_t pcie_dropped = 0;
+        int r;
+
+        sm->w = sim_writer_free(sm->w);
         for (unsigned b = 0; b < SIM_WRITER_MAX_BOARDS; b++) {
-                const char *name = sinks[b] ? sinks[b]->name : NULL;
+                const char *name = sm->sinks[b] ? sm->sinks[b]->name : NULL;
                 char keep[PATH_MAX];
 
-                if (!sinks[b])
+                if (!sm->sinks[b])
                         continue;
                 snprintf(keep, sizeof(keep), "%s", name);
-                if (o.pcie_path && b == o.board)
-                        pcie_dropped = sim_sink_pcie_dropped(sinks[b]);
-                r = sim_sink_close(sinks[b]);
+                if (o->pcie_path && b == o->board)
+                        pcie_dropped = sim_sink_pcie_dropped(sm->sinks[b]);
+                r = sim_sink_close(sm->sinks[b]);
                 if (r < 0 && !rc)
                         rc = s_fail_path("cannot write", keep, -r);
         }
-        if (truth) {
+        if (sm->truth) {
                 char keep[PATH_MAX];
 
-                snprintf(keep, sizeof(keep), "%s", truth->name);
-                r = sim_sink_close(truth);
+                snprintf(keep, sizeof(keep), "%s", sm->truth->name);
+                r = sim_sink_close(sm->truth);
                 if (r < 0 && !rc)
                         rc = s_fail_path("cannot write", keep, -r);
         }
-        free(ev);
-        free(rec);
-        if (o.pcie_path)
+        free(sm->ev);
+        free(sm->rec);
+        if (o->pcie_path)
                 fprintf(stderr, PROG ": %s: %llu pieces dropped for want of room in the ring\n",
-                        o.pcie_path, (unsigned long long)pcie_dropped);
-        if (!rc && !o.stream)
+                        o->pcie_path, (unsigned long long)pcie_dropped);
+        if (!rc && !o->stream)
                 fprintf(stderr, PROG ": wrote %llu triggers to %s\n",
-                        (unsigned long long)o.n_events, o.out_dir);
+                        (unsigned long long)o->n_events, o->out_dir);
         return rc;
+}
+
+/* Returns the exit status: 0 done, 1 an output error, 2 a usage error. */
+static int s_run(const struct options *o)
+{
+        struct sim sm = { .time_ticks = TIME_START };
+        int rc = s_init_models(&sm, o);
+
+        if (rc)
+                return rc;
+        if (!o->stream && (rc = s_make_out_dir(o->out_dir)))
+                return rc;
+        rc = s_open(&sm, o);
+        if (!rc)
+                rc = s_generate(&sm, o);
+        return s_close(&sm, o, rc);
+}
+
+int main(int argc, char **argv)
+{
+        struct options o;
+
+        s_parse_argv(argc, argv, &o);
+        return s_run(&o);
 }

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "clock.h"
 #include "pcie_ring.h"
 #include <string.h>
 #include <unistd.h>
@@ -160,13 +161,6 @@ struct pcie_sink {
         char *name;
 };
 
-static uint64_t s_mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void s_pause_briefly(void)
 {
         struct timespec ts = { 0, 200000 };     /* the FPGA polls; 0.2 ms */
@@ -192,7 +186,7 @@ static int s_pcie_write(sim_sink_t *s, const void *buf, size_t len)
                         deadline = 0;
                         continue;
                 }
-                uint64_t now = s_mono_ms();
+                uint64_t now = clock_mono_ms();
                 if (!deadline)
                         deadline = now + p->timeout_ms;
                 if (now >= deadline) {

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "clock.h"
 #include "storage_proto.h"
 #include "store.h"
 #include "store_config.h"
@@ -31,13 +31,6 @@ struct sender {
         uint64_t logged_ms;
 };
 
-static uint64_t s_now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void s_send(void *ctx, const struct storage_ack *a)
 {
         struct sender *sd = ctx;
@@ -46,7 +39,7 @@ static void s_send(void *ctx, const struct storage_ack *a)
         if (zmq_send(sd->push, buf, sizeof buf, ZMQ_DONTWAIT) == (int)sizeof buf)
                 return;
         sd->failed++;
-        uint64_t now = s_now_ms();
+        uint64_t now = clock_mono_ms();
         if (now - sd->logged_ms >= LOG_EVERY_MS) {
                 store_log("ack socket: %" PRIu64 " message(s) not sent (%s): the daemon is not "
                           "reading; it sends again what it has no ACK for", sd->failed,
@@ -82,19 +75,24 @@ static void s_usage(FILE *out)
               "configuration error.\n", out);
 }
 
-static void s_pause(store_t *s, const struct store_config *cfg, bool *paused, uint64_t now,
-                    const char *why)
-{
-        if (*paused)
-                return;
-        *paused = true;
-        store_set_paused(s, true, now);
-        store_log("%s: FULL sent; taking no data (the daemon holds its records and throttles "
-                  "the boards) until %s", why, cfg->min_free_bytes ? "the disk check passes" :
-                  "the next disk check");
-}
+/* The program's state: the store, its sockets and the loop's flags. */
+struct loop {
+        const struct store_config *cfg;
+        store_t *s;
+        struct sender sd;               /* the ack socket, for store.c's callback */
+        void *zctx;
+        void *pull;                     /* the data socket */
+        int sigfd;                      /* SIGTERM and SIGINT; -1 before it is made */
+        zmq_msg_t msg;                  /* the last data message received */
+        bool paused;                    /* FULL sent: the data socket is not read */
+        bool held;                      /* msg's record is not stored yet (no room for its file) */
+        uint64_t next_disk_ms;          /* CLOCK_MONOTONIC of the next disk check */
+        uint64_t bad, bad_logged_ms;    /* messages without the DKSM prefix since the last log */
+};
 
-int main(int argc, char **argv)
+/* Returns 1 to run with *ret_conf set, 0 after --help or --version, or
+ * -EINVAL after a usage error (reported). */
+static int s_parse_argv(int argc, char **argv, const char **ret_conf)
 {
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -118,16 +116,232 @@ int main(int argc, char **argv)
                         return 0;
                 default:
                         s_usage(stderr);
-                        return 2;
+                        return -EINVAL;
                 }
         }
         if (!conf || optind < argc) {
                 fputs(conf ? "darkdaq-store: unexpected argument\n" :
                       "darkdaq-store: no configuration given (-c FILE)\n", stderr);
                 s_usage(stderr);
-                return 2;
+                return -EINVAL;
+        }
+        *ret_conf = conf;
+        return 1;
+}
+
+/* The signal descriptor, the store and its two sockets.  Returns 0, or 1
+ * after logging what failed (a runtime failure). */
+static int s_open(struct loop *lp)
+{
+        const struct store_config *cfg = lp->cfg;
+
+        /* Before ZeroMQ starts its threads, so that they inherit the mask. */
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        lp->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (lp->sigfd < 0) {
+                store_log("signalfd: %s; exiting", strerror(errno));
+                return 1;
         }
 
+        int r = store_new(&lp->s, cfg, s_send, &lp->sd);
+        if (r < 0) {
+                store_log("dir %s: cannot open: %s; exiting", cfg->dir, strerror(-r));
+                return 1;
+        }
+        lp->zctx = zmq_ctx_new();
+        lp->pull = zmq_socket(lp->zctx, ZMQ_PULL);
+        lp->sd.push = zmq_socket(lp->zctx, ZMQ_PUSH);
+        int linger = 2000;
+        zmq_setsockopt(lp->sd.push, ZMQ_LINGER, &linger, sizeof linger);
+        linger = 0;
+        zmq_setsockopt(lp->pull, ZMQ_LINGER, &linger, sizeof linger);
+        if (zmq_connect(lp->pull, cfg->data) < 0 || zmq_connect(lp->sd.push, cfg->ack) < 0) {
+                store_log("cannot connect to %s or %s: %s; exiting", cfg->data, cfg->ack,
+                          zmq_strerror(zmq_errno()));
+                return 1;
+        }
+        store_log("darkdaq-store %s: dir %s, data %s (PULL), ack %s (PUSH), max_file_bytes %"
+                  PRIu64 ", max_file_seconds %" PRIu64 ", min_free_bytes %" PRIu64
+                  ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
+                  cfg->dir, cfg->data, cfg->ack, cfg->max_file_bytes, cfg->max_file_seconds,
+                  cfg->min_free_bytes, cfg->silence_close_ms, cfg->ack_interval_ms);
+        return 0;
+}
+
+/* What s_open() made, in reverse; also after a partial s_open(). */
+static void s_close(struct loop *lp)
+{
+        zmq_msg_close(&lp->msg);
+        if (lp->pull)
+                zmq_close(lp->pull);
+        if (lp->sd.push)
+                zmq_close(lp->sd.push);
+        if (lp->zctx)
+                zmq_ctx_term(lp->zctx);
+        lp->s = store_free(lp->s);
+        if (lp->sigfd >= 0)
+                close(lp->sigfd);
+}
+
+static void s_pause(struct loop *lp, uint64_t now, const char *why)
+{
+        if (lp->paused)
+                return;
+        lp->paused = true;
+        store_set_paused(lp->s, true, now);
+        store_log("%s: FULL sent; taking no data (the daemon holds its records and throttles "
+                  "the boards) until %s", why, lp->cfg->min_free_bytes ? "the disk check passes" :
+                  "the next disk check");
+}
+
+/* Offers the held record to the store again.  Returns false while there is
+ * still no room for its file. */
+static bool s_store_held(struct loop *lp, uint64_t now)
+{
+        size_t len = zmq_msg_size(&lp->msg);
+        const uint8_t *payload;
+        uint32_t run;
+        uint64_t seq;
+        storage_data_parse(zmq_msg_data(&lp->msg), len, &run, &seq, &payload, &len);
+        return store_data(lp->s, run, seq, payload, len, now) != -EAGAIN;
+}
+
+/* Every DISK_CHECK_MS, or after DISK_CHECK_BYTES: pauses when the disk is
+ * below min_free_bytes; resumes when it is not, once the held record (if
+ * any) is stored. */
+static void s_check_disk(struct loop *lp, uint64_t now)
+{
+        const struct store_config *cfg = lp->cfg;
+
+        if (now < lp->next_disk_ms && store_bytes_since_check(lp->s) < DISK_CHECK_BYTES)
+                return;
+        uint64_t avail = 0;
+        bool ok = store_disk_ok(lp->s, &avail);
+        lp->next_disk_ms = now + DISK_CHECK_MS;
+        if (!lp->paused && !ok) {
+                char why[4400];
+                snprintf(why, sizeof why, "dir %s has %" PRIu64 " bytes free, "
+                         "below min_free_bytes %" PRIu64, cfg->dir, avail,
+                         cfg->min_free_bytes);
+                s_pause(lp, now, why);
+        } else if (lp->paused && ok) {
+                if (lp->held && s_store_held(lp, now))
+                        lp->held = false;
+                if (!lp->held) {
+                        lp->paused = false;
+                        store_set_paused(lp->s, false, now);
+                        store_log("dir %s has %" PRIu64 " bytes free (min_free_bytes"
+                                  " %" PRIu64 "): taking data again", cfg->dir,
+                                  avail, cfg->min_free_bytes);
+                }
+        }
+}
+
+/* How long the poll may wait: until the store's next timer or the next
+ * disk check, whichever comes first. */
+static int s_timeout_ms(const struct loop *lp, uint64_t now)
+{
+        int timeout = store_tick(lp->s, now);
+        int64_t to_disk = (int64_t)(lp->next_disk_ms - now);
+        if (timeout < 0 || timeout > to_disk)
+                timeout = (int)(to_disk > 0 ? to_disk : 0);
+        return timeout;
+}
+
+/* A data message without the DKSM prefix: counted, logged at most every
+ * LOG_EVERY_MS. */
+static void s_bad_message(struct loop *lp, uint64_t now)
+{
+        lp->bad++;
+        if (now - lp->bad_logged_ms >= LOG_EVERY_MS) {
+                store_log("data socket: %" PRIu64 " message(s) without "
+                          "the DKSM prefix ignored", lp->bad);
+                lp->bad = 0;
+                lp->bad_logged_ms = now;
+        }
+}
+
+/* Stores up to BATCH_MAX waiting data messages; stops early on a pause, or
+ * when DISK_CHECK_BYTES were written since the last disk check. */
+static void s_receive(struct loop *lp, uint64_t now)
+{
+        const struct store_config *cfg = lp->cfg;
+
+        for (int i = 0; i < BATCH_MAX; i++) {
+                if (zmq_msg_recv(&lp->msg, lp->pull, ZMQ_DONTWAIT) < 0)
+                        break;
+                const uint8_t *payload;
+                size_t len;
+                uint32_t run;
+                uint64_t seq;
+                if (storage_data_parse(zmq_msg_data(&lp->msg), zmq_msg_size(&lp->msg), &run,
+                                       &seq, &payload, &len) < 0) {
+                        s_bad_message(lp, now);
+                        continue;
+                }
+                int r = store_data(lp->s, run, seq, payload, len, now);
+                if (r == -EAGAIN) {
+                        uint64_t avail = 0;
+                        store_disk_ok(lp->s, &avail);
+                        char why[4400];
+                        snprintf(why, sizeof why, "run %" PRIu32 ": a new file is due but "
+                                 "dir %s has %" PRIu64 " bytes free, below min_free_bytes %"
+                                 PRIu64, run, cfg->dir, avail, cfg->min_free_bytes);
+                        lp->held = true;
+                        s_pause(lp, now, why);
+                        lp->next_disk_ms = now + DISK_CHECK_MS;
+                        break;
+                }
+                if (r == -EIO) {
+                        s_pause(lp, now, "a write failed");
+                        lp->next_disk_ms = now + DISK_CHECK_MS;
+                        break;
+                }
+                if (store_bytes_since_check(lp->s) >= DISK_CHECK_BYTES)
+                        break;
+        }
+}
+
+/* Polls the signal descriptor and (unless paused) the data socket until
+ * SIGTERM or SIGINT, whose name goes to *signame.  Returns 0, or 1 when the
+ * poll failed (logged). */
+static int s_loop(struct loop *lp, const char **signame)
+{
+        for (;;) {
+                uint64_t now = clock_mono_ms();
+                s_check_disk(lp, now);
+                int timeout = s_timeout_ms(lp, now);
+
+                zmq_pollitem_t items[2] = {
+                        { .fd = lp->sigfd, .events = ZMQ_POLLIN },
+                        { .socket = lp->pull, .events = ZMQ_POLLIN },
+                };
+                int n = zmq_poll(items, lp->paused ? 1 : 2, timeout);
+                if (n < 0) {
+                        if (zmq_errno() == EINTR)
+                                continue;
+                        store_log("poll: %s; closing files and exiting", zmq_strerror(zmq_errno()));
+                        return 1;
+                }
+                if (items[0].revents & ZMQ_POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(lp->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+                                *signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+                        return 0;
+                }
+                if (!lp->paused && (items[1].revents & ZMQ_POLLIN))
+                        s_receive(lp, clock_mono_ms());
+        }
+}
+
+/* Loads the configuration (2 if it cannot be used), then stores until a
+ * signal (0) or a runtime failure (1), and closes every open file. */
+static int s_run(const char *conf)
+{
         struct store_config cfg;
         char err[512];
         store_config_default(&cfg);
@@ -136,167 +350,29 @@ int main(int argc, char **argv)
                 return 2;
         }
 
-        /* Before ZeroMQ starts its threads, so that they inherit the mask. */
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sigfd < 0) {
-                store_log("signalfd: %s; exiting", strerror(errno));
-                return 1;
+        struct loop lp = { .cfg = &cfg, .sigfd = -1 };
+        zmq_msg_init(&lp.msg);
+        int status = s_open(&lp);
+        if (status == 0) {
+                const char *signame = "signal";
+                uint64_t now = clock_mono_ms();
+                store_recover(lp.s);
+                store_hello(lp.s, now);
+                status = s_loop(&lp, &signame);
+                now = clock_mono_ms();
+                int closed = store_close_all(lp.s, "signal", now);
+                store_log("%s: closed %d open file(s) with end_reason \"signal\"; exiting",
+                          signame, closed);
         }
-
-        struct sender sd = { 0 };
-        store_t *s = NULL;
-        int r = store_new(&s, &cfg, s_send, &sd);
-        if (r < 0) {
-                store_log("dir %s: cannot open: %s; exiting", cfg.dir, strerror(-r));
-                return 1;
-        }
-        void *zctx = zmq_ctx_new();
-        void *pull = zmq_socket(zctx, ZMQ_PULL);
-        sd.push = zmq_socket(zctx, ZMQ_PUSH);
-        int linger = 2000;
-        zmq_setsockopt(sd.push, ZMQ_LINGER, &linger, sizeof linger);
-        linger = 0;
-        zmq_setsockopt(pull, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(pull, cfg.data) < 0 || zmq_connect(sd.push, cfg.ack) < 0) {
-                store_log("cannot connect to %s or %s: %s; exiting", cfg.data, cfg.ack,
-                          zmq_strerror(zmq_errno()));
-                zmq_close(pull);
-                zmq_close(sd.push);
-                zmq_ctx_term(zctx);
-                store_free(s);
-                return 1;
-        }
-        store_log("darkdaq-store %s: dir %s, data %s (PULL), ack %s (PUSH), max_file_bytes %"
-                  PRIu64 ", max_file_seconds %" PRIu64 ", min_free_bytes %" PRIu64
-                  ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
-                  cfg.dir, cfg.data, cfg.ack, cfg.max_file_bytes, cfg.max_file_seconds,
-                  cfg.min_free_bytes, cfg.silence_close_ms, cfg.ack_interval_ms);
-
-        uint64_t now = s_now_ms();
-        store_recover(s);
-        store_hello(s, now);
-
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        bool paused = false, held = false, stop = false;
-        uint64_t next_disk_ms = 0, bad = 0, bad_logged_ms = 0;
-        const char *signame = "signal";
-        int status = 0;
-
-        while (!stop) {
-                now = s_now_ms();
-                if (now >= next_disk_ms || store_bytes_since_check(s) >= DISK_CHECK_BYTES) {
-                        uint64_t avail = 0;
-                        bool ok = store_disk_ok(s, &avail);
-                        next_disk_ms = now + DISK_CHECK_MS;
-                        if (!paused && !ok) {
-                                char why[4400];
-                                snprintf(why, sizeof why, "dir %s has %" PRIu64 " bytes free, "
-                                         "below min_free_bytes %" PRIu64, cfg.dir, avail,
-                                         cfg.min_free_bytes);
-                                s_pause(s, &cfg, &paused, now, why);
-                        } else if (paused && ok) {
-                                if (held) {
-                                        size_t len = zmq_msg_size(&msg);
-                                        const uint8_t *payload;
-                                        uint32_t run;
-                                        uint64_t seq;
-                                        storage_data_parse(zmq_msg_data(&msg), len, &run, &seq,
-                                                           &payload, &len);
-                                        if (store_data(s, run, seq, payload, len, now) != -EAGAIN)
-                                                held = false;
-                                }
-                                if (!held) {
-                                        paused = false;
-                                        store_set_paused(s, false, now);
-                                        store_log("dir %s has %" PRIu64 " bytes free (min_free_bytes"
-                                                  " %" PRIu64 "): taking data again", cfg.dir,
-                                                  avail, cfg.min_free_bytes);
-                                }
-                        }
-                }
-                int timeout = store_tick(s, now);
-                int64_t to_disk = (int64_t)(next_disk_ms - now);
-                if (timeout < 0 || timeout > to_disk)
-                        timeout = (int)(to_disk > 0 ? to_disk : 0);
-
-                zmq_pollitem_t items[2] = {
-                        { .fd = sigfd, .events = ZMQ_POLLIN },
-                        { .socket = pull, .events = ZMQ_POLLIN },
-                };
-                int n = zmq_poll(items, paused ? 1 : 2, timeout);
-                if (n < 0) {
-                        if (zmq_errno() == EINTR)
-                                continue;
-                        store_log("poll: %s; closing files and exiting", zmq_strerror(zmq_errno()));
-                        status = 1;
-                        break;
-                }
-                if (items[0].revents & ZMQ_POLLIN) {
-                        struct signalfd_siginfo si;
-                        if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                                signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-                        stop = true;
-                        break;
-                }
-                if (paused || !(items[1].revents & ZMQ_POLLIN))
-                        continue;
-                now = s_now_ms();
-                for (int i = 0; i < BATCH_MAX; i++) {
-                        if (zmq_msg_recv(&msg, pull, ZMQ_DONTWAIT) < 0)
-                                break;
-                        const uint8_t *payload;
-                        size_t len;
-                        uint32_t run;
-                        uint64_t seq;
-                        if (storage_data_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), &run, &seq,
-                                               &payload, &len) < 0) {
-                                bad++;
-                                if (now - bad_logged_ms >= LOG_EVERY_MS) {
-                                        store_log("data socket: %" PRIu64 " message(s) without "
-                                                  "the DKSM prefix ignored", bad);
-                                        bad = 0;
-                                        bad_logged_ms = now;
-                                }
-                                continue;
-                        }
-                        r = store_data(s, run, seq, payload, len, now);
-                        if (r == -EAGAIN) {
-                                uint64_t avail = 0;
-                                store_disk_ok(s, &avail);
-                                char why[4400];
-                                snprintf(why, sizeof why, "run %" PRIu32 ": a new file is due but "
-                                         "dir %s has %" PRIu64 " bytes free, below min_free_bytes %"
-                                         PRIu64, run, cfg.dir, avail, cfg.min_free_bytes);
-                                held = true;
-                                s_pause(s, &cfg, &paused, now, why);
-                                next_disk_ms = now + DISK_CHECK_MS;
-                                break;
-                        }
-                        if (r == -EIO) {
-                                s_pause(s, &cfg, &paused, now, "a write failed");
-                                next_disk_ms = now + DISK_CHECK_MS;
-                                break;
-                        }
-                        if (store_bytes_since_check(s) >= DISK_CHECK_BYTES)
-                                break;
-                }
-        }
-
-        now = s_now_ms();
-        int closed = store_close_all(s, "signal", now);
-        store_log("%s: closed %d open file(s) with end_reason \"signal\"; exiting", signame,
-                  closed);
-        zmq_msg_close(&msg);
-        zmq_close(pull);
-        zmq_close(sd.push);
-        zmq_ctx_term(zctx);
-        store_free(s);
-        close(sigfd);
+        s_close(&lp);
         return status;
+}
+
+int main(int argc, char **argv)
+{
+        const char *conf = NULL;
+        int r = s_parse_argv(argc, argv, &conf);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return s_run(conf);
 }

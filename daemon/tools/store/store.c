@@ -20,9 +20,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "runfile.h"
 #include "sha256.h"
@@ -81,13 +81,6 @@ void store_log(const char *fmt, ...)
         vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
         fprintf(stderr, "darkdaq-store: %s\n", line);
-}
-
-static uint64_t s_realtime_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int store_new(store_t **ret, const struct store_config *cfg, store_send_fn send, void *ctx)
@@ -629,7 +622,7 @@ static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__
                 t.end_reason = (char *)reason;
         }
         if (t.end_time_ns == 0)
-                t.end_time_ns = s_realtime_ns();
+                t.end_time_ns = clock_real_ns();
         t.n_counts = n;
         t.counts = cp;
         t.records_in_file = c.records + 1;
