@@ -392,6 +392,13 @@ static bool s_pump(live_t *l, uint64_t now)
                                 s_stream_ended(l, i);
                                 continue;
                         }
+                        if (m->kind == SOURCE_MSG_NOTE) {
+                                s_log(l, "source \"%s\" (%s): %.*s", source_name(s->src),
+                                      source_driver_name(s->src), (int)m->item.bytes,
+                                      (const char *)source_msg_data(m));
+                                ring_release(source_ring(s->src));
+                                continue;
+                        }
                         struct stream_item it = m->item;
                         it.data = source_msg_data(m);
                         if (it.kind == STREAM_FRAGMENT) {

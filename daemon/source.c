@@ -134,6 +134,27 @@ static int s_push(void *ctx, const struct stream_item *it)
         return 0;
 }
 
+/* Passes a driver's line for the log to the core, in order with the items.
+ * Returns 1 if aborted while waiting for room. */
+static int s_note(source_t *s, const char *text)
+{
+        size_t n = strlen(text), len = sizeof(struct source_msg) + n;
+        struct source_msg *m;
+
+        while (!(m = ring_reserve(s->ring, len))) {
+                if (atomic_load(&s->abort))
+                        return 1;
+                ring_notify(s->ring);
+                ring_wait_room(s->ring, len, SOURCE_READ_TIMEOUT_MS);
+        }
+        memset(m, 0, sizeof *m);
+        m->kind = SOURCE_MSG_NOTE;
+        m->item.bytes = n;
+        memcpy(m + 1, text, n);
+        ring_commit(s->ring, len);
+        return 0;
+}
+
 static void s_end(source_t *s)
 {
         struct source_msg *m;
@@ -182,6 +203,11 @@ static void *s_thread(void *arg)
                 }
                 if (n == 0)
                         continue;
+                if (n == DRIVER_NOTE) {
+                        if (s_note(s, e) != 0)
+                                break;
+                        continue;
+                }
                 if (n == DRIVER_RESET) {
                         /* the board's stream broke: its cut fragment is junk,
                          * and the next bytes start a new stream at this offset */

@@ -20,6 +20,8 @@
 enum source_msg_kind {
         SOURCE_MSG_ITEM = 1,            /* a stream item; its bytes follow */
         SOURCE_MSG_END = 2,             /* the stream ended (or failed: source_error) */
+        SOURCE_MSG_NOTE = 3,            /* a line from the driver for the log; item.bytes
+                                           bytes of text follow, no NUL */
 };
 
 /* One ring message: this header, then item.bytes bytes (item.data is not

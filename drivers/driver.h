@@ -21,6 +21,11 @@
  * stream reader's undecided bytes as junk and goes on reading. */
 #define DRIVER_RESET    (-1000001)
 
+/* read() returns this with a line for the log in err (the board left, came
+ * back, a transfer error), in order with the bytes around it: the source
+ * passes it to the core, which logs it naming the source, and reads on. */
+#define DRIVER_NOTE     (-1000002)
+
 /* A driver's health, for status and metrics. */
 struct driver_health {
         uint64_t reconnects;            /* the board came back after it left */
@@ -50,8 +55,8 @@ struct driver {
         /* BUSY on or off: throttle the board (it may still send what it has). */
         void (*busy)(driver_handle_t *h, bool on);
         /* Reads up to len bytes (len >= FRAG_MAX_BYTES), waiting at most
-         * timeout_ms.  Returns bytes (> 0), 0 on timeout, DRIVER_END, or
-         * -errno (err filled). */
+         * timeout_ms.  Returns bytes (> 0), 0 on timeout, DRIVER_END,
+         * DRIVER_RESET, DRIVER_NOTE (err filled), or -errno (err filled). */
         ssize_t (*read)(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
                         char *err, size_t errlen);
         /* Stops if needed and frees h.  Accepts NULL. */
