@@ -295,6 +295,8 @@ static void s_close_sources(live_t *l)
 static int s_configure(live_t *l, char *msg, size_t len)
 {
         const struct darkdaq_config *cfg = l->cfg;
+        char notes[520] = "";  /* "; " and the first note */
+        size_t n_notes = 0;
 
         if (cfg->n_sources == 0) {
                 snprintf(msg, len, "no [source.NAME] section in the configuration");
@@ -308,10 +310,16 @@ static int s_configure(live_t *l, char *msg, size_t len)
                         s_close_sources(l);
                         return r;
                 }
+                if (msg[0]) {   /* the driver's note: a board not there yet */
+                        s_log(l, "%s", msg);
+                        if (!n_notes++)
+                                snprintf(notes, sizeof notes, "; %s", msg);
+                }
                 s->board = strcmp(cfg->sources[i].driver, "sim") ? 64 : cfg->sources[i].board;
                 l->n_st = i + 1;
         }
-        snprintf(msg, len, "configured %zu source%s", l->n_st, l->n_st == 1 ? "" : "s");
+        snprintf(msg, len, "configured %zu source%s%s%s", l->n_st, l->n_st == 1 ? "" : "s", notes,
+                 n_notes > 1 ? " (and more: see the log)" : "");
         return 0;
 }
 

@@ -52,6 +52,22 @@ static void s_add(_Atomic uint64_t *c, uint64_t n)
         atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* The driver's health, for source_get_counters. */
+static void s_publish_health(source_t *s)
+{
+        struct driver_health hh = { 0 };
+
+        if (!s->drv->health)
+                return;
+        s->drv->health(s->h, &hh);
+        atomic_store_explicit(&s->h_reconnects, hh.reconnects, memory_order_relaxed);
+        atomic_store_explicit(&s->h_unplugs, hh.unplugs, memory_order_relaxed);
+        atomic_store_explicit(&s->h_errors, hh.errors, memory_order_relaxed);
+        atomic_store_explicit(&s->h_dropped, hh.upstream_dropped, memory_order_relaxed);
+        atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
+        atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
+}
+
 int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                size_t ring_bytes, char *err, size_t errlen)
 {
@@ -82,6 +98,11 @@ int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                 source_free(s);
                 return r;
         }
+        if (e[0])
+                snprintf(err, errlen, "source \"%s\" (%s): %s", cfg->name, cfg->driver, e);
+        else if (errlen)
+                err[0] = '\0';
+        s_publish_health(s);    /* status tells from configure on whether the board is there */
         *ret = s;
         return 0;
 }
@@ -190,17 +211,7 @@ static void *s_thread(void *arg)
                                 break;
                         continue;
                 }
-                if (s->drv->health) {
-                        struct driver_health hh = { 0 };
-                        s->drv->health(s->h, &hh);
-                        atomic_store_explicit(&s->h_reconnects, hh.reconnects, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_unplugs, hh.unplugs, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_errors, hh.errors, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_dropped, hh.upstream_dropped,
-                                              memory_order_relaxed);
-                        atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
-                }
+                s_publish_health(s);
                 if (n == 0)
                         continue;
                 if (n == DRIVER_NOTE) {

@@ -44,7 +44,8 @@ typedef struct driver_handle driver_handle_t;
 struct driver {
         const char *name;               /* the configuration's driver = NAME */
         /* Prepares cfg's source (checks the path or program).  Returns 0 and
-         * *ret, or -errno with err filled. */
+         * *ret (err then holds a note for the log, or ""; e.g. a board not
+         * there yet), or -errno with err filled. */
         int (*open)(driver_handle_t **ret, const struct source_config *cfg,
                     char *err, size_t errlen);
         /* RUN on: the board starts sending, from the beginning of a run. */

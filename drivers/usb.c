@@ -124,12 +124,28 @@ static int s_open(driver_handle_t **ret, const struct source_config *cfg, char *
                                        .serial = cfg->usb_serial[0] ? cfg->usb_serial : NULL };
         struct usb_board_callbacks cb = { .bytes = s_bytes, .attached = s_attached,
                                           .detached = s_detached, .log = s_log };
+        struct usb_board_stats st;
+        char note[S_NOTE_BYTES] = "";
         h->board = usb_board_new(&uc, &cb, h, err, errlen);
         if (!h->board) {
                 free(h);
                 return -ENODEV;
         }
         snprintf(h->label, sizeof h->label, "%s", usb_board_name(h->board));
+        /* Take the board now if it is there, so that configure can say
+         * whether it is; the attach itself needs no line in the log. */
+        usb_board_handle_events(h->board, 0);
+        usb_board_stats(h->board, &st);
+        while (s_pop_note(h, note, sizeof note))
+                ;       /* the last one, if any, says why it was not taken */
+        if (st.attached)
+                err[0] = '\0';
+        else if (note[0] && !h->ever_attached)
+                snprintf(err, errlen, "%s: not present or not usable (%s); it is taken "
+                         "when it appears", h->label, note);
+        else
+                snprintf(err, errlen, "%s: not present; it is taken when it appears",
+                         h->label);
         *ret = h;
         return 0;
 }
