@@ -134,6 +134,13 @@ $(BUILD)/tests/usb/test_usb: tests/usb/test_usb.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(UMOCK_PKGS)) $< $(LIB) $(LDFLAGS_ALL) \
 	    $(shell pkg-config --libs $(UMOCK_PKGS)) $(LDLIBS_ALL) -o $@
 
+# The boards darkdaqd reads in the end-to-end USB test, played from another
+# process (umockdev's ioctl handlers answer across processes).
+$(BUILD)/tests/usb/usb_board_mock: tests/usb/usb_board_mock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags $(UMOCK_PKGS)) $< $(LDFLAGS_ALL) \
+	    $(shell pkg-config --libs $(UMOCK_PKGS)) -lpthread -o $@
+
 check-usb: $(BUILD)/tests/usb/test_usb
 	t=$$(mktemp -d); TMPDIR=$$t ASAN_OPTIONS=verify_asan_link_order=0 umockdev-wrapper \
 	    $< > $$t/out 2>&1; r=$$?; cat $$t/out; \
