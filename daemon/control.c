@@ -507,10 +507,11 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
         for (size_t i = 0; i < s->n_sources; i++) {
                 const struct control_source_status *x = &s->sources[i];
                 s_put(&o, "%-16s %-6s %12" PRIu64 " %10" PRIu64 " %6" PRIu64 " %6" PRIu64
-                      " %8" PRIu64 " %9" PRIu64 "  %s%s%s%s\n", x->name, x->driver, x->c.bytes,
+                      " %8" PRIu64 " %9" PRIu64 "  %s%s%s%s%s\n", x->name, x->driver, x->c.bytes,
                       x->c.fragments, x->c.bad, x->c.junk, x->c.busy_ms, x->silent_ms,
                       x->ended ? "ended" : x->c.running ? "running" : "idle",
                       x->stalled ? ", STALLED" : x->silent ? ", SILENT" : "",
+                      x->c.health.unplugs && !x->c.health.attached ? ", UNPLUGGED" : "",
                       x->error[0] ? ", error: " : "", x->error);
         }
         if (s->builder) {

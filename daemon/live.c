@@ -282,6 +282,8 @@ static void s_close_sources(live_t *l)
 static int s_configure(live_t *l, char *msg, size_t len)
 {
         const struct darkdaq_config *cfg = l->cfg;
+        char notes[520] = "";  /* "; " and the first note */
+        size_t n_notes = 0;
 
         if (cfg->n_sources == 0) {
                 snprintf(msg, len, "no [source.NAME] section in the configuration");
@@ -295,10 +297,16 @@ static int s_configure(live_t *l, char *msg, size_t len)
                         s_close_sources(l);
                         return r;
                 }
+                if (msg[0]) {   /* the driver's note: a board not there yet */
+                        s_log(l, "%s", msg);
+                        if (!n_notes++)
+                                snprintf(notes, sizeof notes, "; %s", msg);
+                }
                 s->boards = config_source_boards(&cfg->sources[i]);
                 l->n_st = i + 1;
         }
-        snprintf(msg, len, "configured %zu source%s", l->n_st, l->n_st == 1 ? "" : "s");
+        snprintf(msg, len, "configured %zu source%s%s%s", l->n_st, l->n_st == 1 ? "" : "s", notes,
+                 n_notes > 1 ? " (and more: see the log)" : "");
         return 0;
 }
 
@@ -377,6 +385,13 @@ static bool s_pump(live_t *l, uint64_t now)
                         if (m->kind == SOURCE_MSG_END) {
                                 ring_release(source_ring(s->src));
                                 s_stream_ended(l, i);
+                                continue;
+                        }
+                        if (m->kind == SOURCE_MSG_NOTE) {
+                                s_log(l, "source \"%s\" (%s): %.*s", source_name(s->src),
+                                      source_driver_name(s->src), (int)m->item.bytes,
+                                      (const char *)source_msg_data(m));
+                                ring_release(source_ring(s->src));
                                 continue;
                         }
                         struct stream_item it = m->item;

@@ -52,6 +52,22 @@ static void s_alive(source_t *s)
         atomic_store_explicit(&s->alive_ms, clock_mono_ms(), memory_order_release);
 }
 
+/* The driver's health, for source_get_counters. */
+static void s_publish_health(source_t *s)
+{
+        struct driver_health hh = { 0 };
+
+        if (!s->drv->health)
+                return;
+        s->drv->health(s->h, &hh);
+        atomic_store_explicit(&s->h_reconnects, hh.reconnects, memory_order_relaxed);
+        atomic_store_explicit(&s->h_unplugs, hh.unplugs, memory_order_relaxed);
+        atomic_store_explicit(&s->h_errors, hh.errors, memory_order_relaxed);
+        atomic_store_explicit(&s->h_dropped, hh.upstream_dropped, memory_order_relaxed);
+        atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
+        atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
+}
+
 int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                size_t ring_bytes, char *err, size_t errlen)
 {
@@ -82,6 +98,11 @@ int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                 source_free(s);
                 return r;
         }
+        if (e[0])
+                snprintf(err, errlen, "source \"%s\" (%s): %s", cfg->name, cfg->driver, e);
+        else if (errlen)
+                err[0] = '\0';
+        s_publish_health(s);    /* status tells from configure on whether the board is there */
         *ret = s;
         return 0;
 }
@@ -135,6 +156,27 @@ static int s_push(void *ctx, const struct stream_item *it)
         return 0;
 }
 
+/* Passes a driver's line for the log to the core, in order with the items.
+ * Returns 1 if aborted while waiting for room. */
+static int s_note(source_t *s, const char *text)
+{
+        size_t n = strlen(text), len = sizeof(struct source_msg) + n;
+        struct source_msg *m;
+
+        while (!(m = ring_reserve(s->ring, len))) {
+                if (atomic_load(&s->abort))
+                        return 1;
+                ring_notify(s->ring);
+                ring_wait_room(s->ring, len, SOURCE_READ_TIMEOUT_MS);
+        }
+        memset(m, 0, sizeof *m);
+        m->kind = SOURCE_MSG_NOTE;
+        m->item.bytes = n;
+        memcpy(m + 1, text, n);
+        ring_commit(s->ring, len);
+        return 0;
+}
+
 static void s_end(source_t *s)
 {
         struct source_msg *m;
@@ -171,23 +213,19 @@ static void *s_thread(void *arg)
                                 break;
                         continue;
                 }
-                if (s->drv->health) {
-                        struct driver_health hh = { 0 };
-                        s->drv->health(s->h, &hh);
-                        atomic_store_explicit(&s->h_reconnects, hh.reconnects, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_unplugs, hh.unplugs, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_errors, hh.errors, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_dropped, hh.upstream_dropped,
-                                              memory_order_relaxed);
-                        atomic_store_explicit(&s->h_overflow, hh.overflow, memory_order_relaxed);
-                        atomic_store_explicit(&s->h_attached, hh.attached, memory_order_relaxed);
-                }
+                s_publish_health(s);
                 if (n == 0) {
                         s_alive(s);     /* ran, and the board had nothing: silence */
                         continue;
                 }
                 if (n == DRIVER_NO_VERDICT)
                         continue;       /* the board itself got no CPU: not its silence */
+                if (n == DRIVER_NOTE) {
+                        if (s_note(s, e) != 0)
+                                break;
+                        s_alive(s);
+                        continue;
+                }
                 if (n == DRIVER_RESET) {
                         /* the board's stream broke: its cut fragment is junk,
                          * and the next bytes start a new stream at this offset */

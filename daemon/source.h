@@ -20,6 +20,8 @@
 enum source_msg_kind {
         SOURCE_MSG_ITEM = 1,            /* a stream item; its bytes follow */
         SOURCE_MSG_END = 2,             /* the stream ended (or failed: source_error) */
+        SOURCE_MSG_NOTE = 3,            /* a line from the driver for the log; item.bytes
+                                           bytes of text follow, no NUL */
 };
 
 /* One ring message: this header, then item.bytes bytes (item.data is not
@@ -57,8 +59,9 @@ struct source_counters {
 typedef struct source source_t;
 
 /* Opens cfg's driver (found by name) for stream index `index`, with a ring
- * of ring_bytes.  Returns 0 and *ret, or -errno with err filled
- * ("source \"NAME\": ..."). */
+ * of ring_bytes.  Returns 0 and *ret (err then holds the driver's note for
+ * the log, "source \"NAME\" (DRIVER): ...", or ""), or -errno with err
+ * filled ("source \"NAME\": ..."). */
 int source_new(source_t **ret, const struct source_config *cfg, uint32_t index,
                size_t ring_bytes, char *err, size_t errlen);
 /* Aborts and joins the thread if it runs, closes the driver.  Accepts NULL.

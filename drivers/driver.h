@@ -62,6 +62,11 @@ struct driver_key {
  * board's silence (source_alive_ms), as for a thread that got no CPU. */
 #define DRIVER_NO_VERDICT (-1000002)
 
+/* read() returns this with a line for the log in err (the board left, came
+ * back, a transfer error), in order with the bytes around it: the source
+ * passes it to the core, which logs it naming the source, and reads on. */
+#define DRIVER_NOTE     (-1000003)
+
 /* A driver's health, for status and metrics. */
 struct driver_health {
         uint64_t reconnects;            /* the board came back after it left */
@@ -92,8 +97,9 @@ struct driver {
         uint64_t (*boards)(const void *options);
         /* Prepares the source its options describe (checks the path or
          * program).  options is the driver's options struct, defaults and
-         * the file's keys applied.  Returns 0 and *ret, or -errno with err
-         * filled. */
+         * the file's keys applied.  Returns 0 and *ret (err then holds a
+         * note for the log, or ""; e.g. a board not there yet), or -errno
+         * with err filled. */
         int (*open)(driver_handle_t **ret, const void *options, char *err, size_t errlen);
         /* RUN on: the board starts sending, from the beginning of a run. */
         int (*start)(driver_handle_t *h, char *err, size_t errlen);
@@ -103,8 +109,8 @@ struct driver {
         /* BUSY on or off: throttle the board (it may still send what it has). */
         void (*busy)(driver_handle_t *h, bool on);
         /* Reads up to len bytes (len >= FRAG_MAX_BYTES), waiting at most
-         * timeout_ms.  Returns bytes (> 0), 0 on timeout, DRIVER_END, or
-         * -errno (err filled). */
+         * timeout_ms.  Returns bytes (> 0), 0 on timeout, DRIVER_END,
+         * DRIVER_RESET, DRIVER_NOTE (err filled), or -errno (err filled). */
         ssize_t (*read)(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
                         char *err, size_t errlen);
         /* Stops if needed and frees h.  Accepts NULL. */

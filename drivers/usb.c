@@ -3,10 +3,12 @@
  * source's own thread, inside read().  An unplugged board ends its stream
  * with DRIVER_RESET after every byte that arrived before the unplug, so the
  * cut fragment becomes junk and every complete one is kept; the board is
- * picked up again when it returns. */
+ * picked up again when it returns.  What usb_board has to say (the board
+ * left, came back, an error) comes out of read() as DRIVER_NOTE lines. */
 #include "driver.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,15 +34,58 @@ static const struct driver_key s_keys[] = {
         { .name = NULL }
 };
 
+#define S_NOTES         8               /* log lines held for read() */
+#define S_NOTE_BYTES    320
+
 struct driver_handle {
         usb_board_t *board;
+        char label[96];                 /* "usb 1209:0001 serial X", for notes */
         uint8_t *pending;               /* bytes delivered by callbacks, not yet read */
         size_t n_pending, cap, at;
         bool reset;                     /* the board left after the pending bytes */
         bool failed;                    /* out of memory holding bytes */
         _Atomic bool running;
+        _Atomic bool busy;              /* BUSY as last asked */
         int idle_after_stop;            /* empty reads since RUN went off */
+        bool ever_attached;             /* a board was attached before */
+        char notes[S_NOTES][S_NOTE_BYTES];      /* log lines, oldest at note_at */
+        unsigned note_at, n_notes;
+        unsigned notes_dropped;         /* lines lost to a full queue */
 };
+
+/* Queues a line for read() to return as DRIVER_NOTE (callbacks only: the
+ * thread inside usb_board_handle_events). */
+__attribute__((format(printf, 2, 3)))
+static void s_note(driver_handle_t *h, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (h->n_notes == S_NOTES) {
+                h->notes_dropped++;
+                return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(h->notes[(h->note_at + h->n_notes) % S_NOTES], S_NOTE_BYTES, fmt, ap);
+        va_end(ap);
+        h->n_notes++;
+}
+
+/* Moves the oldest note into buf; false if there is none. */
+static bool s_pop_note(driver_handle_t *h, char *buf, size_t len)
+{
+        if (h->n_notes == 0) {
+                if (!h->notes_dropped)
+                        return false;
+                snprintf(buf, len, "%s: %u more messages were dropped (they came faster "
+                         "than they are logged)", h->label, h->notes_dropped);
+                h->notes_dropped = 0;
+                return true;
+        }
+        snprintf(buf, len, "%s", h->notes[h->note_at]);
+        h->note_at = (h->note_at + 1) % S_NOTES;
+        h->n_notes--;
+        return true;
+}
 
 static void s_bytes(void *ctx, const uint8_t *data, size_t n)
 {
@@ -63,15 +108,27 @@ static void s_bytes(void *ctx, const uint8_t *data, size_t n)
 
 static void s_attached(void *ctx, const char *where)
 {
-        (void)ctx;
-        (void)where;
+        driver_handle_t *h = ctx;
+        bool run = atomic_load(&h->running), busy = atomic_load(&h->busy);
+
+        /* usb_board has sent RUN and BUSY as they were last asked */
+        s_note(h, "%s: %s at %s%s%s", h->label, h->ever_attached ? "back" : "attached", where,
+               !run ? "" : busy ? "; RUN and BUSY sent" : "; RUN sent",
+               run && h->ever_attached ? " again" : "");
+        h->ever_attached = true;
 }
 
 static void s_detached(void *ctx, const char *why)
 {
         driver_handle_t *h = ctx;
-        (void)why;
+
+        s_note(h, "%s; a fragment it cut off is junk", why);
         h->reset = true;
+}
+
+static void s_log(void *ctx, const char *msg)
+{
+        s_note(ctx, "%s", msg);
 }
 
 static int s_open(driver_handle_t **ret, const void *options, char *err, size_t errlen)
@@ -83,12 +140,29 @@ static int s_open(driver_handle_t **ret, const void *options, char *err, size_t 
         struct usb_board_config uc = { .vid = cfg->vid, .pid = cfg->pid,
                                        .serial = cfg->serial[0] ? cfg->serial : NULL };
         struct usb_board_callbacks cb = { .bytes = s_bytes, .attached = s_attached,
-                                          .detached = s_detached };
+                                          .detached = s_detached, .log = s_log };
+        struct usb_board_counters st;
+        char note[S_NOTE_BYTES] = "";
         int r = usb_board_new(&h->board, &uc, &cb, h, err, errlen);
         if (r < 0) {
                 free(h);
                 return r;
         }
+        snprintf(h->label, sizeof h->label, "%s", usb_board_name(h->board));
+        /* Take the board now if it is there, so that configure can say
+         * whether it is; the attach itself needs no line in the log. */
+        usb_board_handle_events(h->board, 0);
+        usb_board_get_counters(h->board, &st);
+        while (s_pop_note(h, note, sizeof note))
+                ;       /* the last one, if any, says why it was not taken */
+        if (st.attached)
+                err[0] = '\0';
+        else if (note[0] && !h->ever_attached)
+                snprintf(err, errlen, "%s: not present or not usable (%s); it is taken "
+                         "when it appears", h->label, note);
+        else
+                snprintf(err, errlen, "%s: not present; it is taken when it appears",
+                         h->label);
         *ret = h;
         return 0;
 }
@@ -114,14 +188,19 @@ static void s_stop(driver_handle_t *h)
 
 static void s_busy(driver_handle_t *h, bool on)
 {
+        atomic_store(&h->busy, on);
         usb_board_busy(h->board, on);
 }
 
+/* Bytes first, then the notes that came with them, then the reset: every
+ * byte before an unplug is read before the stream ends. */
 static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms, char *err,
                       size_t errlen)
 {
         if (h->at == h->n_pending) {
                 h->at = h->n_pending = 0;
+                if (s_pop_note(h, err, errlen))
+                        return DRIVER_NOTE;
                 if (h->reset) {
                         h->reset = false;
                         return DRIVER_RESET;
@@ -137,6 +216,8 @@ static ssize_t s_read(driver_handle_t *h, void *buf, size_t len, int timeout_ms,
                         return r;
                 }
                 if (h->n_pending == 0) {
+                        if (h->n_notes || h->notes_dropped || h->reset)
+                                return 0;       /* said by the next read */
                         /* after RUN off, what was in flight has come by the
                          * second empty wait */
                         if (!atomic_load(&h->running) && ++h->idle_after_stop >= 2)

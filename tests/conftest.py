@@ -8,6 +8,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = ROOT / os.environ.get("DARKDAQ_BUILD", "build")
 DATA = ROOT / "tests" / "data"
 
+# The USB tests need umockdev around the daemon: make check-usb runs them by
+# path (tests/usb/run.sh), a plain `pytest tests` leaves them out.
+collect_ignore = ["usb"]
+
 
 def program(name):
     """Path of a built program; the test fails (not skips) when it is missing."""

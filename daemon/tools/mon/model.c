@@ -150,6 +150,8 @@ static void s_alarms(model_t *m)
                 s_alarm(m, prev, n_prev, name, json_u64(json_get(x, "junk"), 0));
                 snprintf(name, sizeof name, "source %.40s error", src);
                 s_alarm(m, prev, n_prev, name, *json_string(json_get(x, "error"), "") != '\0');
+                snprintf(name, sizeof name, "source %.40s unplugs", src);   /* a USB board left */
+                s_alarm(m, prev, n_prev, name, json_u64(json_get(x, "unplugs"), 0));
         }
         s_alarm(m, prev, n_prev, "mon: unreadable records", m->bad_records);
 }
