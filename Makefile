@@ -153,7 +153,7 @@ check: all $(TESTS)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TESTS)
 
 # The USB test plays the board through umockdev's LD_PRELOAD, so it links
-# umockdev and runs under umockdev-wrapper (../shared/recipes/usb-umockdev.md).
+# umockdev and runs under umockdev-wrapper (tests/usb/test_usb.c says how).
 UMOCK_PKGS  := umockdev-1.0 gobject-2.0 glib-2.0 libusb-1.0
 $(BUILD)/tests/usb/test_usb: tests/usb/test_usb.c $(LIB)
 	@mkdir -p $(dir $@)

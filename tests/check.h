@@ -139,7 +139,8 @@ static inline void check_report_errno(const char *file, int line, const char *ex
                                            cr_, cw_);                        \
         } while (0)
 
-/* Directory of the reference data copied from ../shared/data. */
+/* Directory of the reference data (tests/data: streams and the expected output
+ * of an independent implementation). */
 #define TEST_DATA(rel) (getenv("DARKDAQ_TEST_DATA") ? getenv("DARKDAQ_TEST_DATA") : "tests/data"), rel
 
 #define TEST_MAIN()                                                          \

@@ -1,5 +1,5 @@
-/* test_usb: usb_board against a board mocked with umockdev (see
- * ../shared/recipes/usb-umockdev.md).  This process is the board: a umockdev
+/* test_usb: usb_board against a board mocked with umockdev, no hardware.
+ * This process is the board: a umockdev
  * testbed holds its sysfs record and an ioctl handler (run by umockdev on its
  * own thread) answers libusb's usbdevfs ioctls.  Run under umockdev-wrapper
  * (LD_PRELOAD=libumockdev-preload.so.0) with TMPDIR set. */
