@@ -1,8 +1,8 @@
-/* Tests of notify without systemd: the test binds an AF_UNIX datagram
- * socket with SO_PASSCRED and starts a child with NOTIFY_SOCKET, WATCHDOG_USEC=200000 and WATCHDOG_PID
- * set; the child runs a small main loop calling notify_*; the test waits on
- * the datagrams (never sleeps) and checks READY=1 first and from the child,
- * WATCHDOG=1 gaps below the interval, STOPPING=1 on SIGTERM. */
+/* Tests of notify without systemd: the test binds an AF_UNIX datagram socket
+ * with SO_PASSCRED and starts a child with NOTIFY_SOCKET, WATCHDOG_USEC=200000
+ * and WATCHDOG_PID set; the child runs a small main loop calling notify_*; the
+ * test waits on the datagrams (never sleeps) and checks READY=1 first and from
+ * the child, WATCHDOG=1 gaps below the interval, STOPPING=1 on SIGTERM. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

@@ -1,8 +1,8 @@
-/* test_usb: usb_board against a board mocked with umockdev, no hardware.
- * This process is the board: a umockdev
- * testbed holds its sysfs record and an ioctl handler (run by umockdev on its
- * own thread) answers libusb's usbdevfs ioctls.  Run under umockdev-wrapper
- * (LD_PRELOAD=libumockdev-preload.so.0) with TMPDIR set. */
+/* test_usb: usb_board against a board mocked with umockdev, no hardware. This
+ * process is the board: a umockdev testbed holds its sysfs record and an ioctl
+ * handler (run by umockdev on its own thread) answers libusb's usbdevfs
+ * ioctls. Run under umockdev-wrapper (LD_PRELOAD=libumockdev-preload.so.0)
+ * with TMPDIR set. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
