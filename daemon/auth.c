@@ -174,15 +174,17 @@ static int s_parse_line(char *line, bool bare_ok, enum key_kind *kind, char key[
         /* no key begins with '#': Z85 "#xxxx" would exceed 32 bits */
         if (*s == '\0' || *s == '#')
                 return 0;
+        /* before looking for "name = value": '=' is a Z85 character too, and
+         * a bare key holding one must not pass for metadata and be dropped */
+        if (bare_ok && s_is_z85_key(s, strlen(s))) {
+                memcpy(key, s, AUTH_KEY_Z85_LEN + 1);
+                *kind = KEY_PUBLIC;
+                return 0;
+        }
         eq = strchr(s, '=');
         if (!eq) {
                 if (strcmp(s, "curve") == 0 || strcmp(s, "metadata") == 0)
                         return 0;
-                if (bare_ok && s_is_z85_key(s, strlen(s))) {
-                        memcpy(key, s, AUTH_KEY_Z85_LEN + 1);
-                        *kind = KEY_PUBLIC;
-                        return 0;
-                }
                 *why = bare_ok ? "neither a key line nor a 40-character Z85 key"
                                : "not a \"public-key = ...\" or \"secret-key = ...\" line";
                 return -EINVAL;

@@ -228,6 +228,35 @@ TEST(config_errors)
         s_cleanup(&k);
 }
 
+/* A bare key line holding '=' (a Z85 character) is a key, not metadata:
+ * such a client used to be dropped from the list without a word. */
+TEST(bare_key_with_an_equals_sign_is_listed)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub[AUTH_KEY_Z85_LEN + 1], sec[AUTH_KEY_Z85_LEN + 1], spub[AUTH_KEY_Z85_LEN + 1];
+        char err[256] = "", list[128];
+        void *ctx = zmq_ctx_new();
+        int tries = 0;
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE_OK_ZERO(s_pair(&k, "server", spub));
+        do {            /* about 4 keys in 10 hold an '=' */
+                REQUIRE_OK_ZERO(auth_keygen(pub, sec));
+        } while (!strchr(pub, '=') && ++tries < 1000);
+        REQUIRE(strchr(pub, '=') != NULL);
+        const char *lp = s_path(&k, "clients.txt");
+        snprintf(list, sizeof(list), "%s\n", pub);
+        s_write(lp, list);
+        auth_t *a;
+        REQUIRE_OK_ZERO(auth_new(&a, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                                 .allowed_clients = lp },
+                                 err, sizeof(err)));
+        CHECK_EQ_U(auth_allowed_count(a), 1);
+        a = auth_free(a);
+        zmq_ctx_term(ctx);
+        s_cleanup(&k);
+}
+
 /* Reads monitor events until one in mask arrives (true) or WAIT_MS passes. */
 static bool s_wait_event(void *mon, int mask)
 {
