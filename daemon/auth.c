@@ -34,6 +34,8 @@ struct auth {
         bool have_keys;                 /* server secret key and client list read */
         char secret_z85[AUTH_KEY_Z85_LEN + 1];  /* this server's secret key */
         key_t32 *allowed;               /* client public keys, binary */
+        uint8_t *roles;                 /* per key: bit r, it may reach sockets of role r */
+        uint8_t adding_roles;           /* the roles of the list being read */
         size_t n_allowed;               /* entries in allowed */
         size_t cap_allowed;             /* allocated entries */
         char log_name[64];              /* prefix of log lines */
@@ -294,17 +296,25 @@ static int s_add_allowed(auth_t *a, const char *z85)
 
         if (!zmq_z85_decode(bin, z85))
                 return -EINVAL;
-        for (size_t i = 0; i < a->n_allowed; i++)
-                if (memcmp(a->allowed[i], bin, KEY_BYTES) == 0)
+        for (size_t i = 0; i < a->n_allowed; i++) {
+                if (memcmp(a->allowed[i], bin, KEY_BYTES) == 0) {
+                        a->roles[i] |= a->adding_roles;
                         return 0;
+                }
+        }
         if (a->n_allowed == a->cap_allowed) {
                 size_t cap = a->cap_allowed ? a->cap_allowed * 2 : 16;
                 key_t32 *p = realloc(a->allowed, cap * sizeof(*p));
                 if (!p)
                         return -ENOMEM;
                 a->allowed = p;
+                uint8_t *q = realloc(a->roles, cap);
+                if (!q)
+                        return -ENOMEM;
+                a->roles = q;
                 a->cap_allowed = cap;
         }
+        a->roles[a->n_allowed] = a->adding_roles;
         memcpy(a->allowed[a->n_allowed++], bin, KEY_BYTES);
         return 0;
 }
@@ -450,13 +460,30 @@ static void s_log_refusal(auth_t *a, const struct zap_request *r, const char *wh
         a->log_suppressed = 0;
 }
 
-static bool s_key_allowed(const auth_t *a, const void *key, size_t len)
+/* The ZAP domain of each role's sockets. */
+static const char *const s_domains[AUTH_ROLES] = {
+        [AUTH_ROLE_ANY] = AUTH_ZAP_DOMAIN,
+        [AUTH_ROLE_CONTROL] = AUTH_ZAP_DOMAIN "-control",
+        [AUTH_ROLE_STORAGE] = AUTH_ZAP_DOMAIN "-storage",
+        [AUTH_ROLE_MONITOR] = AUTH_ZAP_DOMAIN "-monitor",
+};
+
+/* The role whose domain is d, or -1. */
+static int s_role_of_domain(const char *d)
 {
-        if (len != KEY_BYTES)
+        for (int r = 0; r < AUTH_ROLES; r++)
+                if (!strcmp(d, s_domains[r]))
+                        return r;
+        return -1;
+}
+
+static bool s_key_allowed(const auth_t *a, int role, const void *key, size_t len)
+{
+        if (len != KEY_BYTES || role < 0)
                 return false;
         for (size_t i = 0; i < a->n_allowed; i++)
                 if (memcmp(a->allowed[i], key, KEY_BYTES) == 0)
-                        return true;
+                        return a->roles[i] >> role & 1;
         return false;
 }
 
@@ -500,13 +527,18 @@ static void s_zap_handle(auth_t *a)
                 status = "500";
                 text = "malformed ZAP request";
                 why = text;
-        } else if (strcmp(r.frame[2], AUTH_ZAP_DOMAIN) == 0 && strcmp(r.frame[5], "CURVE") == 0) {
-                if (r.n >= 7 && s_key_allowed(a, r.frame[6], r.len[6])) {
+        } else if (s_role_of_domain(r.frame[2]) >= 0 && strcmp(r.frame[5], "CURVE") == 0) {
+                if (r.n >= 7 && s_key_allowed(a, s_role_of_domain(r.frame[2]), r.frame[6],
+                                              r.len[6])) {
                         status = "200";
                         text = "OK";
                         zmq_z85_encode(user, (const uint8_t *)r.frame[6], KEY_BYTES);
                 } else {
-                        text = "client key not allowed";
+                        text = s_key_allowed(a, AUTH_ROLE_ANY, r.frame[6], r.len[6]) ||
+                               s_key_allowed(a, AUTH_ROLE_CONTROL, r.frame[6], r.len[6]) ||
+                               s_key_allowed(a, AUTH_ROLE_STORAGE, r.frame[6], r.len[6]) ||
+                               s_key_allowed(a, AUTH_ROLE_MONITOR, r.frame[6], r.len[6])
+                               ? "client key not allowed on this socket" : "client key not allowed";
                         why = text;
                 }
         } else if (r.len[2] == 0 && strcmp(r.frame[5], "NULL") == 0) {
@@ -597,7 +629,15 @@ int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *e
 {
         auth_t *a = calloc(1, sizeof(*a));
         bool has_server = cfg->server_key_file && cfg->server_key_file[0];
-        bool has_clients = cfg->allowed_clients && cfg->allowed_clients[0];
+        const char *lists[AUTH_ROLES] = {
+                [AUTH_ROLE_ANY] = cfg->allowed_clients,
+                [AUTH_ROLE_CONTROL] = cfg->control_clients,
+                [AUTH_ROLE_STORAGE] = cfg->storage_clients,
+                [AUTH_ROLE_MONITOR] = cfg->monitor_clients,
+        };
+        bool has_clients = false;
+        for (int k = 0; k < AUTH_ROLES; k++)
+                has_clients |= lists[k] && lists[k][0];
         int r;
 
         if (!a) {
@@ -630,14 +670,30 @@ int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *e
                 auth_free(a);
                 return -ENOTSUP;
         }
-        if ((r = auth_read_key_file(cfg->server_key_file, NULL, a->secret_z85, err, errlen)) < 0 ||
-            (r = s_read_allowed(a, cfg->allowed_clients, err, errlen)) < 0) {
+        if ((r = auth_read_key_file(cfg->server_key_file, NULL, a->secret_z85, err, errlen)) < 0) {
                 auth_free(a);
                 return r;
         }
+        for (int k = 0; k < AUTH_ROLES; k++) {
+                if (!lists[k] || !lists[k][0])
+                        continue;
+                size_t before = a->n_allowed;
+                /* allowed_clients: every socket; the others: their own */
+                a->adding_roles = k == AUTH_ROLE_ANY ? (1u << AUTH_ROLES) - 1 : 1u << k;
+                if ((r = s_read_allowed(a, lists[k], err, errlen)) < 0) {
+                        auth_free(a);
+                        return r;
+                }
+                if (a->n_allowed == before && k == AUTH_ROLE_ANY) {
+                        s_err(err, errlen, "allowed client keys %s: no key listed, nobody could "
+                              "connect", lists[k]);
+                        auth_free(a);
+                        return -EINVAL;
+                }
+        }
         if (a->n_allowed == 0) {
-                s_err(err, errlen, "allowed client keys %s: no key listed, nobody could connect",
-                      cfg->allowed_clients);
+                s_err(err, errlen, "allowed client keys: no key listed in any list, nobody could "
+                      "connect");
                 auth_free(a);
                 return -EINVAL;
         }
@@ -667,6 +723,7 @@ auth_t *auth_free(auth_t *a)
                 zmq_close(a->pipe_thread);
         explicit_bzero(a->secret_z85, sizeof(a->secret_z85));
         free(a->allowed);
+        free(a->roles);
         free(a);
         return NULL;
 }
@@ -682,6 +739,12 @@ static int s_setopt(void *socket, int opt, const void *val, size_t len, const ch
 
 int auth_apply_server(auth_t *a, void *socket, const char *endpoint, char *err, size_t errlen)
 {
+        return auth_apply_server_role(a, socket, endpoint, AUTH_ROLE_ANY, err, errlen);
+}
+
+int auth_apply_server_role(auth_t *a, void *socket, const char *endpoint, enum auth_role role,
+                           char *err, size_t errlen)
+{
         int one = 1, rc;
 
         if (!(a && a->require_curve) && auth_endpoint_is_local(endpoint))
@@ -695,7 +758,7 @@ int auth_apply_server(auth_t *a, void *socket, const char *endpoint, char *err, 
                            endpoint, err, errlen)) < 0 ||
             (rc = s_setopt(socket, ZMQ_CURVE_SECRETKEY, a->secret_z85, AUTH_KEY_Z85_LEN + 1,
                            "ZMQ_CURVE_SECRETKEY", endpoint, err, errlen)) < 0 ||
-            (rc = s_setopt(socket, ZMQ_ZAP_DOMAIN, AUTH_ZAP_DOMAIN, strlen(AUTH_ZAP_DOMAIN),
+            (rc = s_setopt(socket, ZMQ_ZAP_DOMAIN, s_domains[role], strlen(s_domains[role]),
                            "ZMQ_ZAP_DOMAIN", endpoint, err, errlen)) < 0)
                 return rc;
         return 1;

@@ -19,7 +19,8 @@
  *
  * The ZAP handler runs in its own thread, bound to inproc://zeromq.zap.01 of
  * the context given to auth_new() (one auth_t per context).  It answers:
- *   domain "darkdaq", mechanism CURVE, key listed        -> 200 (accepted)
+ *   domain "darkdaq[-ROLE]", mechanism CURVE, key listed
+ *   for the role (allowed_clients: every role)            -> 200 (accepted)
  *   empty domain, mechanism NULL (a local socket)        -> 200
  *   anything else                                        -> 400, counted in
  *   auth_refusals() and logged "NAME: auth: refused ... from ADDRESS key KEY"
@@ -39,11 +40,27 @@
 
 typedef struct auth auth_t;
 
+/* The kinds of socket a client key may be allowed on: each has a ZAP domain
+ * of its own ("darkdaq-control", ...), so that a monitor's key cannot stop
+ * the run or pose as a store.  AUTH_ROLE_ANY ("darkdaq") takes only the keys
+ * of allowed_clients, which are allowed on every socket. */
+enum auth_role {
+        AUTH_ROLE_ANY,
+        AUTH_ROLE_CONTROL,              /* run control (REP) */
+        AUTH_ROLE_STORAGE,              /* the storage channel */
+        AUTH_ROLE_MONITOR,              /* the monitor stream (XPUB) */
+        AUTH_ROLES
+};
+
 /* The serving side's settings (the daemon's control and storage sockets,
  * the store's sockets that bind). */
 struct auth_config {
         const char *server_key_file;    /* secret key file; NULL: none */
-        const char *allowed_clients;    /* file or directory of client public keys; NULL: none */
+        const char *allowed_clients;    /* file or directory of client public keys, allowed on
+                                         * every socket; NULL: none */
+        const char *control_clients;    /* the same, allowed on control sockets only */
+        const char *storage_clients;    /* ... on storage sockets only */
+        const char *monitor_clients;    /* ... on the monitor socket only */
         bool require_curve;             /* CURVE on local endpoints too (tests, paranoia) */
         const char *log_name;           /* prefix of log lines; NULL: "darkdaq" */
 };
@@ -80,6 +97,11 @@ auth_t *auth_free(auth_t *a);
  * and returns 1; -EPERM (message in err) when no keys are configured, so a
  * non-local endpoint is never served in the clear; -errno from zmq_setsockopt. */
 int auth_apply_server(auth_t *a, void *socket, const char *endpoint, char *err, size_t errlen);
+
+/* The same for a socket of the given role: its ZAP domain lets in the keys
+ * of allowed_clients and of the role's own list only. */
+int auth_apply_server_role(auth_t *a, void *socket, const char *endpoint, enum auth_role role,
+                           char *err, size_t errlen);
 
 /* Call on a socket that will connect to endpoint, before zmq_connect.  Local
  * endpoint and require_curve off: nothing, returns 0.  Otherwise reads both

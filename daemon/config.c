@@ -277,6 +277,12 @@ static int s_auth_key(struct auth_section *a, const char *key, const char *value
         if (!strcmp(key, "allowed_clients"))
                 return value[0] ? config_parse_str(value, a->allowed_clients, sizeof a->allowed_clients)
                                 : (a->allowed_clients[0] = '\0', 0);
+        char *list = !strcmp(key, "control_clients") ? a->control_clients :
+                     !strcmp(key, "storage_clients") ? a->storage_clients :
+                     !strcmp(key, "monitor_clients") ? a->monitor_clients : NULL;
+        if (list)
+                return value[0] ? config_parse_str(value, list, CONFIG_PATH_MAX)
+                                : (list[0] = '\0', 0);
         if (!strcmp(key, "require_curve"))
                 return config_parse_bool(value, &a->require_curve);
         return -ENOENT;
@@ -426,10 +432,15 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
                          name, d->busy_low_bytes, d->busy_high_bytes, d->storage_buffer_bytes);
                 return -EINVAL;
         }
-        if (!cfg->auth.server_key[0] != !cfg->auth.allowed_clients[0]) {
-                snprintf(err, errlen, "%s: [auth] needs both server_key and allowed_clients, "
-                         "or neither (%s is set)", name,
-                         cfg->auth.server_key[0] ? "server_key" : "allowed_clients");
+        const struct auth_section *as = &cfg->auth;
+        const char *list = as->allowed_clients[0] ? "allowed_clients" :
+                           as->control_clients[0] ? "control_clients" :
+                           as->storage_clients[0] ? "storage_clients" :
+                           as->monitor_clients[0] ? "monitor_clients" : NULL;
+        if (!as->server_key[0] != !list) {
+                snprintf(err, errlen, "%s: [auth] needs both server_key and allowed_clients "
+                         "(or control_clients, storage_clients, monitor_clients), or neither "
+                         "(%s is set)", name, as->server_key[0] ? "server_key" : list);
                 return -EINVAL;
         }
         if (cfg->auth.require_curve && !cfg->auth.server_key[0]) {
@@ -593,11 +604,14 @@ void config_print_defaults(FILE *out)
                 "[IPV6]:PORT; empty: off\n\n"
                 "[auth]\n"
                 "# Local endpoints (ipc://, inproc://, tcp:// on loopback) are served in the\n"
-                "# clear; any other control or storage endpoint needs CURVE keys (else\n"
+                "# clear; any other control, storage or monitor endpoint needs CURVE keys (else\n"
                 "# darkdaqd exits 2).  Keys: darkdaq-keygen NAME writes NAME.key and NAME.pub.\n"
                 "server_key =    # the daemon's secret key file (NAME.key); empty: none\n"
                 "allowed_clients =    # file or directory of the clients' public keys "
-                "(NAME.pub)\n"
+                "(NAME.pub), allowed on every socket\n"
+                "control_clients =    # the same, allowed on the control socket only\n"
+                "storage_clients =    # the same, on the storage sockets only (stores)\n"
+                "monitor_clients =    # the same, on the monitor socket only (monitors)\n"
                 "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
                 d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,

@@ -40,7 +40,11 @@ struct daemon_config {
  * or neither; without them only local endpoints can be served. */
 struct auth_section {
         char server_key[CONFIG_PATH_MAX];       /* the daemon's secret key file; "": none */
-        char allowed_clients[CONFIG_PATH_MAX];  /* file or directory of client public keys */
+        char allowed_clients[CONFIG_PATH_MAX];  /* file or directory of client public keys,
+                                                 * allowed on every socket */
+        char control_clients[CONFIG_PATH_MAX];  /* the same, on the control socket only */
+        char storage_clients[CONFIG_PATH_MAX];  /* ... the storage sockets only */
+        char monitor_clients[CONFIG_PATH_MAX];  /* ... the monitor socket only */
         bool require_curve;                     /* CURVE on local endpoints too */
 };
 

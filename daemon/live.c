@@ -1103,6 +1103,9 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         struct auth_config ac = {
                 .server_key_file = as->server_key[0] ? as->server_key : NULL,
                 .allowed_clients = as->allowed_clients[0] ? as->allowed_clients : NULL,
+                .control_clients = as->control_clients[0] ? as->control_clients : NULL,
+                .storage_clients = as->storage_clients[0] ? as->storage_clients : NULL,
+                .monitor_clients = as->monitor_clients[0] ? as->monitor_clients : NULL,
                 .require_curve = as->require_curve,
                 .log_name = "darkdaqd",
         };
@@ -1115,8 +1118,8 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         l->ctl_sock = zmq_socket(l->zctx, ZMQ_REP);
         if (l->ctl_sock) {
                 char aerr[256];
-                r = auth_apply_server(l->auth, l->ctl_sock, cfg->daemon.control, aerr,
-                                      sizeof aerr);
+                r = auth_apply_server_role(l->auth, l->ctl_sock, cfg->daemon.control,
+                                           AUTH_ROLE_CONTROL, aerr, sizeof aerr);
                 if (r < 0) {
                         snprintf(err, errlen, "the control socket %s: %s", cfg->daemon.control,
                                  aerr);

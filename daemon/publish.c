@@ -50,12 +50,12 @@ struct publish {
 };
 
 static int s_bind(void **sock, void *zctx, int type, const char *what, const char *ep,
-                  auth_t *auth, char *err, size_t errlen)
+                  auth_t *auth, enum auth_role role, char *err, size_t errlen)
 {
         char aerr[256];
         *sock = zmq_socket(zctx, type);
         if (*sock) {
-                int r = auth_apply_server(auth, *sock, ep, aerr, sizeof aerr);
+                int r = auth_apply_server_role(auth, *sock, ep, role, aerr, sizeof aerr);
                 if (r < 0) {
                         snprintf(err, errlen, "the %s socket %s: %s", what, ep, aerr);
                         return r;
@@ -99,10 +99,10 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 publish_free(p);
                 return -ENOMEM;
         }
-        if ((r = s_bind(&p->storage, zctx, ZMQ_PUSH, "storage", d->storage, auth, err,
-                        errlen)) < 0 ||
-            (r = s_bind(&p->ack, zctx, ZMQ_PULL, "storage_ack", d->storage_ack, auth, err,
-                        errlen)) < 0) {
+        if ((r = s_bind(&p->storage, zctx, ZMQ_PUSH, "storage", d->storage, auth,
+                        AUTH_ROLE_STORAGE, err, errlen)) < 0 ||
+            (r = s_bind(&p->ack, zctx, ZMQ_PULL, "storage_ack", d->storage_ack, auth,
+                        AUTH_ROLE_STORAGE, err, errlen)) < 0) {
                 publish_free(p);
                 return r;
         }
@@ -111,11 +111,21 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
         zmq_setsockopt(p->storage, ZMQ_SNDHWM, &big, sizeof big);
         zmq_setsockopt(p->storage, ZMQ_LINGER, &linger, sizeof linger);
         zmq_setsockopt(p->ack, ZMQ_LINGER, &linger, sizeof linger);
+        /* the monitor socket needs CURVE on a non-local endpoint too: the
+         * events it samples are the experiment's data */
         p->monitor = zmq_socket(zctx, ZMQ_XPUB);
         if (p->monitor) {
+                char aerr[256];
                 zmq_setsockopt(p->monitor, ZMQ_SNDHWM, &hwm, sizeof hwm);
                 zmq_setsockopt(p->monitor, ZMQ_XPUB_NODROP, &one, sizeof one);
                 zmq_setsockopt(p->monitor, ZMQ_LINGER, &linger, sizeof linger);
+                r = auth_apply_server_role(auth, p->monitor, d->monitor, AUTH_ROLE_MONITOR, aerr,
+                                           sizeof aerr);
+                if (r < 0) {
+                        snprintf(err, errlen, "the monitor socket %s: %s", d->monitor, aerr);
+                        publish_free(p);
+                        return r;
+                }
         }
         if (!p->monitor || zmq_bind(p->monitor, d->monitor) < 0) {
                 r = -zmq_errno();

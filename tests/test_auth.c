@@ -408,6 +408,142 @@ TEST(curve_zap_allows_listed_key_only)
         s_cleanup(&k);
 }
 
+/* A CURVE client socket of type type on ep, one connection attempt. */
+static void *s_client(void *ctx, int type, const char *ep, const char *key_file,
+                      const char *server_pub)
+{
+        void *c = zmq_socket(ctx, type);
+        int zero = 0, never = -1;
+        char err[256];
+
+        zmq_setsockopt(c, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_setsockopt(c, ZMQ_RECONNECT_IVL, &never, sizeof(never));
+        if (auth_apply_client(c, ep, &(struct auth_client_config){ .client_key_file = key_file,
+                                                                   .server_public_file = server_pub,
+                                                                   .require_curve = true },
+                              err, sizeof(err)) != 1) {
+                fprintf(stderr, "%s\n", err);
+                zmq_close(c);
+                return NULL;
+        }
+        zmq_connect(c, ep);
+        return c;
+}
+
+/* A served socket of role role on loopback, with a monitor of its events. */
+static void *s_served(void *ctx, auth_t *a, int type, enum auth_role role, const char *mon_ep,
+                      void **mon, char *ep, size_t eplen)
+{
+        char err[256];
+        int zero = 0;
+        void *s = zmq_socket(ctx, type);
+
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        if (auth_apply_server_role(a, s, "tcp://127.0.0.1:*", role, err, sizeof(err)) != 1 ||
+            zmq_bind(s, "tcp://127.0.0.1:*") != 0) {
+                zmq_close(s);
+                return NULL;
+        }
+        zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &eplen);
+        zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_ALL);
+        *mon = zmq_socket(ctx, ZMQ_PAIR);
+        zmq_connect(*mon, mon_ep);
+        return s;
+}
+
+/* Keys allowed on one kind of socket only: a monitor's key cannot reach the
+ * control socket, a control key not the monitor stream; allowed_clients'
+ * keys reach both. */
+TEST(per_socket_client_lists)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub_s[AUTH_KEY_Z85_LEN + 1], pub_c[AUTH_KEY_Z85_LEN + 1];
+        char pub_m[AUTH_KEY_Z85_LEN + 1], pub_all[AUTH_KEY_Z85_LEN + 1];
+        char err[256] = "", ep[128], mep[128], buf[96];
+        void *ctx = zmq_ctx_new(), *mon_c, *mon_m;
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE_OK_ZERO(s_pair(&k, "server", pub_s));   /* path 0, 1 */
+        REQUIRE_OK_ZERO(s_pair(&k, "ctl", pub_c));      /* path 2, 3 */
+        REQUIRE_OK_ZERO(s_pair(&k, "mon", pub_m));      /* path 4, 5 */
+        REQUIRE_OK_ZERO(s_pair(&k, "all", pub_all));    /* path 6, 7 */
+        const char *control = s_path(&k, "control.list");
+        const char *monitor = s_path(&k, "monitor.list");
+        const char *every = s_path(&k, "every.list");
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_c);
+        s_write(control, buf);
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_m);
+        s_write(monitor, buf);
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_all);
+        s_write(every, buf);
+        auth_t *a;
+        REQUIRE_OK_ZERO(auth_new(&a, ctx, &(struct auth_config){ .server_key_file = k.path[0],
+                                                                 .allowed_clients = every,
+                                                                 .control_clients = control,
+                                                                 .monitor_clients = monitor,
+                                                                 .require_curve = true,
+                                                                 .log_name = "test_auth" },
+                                 err, sizeof(err)));
+        CHECK_EQ_U(auth_allowed_count(a), 3);
+
+        void *rep = s_served(ctx, a, ZMQ_REP, AUTH_ROLE_CONTROL, "inproc://roles-c", &mon_c, ep,
+                             sizeof(ep));
+        void *xpub = s_served(ctx, a, ZMQ_XPUB, AUTH_ROLE_MONITOR, "inproc://roles-m", &mon_m,
+                              mep, sizeof(mep));
+        REQUIRE(rep && xpub);
+        /* control: its own key and allowed_clients' key are served */
+        for (int i = 0; i < 2; i++) {
+                void *c = s_client(ctx, ZMQ_REQ, ep, k.path[i ? 6 : 2], k.path[1]);
+                REQUIRE(c);
+                CHECK_EQ_I(zmq_send(c, "ping", 4, 0), 4);
+                CHECK(s_readable(rep, WAIT_MS));
+                CHECK_EQ_I(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT), 4);
+                CHECK_EQ_I(zmq_send(rep, "pong", 4, 0), 4);
+                CHECK(s_readable(c, WAIT_MS));
+                zmq_close(c);
+        }
+        CHECK_EQ_U(auth_refusals(a), 0);
+        /* ... the monitor's key is refused there */
+        int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+        fflush(stderr);
+        dup2(devnull, 2);
+        void *cm = s_client(ctx, ZMQ_REQ, ep, k.path[4], k.path[1]);
+        REQUIRE(cm);
+        CHECK_EQ_I(zmq_send(cm, "stop", 4, 0), 4);
+        CHECK(s_wait_event(mon_c, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+        CHECK(!s_readable(rep, 200));
+        CHECK_EQ_U(auth_refusals(a), 1);
+        zmq_close(cm);
+        /* monitor: the monitor's key subscribes (the XPUB sees it) */
+        void *sm = s_client(ctx, ZMQ_SUB, mep, k.path[4], k.path[1]);
+        REQUIRE(sm);
+        zmq_setsockopt(sm, ZMQ_SUBSCRIBE, "all", 3);
+        CHECK(s_readable(xpub, WAIT_MS));
+        CHECK_EQ_I(zmq_recv(xpub, buf, sizeof(buf), ZMQ_DONTWAIT), 4);    /* \x01all */
+        zmq_close(sm);
+        /* ... the control key does not */
+        void *sc = s_client(ctx, ZMQ_SUB, mep, k.path[2], k.path[1]);
+        REQUIRE(sc);
+        zmq_setsockopt(sc, ZMQ_SUBSCRIBE, "all", 3);
+        CHECK(s_wait_event(mon_m, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+        CHECK_EQ_U(auth_refusals(a), 2);
+        zmq_close(sc);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(devnull);
+
+        zmq_socket_monitor(rep, NULL, 0);
+        zmq_socket_monitor(xpub, NULL, 0);
+        zmq_close(mon_c);
+        zmq_close(mon_m);
+        zmq_close(rep);
+        zmq_close(xpub);
+        a = auth_free(a);
+        zmq_ctx_term(ctx);
+        s_cleanup(&k);
+}
+
 TEST(local_sockets_stay_open_beside_curve)
 {
         struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };

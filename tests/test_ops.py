@@ -189,6 +189,28 @@ def test_client_without_an_allowed_key_cannot_stop_a_run(tmp_path, daemons):
     assert r["ok"] is True and r["state"] == "configured"
 
 
+def test_a_monitor_key_cannot_control_the_daemon(tmp_path, daemons):
+    keygen(tmp_path, "server", "shift", "mon")
+    for role, name in (("control", "shift"), ("monitor", "mon")):
+        d = tmp_path / role
+        d.mkdir()
+        (d / (name + ".pub")).write_text((tmp_path / (name + ".pub")).read_text())
+    d = daemons(tmp_path, sim_sources(0, 3, rate=200, boards=2, events_key=False),
+                extra="stop_timeout_ms = 500\n[auth]\nserver_key = %s\ncontrol_clients = %s\n"
+                "monitor_clients = %s\nrequire_curve = yes\n" % (
+                    tmp_path / "server.key", tmp_path / "control", tmp_path / "monitor"),
+                store=False)
+    keys = {n: ["--client-key", str(tmp_path / (n + ".key")),
+                "--server-key", str(tmp_path / "server.pub"), "--require-curve"]
+            for n in ("shift", "mon")}
+    p = d.ctl("configure", keys=keys["mon"], timeout_ms=1500, check=False)
+    assert p.returncode == 1 and "no answer" in p.stderr, (p.stdout, p.stderr)
+    st = d.ctl("status", keys=keys["shift"])
+    assert st["state"] == "idle" and st["auth"]["refusals"] >= 1
+    assert "not allowed on this socket" in d.daemon_log()
+    assert d.ctl("configure", keys=keys["shift"])["state"] == "configured"
+
+
 def test_non_local_endpoint_without_keys_is_a_configuration_error(tmp_path):
     port = free_ports(1)[0]
     conf = tmp_path / "d.ini"
