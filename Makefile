@@ -10,6 +10,7 @@
 #   daemon/main.c                              -> darkdaqd
 #   daemon/tools/NAME.c, daemon/tools/NAME/*.c -> darkdaq-NAME
 #   tests/test_NAME.c                          -> a unit-test program
+#   tests/preload/NAME.c                       -> libNAME.so, an LD_PRELOAD library for tests
 #   tests/test_*.py                            -> pytest, after the C tests
 #   tests/fuzz/fuzz_NAME.c                     -> a libFuzzer harness
 #   tests/bench/bench_NAME.c                   -> a benchmark
@@ -64,6 +65,8 @@ PROGRAMS    := $(BUILD)/bin/darkdaqd $(TOOLS:%=$(BUILD)/bin/%)
 
 TEST_SRC    := $(wildcard tests/test_*.c)
 TESTS       := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+PRELOAD_SRC := $(wildcard tests/preload/*.c)
+PRELOADS    := $(PRELOAD_SRC:tests/preload/%.c=$(BUILD)/tests/preload/lib%.so)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
@@ -74,7 +77,13 @@ BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 all: programs $(GEN_PY)
 programs: $(PROGRAMS)
-tests: $(TESTS)
+tests: $(TESTS) $(PRELOADS)
+
+# Preloaded into programs under test: plain, without the sanitizers (a
+# preloaded library must not bring an ASan runtime of its own).
+$(BUILD)/tests/preload/lib%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -g -fPIC -shared $< -ldl -lpthread -o $@
 
 $(BUILD)/gen/darkdaq.pb-c.c $(BUILD)/gen/darkdaq.pb-c.h: proto/darkdaq.proto
 	@mkdir -p $(BUILD)/gen
@@ -149,7 +158,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB)
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/run-fuzz.sh $(FUZZ_SRC:tests/fuzz/%.c=%)
 
-check: all $(TESTS)
+check: all $(TESTS) $(PRELOADS)
 	BUILD=$(BUILD) PYTHON=$(PYTHON) tests/run.sh $(TESTS)
 
 # The USB test plays the board through umockdev's LD_PRELOAD, so it links
