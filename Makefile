@@ -192,7 +192,7 @@ demo: all
 RUN_DIR := $(BUILD)/run
 run: all
 	rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/store
-	printf '[daemon]\nmetrics = 127.0.0.1:9464\n' > $(RUN_DIR)/darkdaqd.ini
+	printf '[daemon]\nmetrics = 127.0.0.1:9464\nstate_dir = %s\n' $(RUN_DIR)/state > $(RUN_DIR)/darkdaqd.ini
 	for b in 0 1 2 3; do printf '[source.board%s]\ndriver = sim\nboard = %s\nseed = 7\nrate_hz = 2000\n' \
 	    $$b $$b >> $(RUN_DIR)/darkdaqd.ini; done
 	printf '[store]\ndir = %s\nmin_free_bytes = 104857600\n' $(RUN_DIR)/store > $(RUN_DIR)/store.ini

@@ -29,6 +29,7 @@
 #include "notify.h"
 #include "publish.h"
 #include "record.h"
+#include "runstate.h"
 #include "source.h"
 #include "tagpipe.h"
 #include "tags.h"
@@ -640,6 +641,10 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         uint64_t now = clock_mono_ms();
 
         bc.expected = config_expected_sources(cfg);
+        /* on disk before the header goes out: a restart never gives run twice */
+        int sr = runstate_save(cfg->daemon.state_dir, run, msg, len);
+        if (sr < 0)
+                return sr;
         l->enc = record_enc_new();
         /* in flight between the threads: within publish_can_take()'s margin */
         size_t pipe_bytes = cfg->daemon.storage_buffer_bytes / 16;
@@ -1132,6 +1137,14 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                         return r;
                 }
         }
+        uint32_t last_run;
+        r = runstate_load(cfg->daemon.state_dir, &last_run, err, errlen);
+        if (r < 0) {
+                live_free(l);
+                return r == -EPERM ? -EACCES : r;       /* -EPERM means [auth] here */
+        }
+        l->ctl.had_run = r > 0;
+        l->ctl.run = r > 0 ? last_run : 0;
         uint64_t wd_usec = notify_watchdog_usec();
         l->wd_interval_ms = wd_usec ? (wd_usec / 2000 ? wd_usec / 2000 : 1) : 0;
         l->wd_next_ms = now;

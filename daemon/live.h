@@ -21,10 +21,13 @@ typedef struct live live_t;
  * [auth] keys and the ZAP handler), binds the control, monitor, storage and
  * storage_ack sockets of cfg (control and storage through
  * auth_apply_server), then the /metrics endpoint if [daemon] metrics is set.
+ * Last it reads the last run started from [daemon] state_dir (runstate.h),
+ * so that start goes on from there; each start records its run number there
+ * before the run header goes out.
  * cfg must outlive the live object.  Returns 0 and *ret, or -errno with err
  * naming the file or endpoint: -EPERM when [auth] cannot be used (a key
  * file, or a non-local endpoint without keys: a configuration error), other
- * values when an endpoint cannot be bound. */
+ * values when an endpoint cannot be bound or state_dir cannot be used. */
 int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen);
 
 /* Tells the service manager READY=1 (notify.h), then serves until SIGTERM

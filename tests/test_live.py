@@ -60,6 +60,8 @@ class Live:
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         text += "metrics =\n"      # off: the default port would clash between daemons
+        # run numbers of its own: never the system's, nor another test's
+        text += "state_dir = %s\n" % (tmp / "state")
         text += daemon_extra + "\n" + builder + "\n" + sources
         self.conf.write_text(text)
         self.store_dir = tmp / "store"
@@ -505,3 +507,46 @@ def test_file_source_follows_a_growing_file(tmp_path, live_factory):
     assert s["bad"] == 0 and s["junk"] == 0          # no fragment was cut by the growth
     triggers, reasons, _ = run_files_events(lv, 6)
     assert sorted(triggers) == list(range(1, n + 1)) and reasons == ["stop"]
+
+
+# ---- run numbers survive a restart ----
+
+def test_run_numbers_survive_sigkill_and_are_never_reused(tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 4, rate=500))
+    lv.ctl("configure")
+    assert lv.ctl("start")["run"] == 1
+    assert lv.ctl("stop")["ok"]
+    assert lv.ctl("start", "--run", "7")["run"] == 7
+    assert (tmp_path / "state" / "last_run").read_text() == "7\n"
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 50, "run 7 to flow")
+    lv.d.kill()                                   # SIGKILL: no trailer, nothing saved at exit
+    lv.d.wait()
+    lv.start_daemon()
+    lv.ctl("configure")
+    r = lv.ctl("start")
+    assert r["run"] == 8, r
+    lv.ctl("stop")
+    for used in ("8", "7", "1"):
+        p = lv.ctl("start", "--run", used, json_out=False, check=False)
+        assert p.returncode == 1 and "last run started, 8" in p.stderr, (used, p.stderr)
+        assert lv.status()["state"] == "configured"
+    r = lv.ctl("start", "--run", "7", "--force")
+    assert r["ok"] and r["run"] == 7
+    lv.ctl("stop")
+    assert (tmp_path / "state" / "last_run").read_text() == "7\n"
+    assert lv.ctl("start")["run"] == 8
+
+
+def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "last_run").write_text("run forty\n")
+    p = free_ports(4)
+    conf = tmp_path / "d.ini"
+    conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
+                    "metrics =\nstate_dir = %s\n" % (*p, state))
+    r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert str(state / "last_run") in r.stderr and "not a run number" in r.stderr, r.stderr
