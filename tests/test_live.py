@@ -550,3 +550,50 @@ def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
                        timeout=60)
     assert r.returncode == 1
     assert str(state / "last_run") in r.stderr and "not a run number" in r.stderr, r.stderr
+
+
+# ---- SIGHUP reloads; the run goes on ----
+
+def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live_factory):
+    import hashlib
+    n, seed = 3000, 13
+    lv = live_factory(sim_sources(n, seed, rate=2000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 200, "200 events")
+    text = lv.conf.read_text().replace("[daemon]\n", "[daemon]\nsilence_warn_ms = 4000\n"
+                                       "stop_timeout_ms = 20000\n", 1)
+    text += "\n[prescale]\nfour_muon = 7\n"
+    lv.conf.write_text(text)
+    lv.d.send_signal(signal.SIGHUP)
+    lv.wait_for(lambda: "SIGHUP: reloaded" in lv.daemon_log(), "the reload")
+    log = lv.daemon_log()
+    assert "silence_warn_ms 2000 -> 4000" in log and "prescale.four_muon 1 -> 7" in log, log
+    assert "needs a restart, not applied: [daemon] stop_timeout_ms" in log
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    assert "sha256 %s" % digest in log and "run 3 goes on" in log
+    assert lv.status()["state"] == "running"
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    live, kinds, trailer = summary(lv.run_file(3))
+    assert kinds == {"run_header": 1, "event": n, "run_trailer": 1}
+    ref, _, ref_trailer = summary(replay_reference(tmp_path, n, seed))
+    assert live == ref
+    assert len(trailer.reloads) == 1
+    rl = trailer.reloads[0]
+    assert rl.config_hash == digest and "prescale.four_muon 1 -> 7" in rl.changed
+    assert "needs a restart" in rl.changed and rl.time_ns > 0
+    # the next run's trailer lists no reload of the last run
+    lv.ctl("start")
+    lv.ctl("stop")
+    _, _, t4 = summary(lv.run_file(4))
+    assert len(t4.reloads) == 0
+    # a file that cannot be used changes nothing and stops nothing
+    lv.conf.write_text(text + "[daemon]\nno_such_key = 1\n")
+    lv.d.send_signal(signal.SIGHUP)
+    lv.wait_for(lambda: "stays as it was" in lv.daemon_log(), "the refused reload")
+    assert "no_such_key" in lv.daemon_log()
+    assert lv.status()["state"] == "configured"
+    lv.d.send_signal(signal.SIGTERM)
+    assert lv.d.wait(timeout=60) == 0

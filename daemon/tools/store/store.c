@@ -624,6 +624,8 @@ static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__
                 t.n_out_of_step = from->n_out_of_step;
                 t.out_of_step = from->out_of_step;
                 t.end_reason = from->end_reason;
+                t.n_reloads = from->n_reloads;
+                t.reloads = from->reloads;
         } else {
                 t.end_reason = (char *)reason;
         }
