@@ -584,6 +584,13 @@ def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live
     rl = trailer.reloads[0]
     assert rl.config_hash == digest and "prescale.four_muon 1 -> 7" in rl.changed
     assert "needs a restart" in rl.changed and rl.time_ns > 0
+    dump = subprocess.run([program("darkdaq-dump"), "--json", str(lv.run_file(3))],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    last = json.loads(dump[-1])
+    assert last["type"] == "run_trailer" and last["reloads"][0]["config_hash"] == digest
+    text_dump = subprocess.run([program("darkdaq-dump"), str(lv.run_file(3))],
+                               capture_output=True, text=True, check=True).stdout
+    assert "reloaded " in text_dump and "sha256 %s: silence_warn_ms" % digest in text_dump
     # the next run's trailer lists no reload of the last run
     lv.ctl("start")
     lv.ctl("stop")
