@@ -1,7 +1,7 @@
 # darkdaq build.  `make` builds every program; `make check` runs every test;
 # `make SANITIZE=address,undefined check` does so in its own build directory;
 # `make fuzz` runs each libFuzzer harness for FUZZ_SECONDS; `make bench`;
-# `make install` honours PREFIX and DESTDIR.
+# `make install` / `make uninstall` honour PREFIX and DESTDIR.
 #
 # Sources are found by convention, so adding a module needs no edit here:
 #   daemon/*.c daemon/DIR/*.c drivers/*.c      -> libdarkdaq.a (not main.c);
@@ -39,8 +39,9 @@ WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 OPT         ?= -O2 -g
 # No FMA contraction: the tagger's numbers are the same bit for bit on
 # every machine (physics.md), whatever -march a packager adds.
-# The core's folders (physics/, ...): every one under daemon/ but the programs'.
-DAEMON_DIRS := $(filter-out daemon/tools,$(patsubst %/,%,$(sort $(wildcard daemon/*/))))
+# The core's folders (physics/, ...): every one under daemon/ but the programs'
+# and the manual pages'.
+DAEMON_DIRS := $(filter-out daemon/tools daemon/man,$(patsubst %/,%,$(sort $(wildcard daemon/*/))))
 CFLAGS_ALL  := -std=gnu11 $(WARN) $(OPT) -ffp-contract=off $(SAN_FLAGS) -D_GNU_SOURCE \
                -DDARKDAQ_VERSION='"$(VERSION)"' \
                -Idaemon $(DAEMON_DIRS:%=-I%) -Idrivers -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
@@ -72,7 +73,7 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check check-tsan check-usb fuzz fuzz-build bench install clean programs tests demo run FORCE
+.PHONY: all check check-tsan check-usb fuzz fuzz-build bench install uninstall clean programs tests demo run FORCE
 .SECONDARY:
 
 all: programs $(GEN_PY)
@@ -205,7 +206,7 @@ demo: all
 RUN_DIR := $(BUILD)/run
 run: all
 	rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/store
-	printf '[daemon]\nmetrics = 127.0.0.1:9464\n' > $(RUN_DIR)/darkdaqd.ini
+	printf '[daemon]\nmetrics = 127.0.0.1:9464\nstate_dir = %s\n' $(RUN_DIR)/state > $(RUN_DIR)/darkdaqd.ini
 	for b in 0 1 2 3; do printf '[source.board%s]\ndriver = sim\nboard = %s\nseed = 7\nrate_hz = 2000\n' \
 	    $$b $$b >> $(RUN_DIR)/darkdaqd.ini; done
 	printf '[store]\ndir = %s\nmin_free_bytes = 104857600\n' $(RUN_DIR)/store > $(RUN_DIR)/store.ini
@@ -218,13 +219,54 @@ run: all
 	$(BUILD)/bin/darkdaq-ctl stop; kill $$d $$s; wait $$d $$s; \
 	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(RUN_DIR)/store/run-000001-*.dkr
 
+# Installed like a package: PREFIX=/usr puts the configuration in /etc and
+# the units, sysusers, tmpfiles and udev files where systemd and udev look
+# (their pkg-config variables); any other prefix keeps all under PREFIX.
+# Every systemd/*.service.in becomes a unit with @bindir@ and @sysconfdir@
+# filled in; every page in daemon/man/ is installed; samples never replace
+# a configuration already there.
+s_usr        = $(filter /usr,$(PREFIX))
+s_pc         = $(shell pkg-config --variable=$(2) $(1) 2>/dev/null)
+BINDIR      ?= $(PREFIX)/bin
+SYSCONFDIR  ?= $(if $(s_usr),/etc,$(PREFIX)/etc)
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(or $(if $(s_usr),$(call s_pc,systemd,systemdsystemunitdir)),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(if $(s_usr),$(call s_pc,systemd,sysusersdir)),$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(or $(if $(s_usr),$(call s_pc,systemd,tmpfilesdir)),$(PREFIX)/lib/tmpfiles.d)
+UDEVRULESDIR ?= $(or $(if $(s_usr),$(addsuffix /rules.d,$(call s_pc,udev,udevdir))),$(PREFIX)/lib/udev/rules.d)
+UNITS       := $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
+MANPAGES    := $(wildcard daemon/man/*.[1-8])
+SAMPLES     := $(wildcard systemd/*.ini)
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/darkdaq/python
-	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/darkdaq/python
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 644 $(GEN_PY) proto/darkdaq.proto $(wildcard proto/*.py) \
 	    $(DESTDIR)$(PREFIX)/share/darkdaq/python/
-	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/systemd
-	install -m 644 $(wildcard systemd/*) $(DESTDIR)$(PREFIX)/share/darkdaq/systemd/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSCONFDIR)/darkdaq
+	for u in $(UNITS); do \
+	    sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' systemd/$$u.in \
+	        > $(DESTDIR)$(UNITDIR)/$$u.tmp && chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 644 systemd/darkdaq.sysusers $(DESTDIR)$(SYSUSERSDIR)/darkdaq.conf
+	install -m 644 systemd/darkdaq.tmpfiles $(DESTDIR)$(TMPFILESDIR)/darkdaq.conf
+	install -m 644 systemd/99-darkdaq-usb.rules $(DESTDIR)$(UDEVRULESDIR)/
+	for f in $(notdir $(SAMPLES)); do [ -e $(DESTDIR)$(SYSCONFDIR)/darkdaq/$$f ] || \
+	    install -m 640 systemd/$$f $(DESTDIR)$(SYSCONFDIR)/darkdaq/$$f || exit 1; done
+	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/share/doc/darkdaq
+	install -m 644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/darkdaq/
+
+# Removes what install put there, except a configuration (it may be edited).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS))) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+	    $(DESTDIR)$(SYSUSERSDIR)/darkdaq.conf $(DESTDIR)$(TMPFILESDIR)/darkdaq.conf \
+	    $(DESTDIR)$(UDEVRULESDIR)/99-darkdaq-usb.rules \
+	    $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	rm -rf $(DESTDIR)$(PREFIX)/share/darkdaq $(DESTDIR)$(PREFIX)/share/doc/darkdaq
 
 clean:
 	rm -rf build build-* 

@@ -37,6 +37,7 @@ void config_default(struct darkdaq_config *cfg)
         d->monitor_hwm = 1000;
         d->ring_bytes = 4u << 20;
         snprintf(d->metrics, sizeof d->metrics, "127.0.0.1:9464");
+        snprintf(d->state_dir, sizeof d->state_dir, "/var/lib/darkdaq/daemon");
         builder_config_default(&cfg->builder);
         physics_config_default(&cfg->physics);
 }
@@ -222,6 +223,8 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
 
         if (!strcmp(key, "metrics"))
                 return s_http_addr(value, d->metrics, sizeof d->metrics);
+        if (!strcmp(key, "state_dir"))
+                return config_parse_str(value, d->state_dir, sizeof d->state_dir);
         if (!strcmp(key, "control"))
                 return config_parse_endpoint(value, d->control, sizeof d->control);
         if (!strcmp(key, "monitor"))
@@ -601,7 +604,9 @@ void config_print_defaults(FILE *out)
                 "beyond it samples are dropped and counted\n"
                 "ring_bytes = %" PRIu64 "    # each source's ring to the core (>= 4 MiB)\n"
                 "metrics = %s    # HTTP GET /metrics (Prometheus), HOST:PORT or "
-                "[IPV6]:PORT; empty: off\n\n"
+                "[IPV6]:PORT; empty: off\n"
+                "state_dir = %s    # the last run started (file last_run): start gives "
+                "the next\n\n"
                 "[auth]\n"
                 "# Local endpoints (ipc://, inproc://, tcp:// on loopback) are served in the\n"
                 "# clear; any other control, storage or monitor endpoint needs CURVE keys (else\n"
@@ -615,7 +620,7 @@ void config_print_defaults(FILE *out)
                 "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
                 d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
-                d->monitor_hwm, d->ring_bytes, d->metrics);
+                d->monitor_hwm, d->ring_bytes, d->metrics, d->state_dir);
         s_print_sources(out);
         struct builder_config b;
         builder_config_default(&b);

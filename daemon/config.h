@@ -34,6 +34,7 @@ struct daemon_config {
         uint32_t monitor_hwm;           /* monitor PUB send high-water mark, messages */
         uint64_t ring_bytes;            /* each source's ring to the core thread */
         char metrics[CONFIG_ENDPOINT_MAX];      /* HTTP GET /metrics, HOST:PORT; "": off */
+        char state_dir[CONFIG_PATH_MAX];        /* the last run number (runstate.h) */
 };
 
 /* [auth]: who may connect to the sockets that bind (auth.h).  Both key files

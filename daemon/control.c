@@ -86,7 +86,7 @@ static int s_fail(char *err, size_t errlen, const char *fmt, ...)
         return -EINVAL;
 }
 
-#define S_COMMANDS "commands: configure, start [--run N], stop, status [--text], reset"
+#define S_COMMANDS "commands: configure, start [--run N [--force]], stop, status [--text], reset"
 
 static int s_parse_words(struct cursor *c, struct control_request *rq, char *err, size_t errlen)
 {
@@ -101,6 +101,8 @@ static int s_parse_words(struct cursor *c, struct control_request *rq, char *err
                                 return s_fail(err, errlen, "start --run needs a run number "
                                               "0..4294967295");
                         rq->run_given = true;
+                } else if (rq->cmd == CONTROL_START && !strcmp(w, "--force") && !rq->force) {
+                        rq->force = true;
                 } else if (rq->cmd == CONTROL_STATUS && !strcmp(w, "--text") && !rq->text) {
                         rq->text = true;
                 } else {
@@ -141,7 +143,7 @@ static bool s_jstring(struct cursor *c, char *out, size_t size)
 
 static int s_parse_json(struct cursor *c, struct control_request *rq, char *err, size_t errlen)
 {
-        bool have_cmd = false, have_text = false;
+        bool have_cmd = false, have_text = false, have_force = false;
         char key[32], val[64];
 
         c->p++;                                 /* '{' */
@@ -189,9 +191,13 @@ static int s_parse_json(struct cursor *c, struct control_request *rq, char *err,
                            (!strcmp(val, "true") || !strcmp(val, "false"))) {
                         rq->text = val[0] == 't';
                         have_text = true;
+                } else if (!strcmp(key, "force") && !is_str && !have_force &&
+                           (!strcmp(val, "true") || !strcmp(val, "false"))) {
+                        rq->force = val[0] == 't';
+                        have_force = true;
                 } else {
                         return s_fail(err, errlen, "JSON request: unexpected or repeated key "
-                                      "\"%s\" (keys: cmd, run, text)", key);
+                                      "\"%s\" (keys: cmd, run, force, text)", key);
                 }
                 s_ws(c);
                 if (c->p < c->end && *c->p == ',') {
@@ -211,6 +217,8 @@ static int s_parse_json(struct cursor *c, struct control_request *rq, char *err,
                 return s_fail(err, errlen, "JSON request without \"cmd\"");
         if (rq->run_given && rq->cmd != CONTROL_START)
                 return s_fail(err, errlen, "\"run\" goes with start only");
+        if (have_force && rq->cmd != CONTROL_START)
+                return s_fail(err, errlen, "\"force\" goes with start only");
         if (have_text && rq->cmd != CONTROL_STATUS)
                 return s_fail(err, errlen, "\"text\" goes with status only");
         return 0;
@@ -330,6 +338,20 @@ enum control_action control_decide(const control_t *c, const struct control_requ
                                 NULL, reply, len);
                         return CONTROL_NOTHING;
                 case CONTROL_CONFIGURED:
+                        if (rq->run_given && c->had_run && rq->run <= c->run && !rq->force) {
+                                snprintf(msg, sizeof msg, "refused: run %" PRIu32 " is not after "
+                                         "the last run started, %" PRIu32 " (start without "
+                                         "--run takes the next; --force to use it anyway)",
+                                         rq->run, c->run);
+                                s_reply(c, rq->cmd, false, msg, NULL, reply, len);
+                                return CONTROL_NOTHING;
+                        }
+                        if (!rq->run_given && c->had_run && c->run == UINT32_MAX) {
+                                s_reply(c, rq->cmd, false, "refused: the last run started is "
+                                        "4294967295, there is no next (start --run N --force)",
+                                        NULL, reply, len);
+                                return CONTROL_NOTHING;
+                        }
                         *ret_run = rq->run_given ? rq->run : c->had_run ? c->run + 1 : 1;
                         return CONTROL_DO_START;
                 case CONTROL_RUNNING:

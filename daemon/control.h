@@ -4,9 +4,10 @@
  *
  * Wire format (one ZeroMQ message each way on the control REP socket):
  *   request, at most CONTROL_MAX_REQUEST bytes of printable ASCII, either
- *     words:  configure | start [--run N] | stop | status [--text] | reset
- *     JSON:   {"cmd":"start","run":12}  (keys: cmd, run with start, "text":true
- *             with status; strings without escapes other than \" and \\)
+ *     words:  configure | start [--run N [--force]] | stop | status [--text] | reset
+ *     JSON:   {"cmd":"start","run":12}  (keys: cmd, run and "force":true with
+ *             start, "text":true with status; strings without escapes other
+ *             than \" and \\)
  *   reply, always one JSON object (status --text: a plain-text table):
  *     {"ok":true,"command":"start","state":"running","run":12,"message":"..."}
  *   ok false means refused (the state did not change) or failed (state error).
@@ -39,6 +40,7 @@ struct control_request {
         enum control_cmd cmd;
         bool run_given;                 /* start --run N */
         uint32_t run;
+        bool force;                     /* start --force: a run number not after the last */
         bool text;                      /* status --text */
 };
 
@@ -71,7 +73,9 @@ void control_init(control_t *c);
 
 /* Decides rq in the current state.  On CONTROL_NOTHING, reply holds the JSON
  * reply; on CONTROL_DO_START, *ret_run is the run to start (--run N, else
- * one more than the last run, from 1). */
+ * one more than the last run, from 1).  Run numbers only go up: --run N with
+ * N not after the last run started (c->run once c->had_run) is refused,
+ * naming the last run, unless rq->force. */
 enum control_action control_decide(const control_t *c, const struct control_request *rq,
                                    uint32_t *ret_run, char *reply, size_t len);
 

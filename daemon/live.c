@@ -29,6 +29,8 @@
 #include "notify.h"
 #include "publish.h"
 #include "record.h"
+#include "runstate.h"
+#include "sha256.h"
 #include "source.h"
 #include "tagpipe.h"
 #include "tags.h"
@@ -46,6 +48,8 @@
 /* A source thread whose liveness stamp is this old got no CPU: stalled. */
 #define STALL_MS                (2 * SOURCE_READ_TIMEOUT_MS + 50)
 #define FORCED_LOG_MS           1000    /* forced decisions: a line per burst, at most this often */
+#define RELOADS_MAX             16      /* reloads listed in one run's trailer */
+#define RELOAD_TEXT_BYTES       768     /* what a reload changed, as logged and in the trailer */
 
 struct stream_state {
         source_t *src;
@@ -64,8 +68,21 @@ struct stream_state {
         uint64_t boards;                /* ids its driver says it plays (sim); 0: unknown */
 };
 
+/* A reload of the configuration during a run, for its trailer. */
+struct reload {
+        Darkdaq__Reload rec;
+        char hash[SHA256_HEX_BYTES];
+        char changed[RELOAD_TEXT_BYTES];
+};
+
 struct live {
-        const struct darkdaq_config *cfg;
+        const struct darkdaq_config *cfg;       /* as loaded at start (run headers) */
+        const char *cfg_path;           /* read again on SIGHUP; NULL: no reloads */
+        uint32_t silence_warn_ms;       /* [daemon] silence_warn_ms, as last reloaded */
+        uint32_t prescale[TAG_COUNT_];  /* [prescale], as last reloaded */
+        struct reload reloads[RELOADS_MAX];     /* during this run */
+        Darkdaq__Reload *reload_ptrs[RELOADS_MAX];
+        size_t n_reloads;
         void *zctx;
         auth_t *auth;                   /* CURVE keys and the ZAP thread */
         metrics_t *metrics;             /* GET /metrics; NULL: off */
@@ -462,7 +479,7 @@ static void s_check_silence(live_t *l, uint64_t now)
                         continue;       /* a stalled thread says nothing of its board */
                 source_get_counters(s->src, now, &c);
                 uint64_t silent_ms = s_silent_ms(l, s, &c);
-                bool silent = !l->busy && silent_ms >= l->cfg->daemon.silence_warn_ms;
+                bool silent = !l->busy && silent_ms >= l->silence_warn_ms;
                 if (silent && !s->silent) {
                         s->silences++;
                         s_log(l, "source \"%s\" (%s): silent for %" PRIu64 " ms in run %" PRIu32,
@@ -655,6 +672,10 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         uint64_t now = clock_mono_ms();
 
         bc.expected = config_expected_sources(cfg);
+        /* on disk before the header goes out: a restart never gives run twice */
+        int sr = runstate_save(cfg->daemon.state_dir, run, msg, len);
+        if (sr < 0)
+                return sr;
         l->enc = record_enc_new();
         /* in flight between the threads: within publish_can_take()'s margin */
         size_t pipe_bytes = cfg->daemon.storage_buffer_bytes / 16;
@@ -676,6 +697,7 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
         }
         l->run = run;
         l->seq = 0;
+        l->n_reloads = 0;
         l->enc_error = 0;
         l->oos_seen = 0;
         l->paused = false;
@@ -803,6 +825,12 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
          * (a store that rotates files sets its own count per file) */
         if (tr && tr->run_trailer)
                 tr->run_trailer->records_in_file = trailer_seq + 1;
+        if (tr && tr->run_trailer && l->n_reloads) {
+                for (size_t i = 0; i < l->n_reloads; i++)
+                        l->reload_ptrs[i] = &l->reloads[i].rec;
+                tr->run_trailer->n_reloads = l->n_reloads;
+                tr->run_trailer->reloads = l->reload_ptrs;
+        }
         s_put_record(l, tr);
         uint64_t events = bc.events;
         publish_flush(l->pub);
@@ -1082,6 +1110,8 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 return -ENOMEM;
         l->cfg = cfg;
         l->sigfd = -1;
+        l->silence_warn_ms = cfg->daemon.silence_warn_ms;
+        memcpy(l->prescale, cfg->physics.prescale, sizeof l->prescale);
         control_init(&l->ctl);
         l->lead_triggers = cfg->builder.max_open_events / 2;
         if (l->lead_triggers == 0)
@@ -1089,6 +1119,9 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        /* before any thread (ZeroMQ's, ZAP, libmicrohttpd, sources) starts:
+         * each inherits the mask, so only this thread's signalfd takes them */
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1150,6 +1183,14 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                         return r;
                 }
         }
+        uint32_t last_run;
+        r = runstate_load(cfg->daemon.state_dir, &last_run, err, errlen);
+        if (r < 0) {
+                live_free(l);
+                return r == -EPERM ? -EACCES : r;       /* -EPERM means [auth] here */
+        }
+        l->ctl.had_run = r > 0;
+        l->ctl.run = r > 0 ? last_run : 0;
         uint64_t wd_usec = notify_watchdog_usec();
         l->wd_interval_ms = wd_usec ? (wd_usec / 2000 ? wd_usec / 2000 : 1) : 0;
         l->wd_next_ms = now;
@@ -1178,6 +1219,117 @@ live_t *live_free(live_t *l)
         return NULL;
 }
 
+void live_set_config_path(live_t *l, const char *path)
+{
+        l->cfg_path = path;
+}
+
+/* Appends "sep what" to buf of len bytes, cut if it does not fit. */
+static void s_append(char *buf, size_t len, const char *what)
+{
+        size_t n = strlen(buf);
+        if (n + 1 < len)
+                snprintf(buf + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+/* The sections and [daemon] keys of n that differ from o and that a reload
+ * cannot change, into buf. */
+static void s_needs_restart(const struct darkdaq_config *o, const struct darkdaq_config *n,
+                            char *buf, size_t len)
+{
+        const struct daemon_config *a = &o->daemon, *b = &n->daemon;
+        buf[0] = '\0';
+#define S_STR(k) do { if (strcmp(a->k, b->k)) s_append(buf, len, "[daemon] " #k); } while (0)
+#define S_NUM(k) do { if (a->k != b->k) s_append(buf, len, "[daemon] " #k); } while (0)
+        S_STR(control); S_STR(monitor); S_STR(storage); S_STR(storage_ack); S_STR(metrics);
+        S_STR(state_dir); S_NUM(storage_buffer_bytes); S_NUM(busy_high_bytes);
+        S_NUM(busy_low_bytes); S_NUM(stop_timeout_ms); S_NUM(monitor_hwm); S_NUM(ring_bytes);
+#undef S_STR
+#undef S_NUM
+        if (o->n_sources != n->n_sources ||
+            memcmp(o->sources, n->sources, o->n_sources * sizeof *o->sources))
+                s_append(buf, len, "[source.*]");
+        if (memcmp(&o->builder, &n->builder, sizeof o->builder) ||
+            o->sources_given != n->sources_given)
+                s_append(buf, len, "[builder]");
+        struct physics_config po = o->physics, pn = n->physics;
+        memset(po.prescale, 0, sizeof po.prescale);
+        memset(pn.prescale, 0, sizeof pn.prescale);
+        if (memcmp(&po, &pn, sizeof po))
+                s_append(buf, len, "[physics]");
+        if (strcmp(o->auth.server_key, n->auth.server_key) ||
+            strcmp(o->auth.allowed_clients, n->auth.allowed_clients) ||
+            o->auth.require_curve != n->auth.require_curve)
+                s_append(buf, len, "[auth]");
+}
+
+/* SIGHUP: reads the configuration file again and applies what can change
+ * without touching a run ([prescale], silence_warn_ms); logs what changed,
+ * what needs a restart and the file's SHA-256, and lists the reload in the
+ * trailer of the run going on.  A file that cannot be used changes nothing. */
+static void s_reload(live_t *l)
+{
+        struct darkdaq_config *n = malloc(sizeof *n);
+        char err[512], changed[RELOAD_TEXT_BYTES] = "", restart[256], hash[SHA256_HEX_BYTES];
+
+        if (!l->cfg_path || !n) {
+                s_log(l, "SIGHUP: %s; nothing reloaded", n ? "no configuration file to read "
+                      "again" : "out of memory");
+                free(n);
+                return;
+        }
+        config_default(n);
+        if (config_load(n, l->cfg_path, err, sizeof err) < 0) {
+                s_log(l, "SIGHUP: %s; the configuration in use stays as it was", err);
+                config_clear(n);
+                free(n);
+                return;
+        }
+        sha256_hex(n->text, strlen(n->text), hash);
+        if (n->daemon.silence_warn_ms != l->silence_warn_ms) {
+                char w[96];
+                snprintf(w, sizeof w, "silence_warn_ms %" PRIu32 " -> %" PRIu32,
+                         l->silence_warn_ms, n->daemon.silence_warn_ms);
+                s_append(changed, sizeof changed, w);
+                l->silence_warn_ms = n->daemon.silence_warn_ms;
+        }
+        for (unsigned t = 0; t < TAG_COUNT_; t++) {
+                if (n->physics.prescale[t] == l->prescale[t])
+                        continue;
+                char w[96];
+                snprintf(w, sizeof w, "prescale.%s %" PRIu32 " -> %" PRIu32, record_tag_name(t),
+                         l->prescale[t], n->physics.prescale[t]);
+                s_append(changed, sizeof changed, w);
+                l->prescale[t] = n->physics.prescale[t];
+        }
+        publish_set_prescale(l->pub, l->prescale);
+        s_needs_restart(l->cfg, n, restart, sizeof restart);
+        if (!changed[0])
+                snprintf(changed, sizeof changed, "nothing that applies now changed");
+        if (restart[0]) {
+                size_t c = strlen(changed);
+                snprintf(changed + c, sizeof changed - c, "; needs a restart, not applied: %s",
+                         restart);
+        }
+        char run_note[160] = "";
+        if (l->b)
+                snprintf(run_note, sizeof run_note, "; run %" PRIu32 " goes on%s", l->run,
+                         l->n_reloads < RELOADS_MAX ? ", the reload listed in its trailer" :
+                         " (its trailer lists 16 reloads at most: not this one)");
+        s_log(l, "SIGHUP: reloaded %s (sha256 %s): %s%s", l->cfg_path, hash, changed, run_note);
+        if (l->b && l->n_reloads < RELOADS_MAX) {
+                struct reload *r = &l->reloads[l->n_reloads++];
+                darkdaq__reload__init(&r->rec);
+                r->rec.time_ns = clock_real_ns();
+                memcpy(r->hash, hash, sizeof r->hash);
+                memcpy(r->changed, changed, sizeof r->changed);
+                r->rec.config_hash = r->hash;
+                r->rec.changed = r->changed;
+        }
+        config_clear(n);
+        free(n);
+}
+
 static void s_signal(live_t *l)
 {
         struct signalfd_siginfo si;
@@ -1185,6 +1337,10 @@ static void s_signal(live_t *l)
 
         if (read(l->sigfd, &si, sizeof si) != (ssize_t)sizeof si)
                 return;
+        if (si.ssi_signo == SIGHUP) {
+                s_reload(l);
+                return;
+        }
         s_log(l, "signal %s: %s", strsignal((int)si.ssi_signo),
               l->b ? "stopping the run, then exiting" : "exiting");
         l->quit = true;

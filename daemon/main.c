@@ -154,6 +154,7 @@ static int s_run_live(const struct options *o)
                 config_clear(&cfg);
                 return r == -EPERM ? 2 : 1;
         }
+        live_set_config_path(l, o->cfg_path);
         status = live_run(l);
         live_free(l);
         config_clear(&cfg);

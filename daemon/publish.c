@@ -339,6 +339,12 @@ static bool s_wanted(const publish_t *p, const char *topic, size_t topic_len)
         return false;
 }
 
+void publish_set_prescale(publish_t *p, const uint32_t *prescale)
+{
+        for (unsigned t = 0; t < TAG_COUNT_; t++)
+                p->prescale[t] = prescale[t] ? prescale[t] : 1;
+}
+
 int publish_handle_subscriptions(publish_t *p)
 {
         uint8_t m[1 + SUB_BYTES + 1];

@@ -78,6 +78,9 @@ bool publish_has_unsent(const publish_t *p);
  * sent under "all" and under each fired tag whose prescale count comes up,
  * if some subscriber's subscription takes that topic. */
 void publish_monitor(publish_t *p, const uint8_t *rec, size_t len, uint32_t fired);
+/* Replaces the per-tag prescales (TAG_COUNT_ entries, 0 taken as 1), as a
+ * reload does; the counts already seen go on. */
+void publish_set_prescale(publish_t *p, const uint32_t *prescale);
 /* Takes the subscription messages waiting on the monitor socket (XPUB);
  * call it whenever that socket polls readable.  Returns how many. */
 int publish_handle_subscriptions(publish_t *p);

@@ -125,6 +125,41 @@ TEST(transitions_and_repeats)
         CHECK_EQ_U(s_do(&c, "status", reply, &run), CONTROL_DO_STATUS);
 }
 
+TEST(run_numbers_only_go_up_unless_forced)
+{
+        control_t c;
+        char reply[1024];
+        uint32_t run = 0;
+        struct control_request rq;
+        control_init(&c);
+        /* as a restarted daemon sets it from its state file: run 40 was the last */
+        c.run = 40;
+        c.had_run = true;
+        CHECK_EQ_U(s_do(&c, "configure", reply, &run), CONTROL_DO_CONFIGURE);
+        control_done(&c, CONTROL_DO_CONFIGURE, 0, 0, "configured", NULL, reply, 1024);
+        CHECK_EQ_U(s_do(&c, "start --run 40", reply, &run), CONTROL_NOTHING);
+        CHECK(strstr(reply, "\"ok\":false") && strstr(reply, "last run started, 40"));
+        CHECK_EQ_U(c.state, CONTROL_CONFIGURED);
+        CHECK_EQ_U(s_do(&c, "start --run 3", reply, &run), CONTROL_NOTHING);
+        CHECK(strstr(reply, "run 3 is not after") != NULL);
+        CHECK_EQ_U(s_do(&c, "{\"cmd\":\"start\",\"run\":39}", reply, &run), CONTROL_NOTHING);
+        CHECK_EQ_U(s_do(&c, "start --run 40 --force", reply, &run), CONTROL_DO_START);
+        CHECK_EQ_U(run, 40);
+        CHECK_EQ_U(s_do(&c, "{\"cmd\":\"start\",\"run\":2,\"force\":true}", reply, &run),
+                   CONTROL_DO_START);
+        CHECK_EQ_U(run, 2);
+        CHECK_EQ_U(s_do(&c, "start", reply, &run), CONTROL_DO_START);
+        CHECK_EQ_U(run, 41);
+        CHECK_EQ_U(s_do(&c, "start --run 41", reply, &run), CONTROL_DO_START);
+        c.run = UINT32_MAX;
+        CHECK_EQ_U(s_do(&c, "start", reply, &run), CONTROL_NOTHING);
+        CHECK(strstr(reply, "no next") != NULL);
+        /* --force and "force" go with start only */
+        CHECK_ERRNO(s_parse("stop --force", &rq), -EINVAL);
+        CHECK_ERRNO(s_parse("{\"cmd\":\"stop\",\"force\":true}", &rq), -EINVAL);
+        CHECK_ERRNO(s_parse("start --force --force", &rq), -EINVAL);
+}
+
 TEST(faults_lead_to_error_until_reset)
 {
         control_t c;

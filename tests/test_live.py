@@ -60,6 +60,8 @@ class Live:
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         text += "metrics =\n"      # off: the default port would clash between daemons
+        # run numbers of its own: never the system's, nor another test's
+        text += "state_dir = %s\n" % (tmp / "state")
         text += daemon_extra + "\n" + builder + "\n" + sources
         self.conf.write_text(text)
         self.store_dir = tmp / "store"
@@ -505,3 +507,100 @@ def test_file_source_follows_a_growing_file(tmp_path, live_factory):
     assert s["bad"] == 0 and s["junk"] == 0          # no fragment was cut by the growth
     triggers, reasons, _ = run_files_events(lv, 6)
     assert sorted(triggers) == list(range(1, n + 1)) and reasons == ["stop"]
+
+
+# ---- run numbers survive a restart ----
+
+def test_run_numbers_survive_sigkill_and_are_never_reused(tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 4, rate=500))
+    lv.ctl("configure")
+    assert lv.ctl("start")["run"] == 1
+    assert lv.ctl("stop")["ok"]
+    assert lv.ctl("start", "--run", "7")["run"] == 7
+    assert (tmp_path / "state" / "last_run").read_text() == "7\n"
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 50, "run 7 to flow")
+    lv.d.kill()                                   # SIGKILL: no trailer, nothing saved at exit
+    lv.d.wait()
+    lv.start_daemon()
+    lv.ctl("configure")
+    r = lv.ctl("start")
+    assert r["run"] == 8, r
+    lv.ctl("stop")
+    for used in ("8", "7", "1"):
+        p = lv.ctl("start", "--run", used, json_out=False, check=False)
+        assert p.returncode == 1 and "last run started, 8" in p.stderr, (used, p.stderr)
+        assert lv.status()["state"] == "configured"
+    r = lv.ctl("start", "--run", "7", "--force")
+    assert r["ok"] and r["run"] == 7
+    lv.ctl("stop")
+    assert (tmp_path / "state" / "last_run").read_text() == "7\n"
+    assert lv.ctl("start")["run"] == 8
+
+
+def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "last_run").write_text("run forty\n")
+    p = free_ports(4)
+    conf = tmp_path / "d.ini"
+    conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
+                    "metrics =\nstate_dir = %s\n" % (*p, state))
+    r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1
+    assert str(state / "last_run") in r.stderr and "not a run number" in r.stderr, r.stderr
+
+
+# ---- SIGHUP reloads; the run goes on ----
+
+def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live_factory):
+    import hashlib
+    n, seed = 3000, 13
+    lv = live_factory(sim_sources(n, seed, rate=2000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 200, "200 events")
+    text = lv.conf.read_text().replace("[daemon]\n", "[daemon]\nsilence_warn_ms = 4000\n"
+                                       "stop_timeout_ms = 20000\n", 1)
+    text += "\n[prescale]\nfour_muon = 7\n"
+    lv.conf.write_text(text)
+    lv.d.send_signal(signal.SIGHUP)
+    lv.wait_for(lambda: "SIGHUP: reloaded" in lv.daemon_log(), "the reload")
+    log = lv.daemon_log()
+    assert "silence_warn_ms 2000 -> 4000" in log and "prescale.four_muon 1 -> 7" in log, log
+    assert "needs a restart, not applied: [daemon] stop_timeout_ms" in log
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    assert "sha256 %s" % digest in log and "run 3 goes on" in log
+    assert lv.status()["state"] == "running"
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    live, kinds, trailer = summary(lv.run_file(3))
+    assert kinds == {"run_header": 1, "event": n, "run_trailer": 1}
+    ref, _, ref_trailer = summary(replay_reference(tmp_path, n, seed))
+    assert live == ref
+    assert len(trailer.reloads) == 1
+    rl = trailer.reloads[0]
+    assert rl.config_hash == digest and "prescale.four_muon 1 -> 7" in rl.changed
+    assert "needs a restart" in rl.changed and rl.time_ns > 0
+    dump = subprocess.run([program("darkdaq-dump"), "--json", str(lv.run_file(3))],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    last = json.loads(dump[-1])
+    assert last["type"] == "run_trailer" and last["reloads"][0]["config_hash"] == digest
+    text_dump = subprocess.run([program("darkdaq-dump"), str(lv.run_file(3))],
+                               capture_output=True, text=True, check=True).stdout
+    assert "reloaded " in text_dump and "sha256 %s: silence_warn_ms" % digest in text_dump
+    # the next run's trailer lists no reload of the last run
+    lv.ctl("start")
+    lv.ctl("stop")
+    _, _, t4 = summary(lv.run_file(4))
+    assert len(t4.reloads) == 0
+    # a file that cannot be used changes nothing and stops nothing
+    lv.conf.write_text(text + "[daemon]\nno_such_key = 1\n")
+    lv.d.send_signal(signal.SIGHUP)
+    lv.wait_for(lambda: "stays as it was" in lv.daemon_log(), "the refused reload")
+    assert "no_such_key" in lv.daemon_log()
+    assert lv.status()["state"] == "configured"
+    lv.d.send_signal(signal.SIGTERM)
+    assert lv.d.wait(timeout=60) == 0

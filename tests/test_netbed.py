@@ -142,8 +142,9 @@ def test_ctl_on_another_host_runs_the_daemon_over_curve(tmp_path, bed):
     conf = tmp_path / "darkdaqd.ini"
     conf.write_text(
         "[daemon]\ncontrol = %s\nmonitor = tcp://127.0.0.1:5556\nstorage = tcp://127.0.0.1:5557\n"
-        "storage_ack = tcp://127.0.0.1:5558\nmetrics =\n[auth]\nserver_key = %s\n"
-        "allowed_clients = %s\n" % (control, tmp_path / "server.key", allowed) +
+        "storage_ack = tcp://127.0.0.1:5558\nmetrics =\nstate_dir = %s\n[auth]\n"
+        "server_key = %s\nallowed_clients = %s\n" % (control, tmp_path / "state",
+                                                    tmp_path / "server.key", allowed) +
         "".join("[source.board%d]\ndriver = sim\nboard = %d\nboards = 2\nseed = 5\n"
                 "events = 2000\nrate_hz = 2000\n" % (k, k) for k in range(2)))
     (tmp_path / "store.ini").write_text(

@@ -52,7 +52,8 @@ class Daemon:
         self.metrics_url = "http://127.0.0.1:%d/metrics" % p[4]
         self.conf = tmp / "darkdaqd.ini"
         self.conf.write_text("[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
-                             + "metrics = 127.0.0.1:%d\n" % p[4] + extra + "\n" + sources)
+                             + "metrics = 127.0.0.1:%d\n" % p[4]
+                             + "state_dir = %s\n" % (tmp / "state") + extra + "\n" + sources)
         self.log = open(tmp / "darkdaqd.log", "w+")
         self.d = subprocess.Popen([program("darkdaqd"), "-c", str(self.conf)], stderr=self.log,
                                   stdout=subprocess.DEVNULL, preexec_fn=preexec_fn)

@@ -487,3 +487,129 @@ def test_help_lists_every_key_with_its_default():
     p = subprocess.run([program("darkdaq-store"), "--version"], capture_output=True, text=True,
                        timeout=BOUND_S)
     assert p.returncode == 0 and p.stdout.startswith("darkdaq-store ")
+
+
+# ---- under systemd: sd_notify, SIGHUP ----------------------------------------
+
+WATCHDOG_USEC = 200000
+
+
+def wait_log(s, text, bound_s=BOUND_S):
+    """Waits for text in the store's log, between looks waiting on the
+    store's exit (a store that dies fails at once)."""
+    deadline = time.monotonic() + bound_s
+    while text not in s.log():
+        assert time.monotonic() < deadline, "no %r in the log:\n%s" % (text, s.log())
+        try:
+            rc = s.p.wait(timeout=0.05)
+            pytest.fail("the store exited %s waiting for %r\n%s" % (rc, text, s.log()))
+        except subprocess.TimeoutExpired:
+            pass
+    return s.log()
+
+
+def test_sd_notify_ready_status_watchdog_stopping(tmp_path, daemon, stores):
+    import socket
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    sock.bind(path)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+
+    def receive(bound_s):
+        sock.settimeout(bound_s)
+        try:
+            data, anc, _, _ = sock.recvmsg(4096, socket.CMSG_SPACE(struct.calcsize("iII")))
+        except socket.timeout:
+            return None
+        pid = None
+        for level, kind, cdata in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = struct.unpack("iII", cdata[:struct.calcsize("iII")])[0]
+        return time.monotonic(), pid, data.decode()
+
+    try:
+        s = Store(tmp_path, daemon)
+        stores.append(s)
+        s.p.kill()                      # started without the socket: start again with it
+        s.p.wait()
+        s.log_file.close()
+        s.log_file = open(s.log_path, "w+")
+        s.p = subprocess.Popen([program("darkdaq-store"), "-c", str(s.conf)],
+                               stderr=s.log_file, env=env)
+        first = receive(BOUND_S)
+        assert first is not None, "no notification\n" + s.log()
+        assert first[1] == s.p.pid and first[2] == "READY=1", first
+        daemon.wait_kind(HELLO)         # READY=1 came once its sockets were up
+        daemon.send(5, 0, header(5))
+        for i in range(1, 31):
+            daemon.send(5, i, event(i))
+        daemon.wait_ack(5, 30)
+        msgs = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 2.5:
+            m = receive(5)
+            assert m is not None, "the store went quiet\n" + s.log()
+            msgs.append(m)
+        assert all(pid == s.p.pid for _, pid, _ in msgs)
+        beats = [t for t, _, text in msgs if text == "WATCHDOG=1"]
+        assert len(beats) >= 10, len(beats)
+        assert max(b - a for a, b in zip(beats, beats[1:])) < WATCHDOG_USEC / 1e6
+        statuses = [text for _, _, text in msgs if text.startswith("STATUS=")]
+        assert any(x.startswith("STATUS=1 run open, 30 records written, ") and
+                   " MiB free in %s" % s.dir in x for x in statuses), statuses
+        s.p.send_signal(signal.SIGTERM)
+        seen = []
+        while "STOPPING=1" not in seen:
+            m = receive(BOUND_S)
+            assert m is not None, "no STOPPING=1 after SIGTERM: %s\n%s" % (seen, s.log())
+            seen.append(m[2])
+        assert s.stop() == 0
+    finally:
+        sock.close()
+
+
+def test_sighup_reloads_what_it_can_and_the_runs_go_on(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon, "max_file_bytes = 1000000\n")
+    daemon.send(6, 0, header(6))
+    for i in range(1, 51):
+        daemon.send(6, i, event(i, raw_bytes=900))
+    daemon.wait_ack(6, 50)
+    s.conf.write_text(s.conf.read_text().replace("max_file_bytes = 1000000\n", "") +
+                      "max_file_bytes = 20000\nsilence_close_ms = 300\n"
+                      "dir = %s\n" % (tmp_path / "elsewhere"))
+    s.p.send_signal(signal.SIGHUP)
+    log = wait_log(s, "SIGHUP: reloaded")
+    assert "max_file_bytes 1000000 -> 20000" in log and "silence_close_ms 30000 -> 300" in log
+    assert "needs a restart, not applied: dir" in log
+    assert "sha256 " in log
+    # run 6's file keeps the limits it opened with: no rotation
+    for i in range(51, 101):
+        daemon.send(6, i, event(i, raw_bytes=900))
+    daemon.wait_ack(6, 100)
+    # silence_close_ms applies now: run 6 is closed once it is quiet
+    first = s.dir / "run-000006-000.dkr"
+    deadline = time.monotonic() + BOUND_S
+    while not first.exists():
+        assert time.monotonic() < deadline, s.log()
+        daemon.next_msg(0.5)
+    recs = check_closed_file(first, 0, last=True)
+    assert len(recs) == 102 and recs[-1].run_trailer.end_reason == "silence"
+    # a run opened after the reload rotates at the new size
+    daemon.send(7, 0, header(7))
+    for i in range(1, 101):
+        daemon.send(7, i, event(i, raw_bytes=900))
+    daemon.send(7, 101, trailer({"events": 100}))
+    daemon.wait_ack(7, 101)
+    files = run_files(s.dir, 7)
+    assert len(files) >= 4 and all(p.stat().st_size <= 20000 for p in files)
+    # a file that cannot be used changes nothing and stops nothing
+    s.conf.write_text("[store]\nno_such_key = 1\n")
+    s.p.send_signal(signal.SIGHUP)
+    log = wait_log(s, "stays as it was")
+    assert "no_such_key" in log
+    daemon.send(8, 0, header(8))
+    daemon.send(8, 1, event(1))
+    daemon.send(8, 2, trailer({"events": 1}))
+    daemon.wait_ack(8, 2)
+    assert s.stop() == 0

@@ -1,15 +1,21 @@
-"""The files in systemd/: both units pass `systemd-analyze verify` without a
-single warning (it needs each ExecStart binary to exist, so a copy of the
-unit runs the built one), keep their sandbox and watchdog settings; the
-sysusers entry creates user and group darkdaq in a scratch root; the udev
-rule gives the 1209:0001 board to group darkdaq."""
-import configparser
+"""The files in systemd/: both unit templates, filled in, pass `systemd-analyze
+verify` without a single warning (it needs each ExecStart binary to exist, so
+a copy of the unit runs the built one), keep their sandbox and watchdog
+settings; the sysusers entry creates user and group darkdaq in a scratch
+root; the udev rule gives the 1209:0001 board to group darkdaq.  Installing:
+`make install PREFIX=/usr DESTDIR=...` into a package root puts every file
+where systemd, udev and man look, its units verify inside that root, and
+`make uninstall` takes it all away again.  Manual pages: one for every
+program, each renders without a warning and names every option of the
+program's --help."""
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
 
-from conftest import ROOT, program
+from conftest import BUILD, ROOT, program
 
 SYSTEMD = ROOT / "systemd"
 UNITS = {"darkdaqd.service": "darkdaqd", "darkdaq-store.service": "darkdaq-store"}
@@ -19,7 +25,7 @@ def read_unit(path):
     """The unit's [Service] settings: key -> list of values (keys repeat)."""
     settings = {}
     section = None
-    for line in path.read_text().splitlines():
+    for line in unit_text(path).splitlines():
         line = line.strip()
         if not line or line[0] in "#;":
             continue
@@ -31,11 +37,18 @@ def read_unit(path):
     return settings
 
 
+def unit_text(path, bindir="/usr/local/bin", sysconfdir="/etc"):
+    """The unit template path (NAME.service.in, or NAME.service for its
+    template) filled in as make install does."""
+    if not str(path).endswith(".in"):
+        path = SYSTEMD / (os.path.basename(str(path)) + ".in")
+    return path.read_text().replace("@bindir@", bindir).replace("@sysconfdir@", sysconfdir)
+
+
 def built_copy(tmp_path, name):
     """A copy of the unit whose ExecStart runs the build's program."""
-    prog = UNITS[name]
-    text = (SYSTEMD / name).read_text()
-    (tmp_path / name).write_text(text.replace(f"/usr/local/bin/{prog} ", program(prog) + " "))
+    (tmp_path / name).write_text(unit_text(SYSTEMD / name,
+                                           bindir=os.path.dirname(program(UNITS[name]))))
     return tmp_path / name
 
 
@@ -76,9 +89,11 @@ def test_unit_settings(name):
                        ("SystemCallFilter", "@system-service"),
                        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK")]:
         assert svc[key] == [value], key
+    assert svc["ExecReload"] == ["kill -HUP $MAINPID"]
     if name == "darkdaqd.service":
         assert svc["DeviceAllow"] == ["char-usb_device rw", "char-dkpcie rw"]
         assert "PrivateDevices" not in svc
+        assert svc["StateDirectory"] == ["darkdaq/daemon"]
     else:
         assert svc["StateDirectory"] == ["darkdaq"]
         assert svc["ReadWritePaths"] == ["/var/lib/darkdaq"]
@@ -114,3 +129,106 @@ def test_udev_rule_gives_the_board_to_group_darkdaq():
     assert rule[("ATTR{idProduct}", "==")] == "0001"
     assert rule[("GROUP", "=")] == "darkdaq"
     assert rule[("MODE", "=")] == "0660"
+
+
+# ---- make install into a package root ----
+
+def make_install(tmp_path, prefix, *extra):
+    dest = tmp_path / "root"
+    run = subprocess.run(["make", "-s", "-C", str(ROOT), "BUILD=" + str(BUILD.relative_to(ROOT)),
+                          "PREFIX=" + prefix, "DESTDIR=" + str(dest), *extra],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return dest
+
+
+def unit_dir_for_usr():
+    out = subprocess.run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                         capture_output=True, text=True).stdout.strip()
+    return out or "/usr/lib/systemd/system"
+
+
+def test_install_prefix_usr_is_a_package_root_whose_units_verify(tmp_path):
+    dest = make_install(tmp_path, "/usr", "install")
+    unitdir = dest / unit_dir_for_usr().lstrip("/")
+    for name, prog in UNITS.items():
+        text = (unitdir / name).read_text()
+        assert f"ExecStart=/usr/bin/{prog} -c /etc/darkdaq/{prog}.ini\n" in text
+        assert "@bindir@" not in text and "@sysconfdir@" not in text and "/usr/local" not in text
+        assert (dest / "usr/bin" / prog).exists()
+        assert (dest / "etc/darkdaq" / (prog + ".ini")).exists()
+    for f in ["usr/lib/sysusers.d/darkdaq.conf", "usr/lib/tmpfiles.d/darkdaq.conf",
+              "usr/share/doc/darkdaq/LICENSE", "usr/share/man/man8/darkdaqd.8",
+              "usr/share/man/man5/darkdaq.ini.5"]:
+        assert (dest / f).exists(), f
+    assert list(dest.glob("**/udev/rules.d/99-darkdaq-usb.rules"))
+    # every program built has its manual page installed
+    for prog in sorted(os.listdir(BUILD / "bin")):
+        assert list(dest.glob("usr/share/man/man[18]/%s.[18]" % prog)), prog
+    # verify inside the root: systemd's targets and kill (ExecReload=) are
+    # the target system's, so copy the host's; a bare root fails on
+    # "sysinit.target not found"
+    shutil.copytree("/lib/systemd/system", unitdir, dirs_exist_ok=True,
+                    ignore=lambda d, names: [n for n in names if not n.endswith(".target")])
+    (dest / "usr/bin/kill").write_bytes(open(shutil.which("kill"), "rb").read())
+    os.chmod(dest / "usr/bin/kill", 0o755)
+    run = subprocess.run(["systemd-analyze", "verify", "--man=no", "--root=" + str(dest)] +
+                         [str(unitdir / n) for n in sorted(UNITS)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout + run.stderr == "", run.stdout + run.stderr
+    # the sample configuration parses
+    conf = (dest / "etc/darkdaq/darkdaqd.ini").read_text().replace(
+        "/var/lib/darkdaq/daemon", str(tmp_path / "state"))
+    (tmp_path / "d.ini").write_text(conf.replace("tcp://127.0.0.1:555", "tcp://127.0.0.1:0"))
+    # uninstall leaves only the configuration and what the test added
+    make_install(tmp_path, "/usr", "uninstall")
+    left = sorted(str(p.relative_to(dest)) for p in dest.rglob("*")
+                  if p.is_file() and not p.name.endswith(".target") and p.name != "kill")
+    assert left == ["etc/darkdaq/darkdaq-store.ini", "etc/darkdaq/darkdaqd.ini"], left
+
+
+def test_install_other_prefix_keeps_everything_under_it(tmp_path):
+    dest = make_install(tmp_path, "/opt/darkdaq", "install")
+    text = (dest / "opt/darkdaq/lib/systemd/system/darkdaqd.service").read_text()
+    assert "ExecStart=/opt/darkdaq/bin/darkdaqd -c /opt/darkdaq/etc/darkdaq/darkdaqd.ini" in text
+    outside = [p for p in dest.rglob("*") if p.is_file() and
+               not str(p.relative_to(dest)).startswith("opt/darkdaq/")]
+    assert outside == []
+
+
+# ---- manual pages ----
+
+MAN = ROOT / "daemon" / "man"
+PAGES = {"darkdaqd": "darkdaqd.8", "darkdaq-store": "darkdaq-store.8",
+         "darkdaq-ctl": "darkdaq-ctl.1", "darkdaq-mon": "darkdaq-mon.1",
+         "darkdaq-dump": "darkdaq-dump.1", "darkdaq-sim": "darkdaq-sim.1",
+         "darkdaq-keygen": "darkdaq-keygen.1"}
+
+
+def render(page):
+    run = subprocess.run(["man", "--warnings", "-l", str(MAN / page)], capture_output=True,
+                         text=True, timeout=60, env=dict(os.environ, MANWIDTH="80"))
+    # man exits 0 on warnings: they are on stderr
+    assert run.returncode == 0 and run.stderr == "", page + ": " + run.stderr
+    return run.stdout
+
+
+@pytest.mark.parametrize("page", sorted(os.listdir(MAN)))
+def test_man_page_renders_without_warnings(page):
+    assert "NAME" in render(page)
+
+
+def test_every_program_has_a_page():
+    assert sorted(PAGES) == sorted(os.listdir(BUILD / "bin"))
+    assert (MAN / "darkdaq.ini.5").exists()
+
+
+@pytest.mark.parametrize("prog", sorted(PAGES))
+def test_man_page_names_every_option_of_help(prog):
+    run = subprocess.run([program(prog), "--help"], capture_output=True, text=True)
+    out = run.stdout + run.stderr
+    opts = set(re.findall(r"(?<![\w-])(--[a-z][-a-z0-9]*|-[a-zA-Z])\b", out))
+    assert "--help" in opts
+    text = render(PAGES[prog])
+    missing = sorted(o for o in opts if not re.search(r"(?<![\w-])%s\b" % re.escape(o), text))
+    assert missing == [], missing

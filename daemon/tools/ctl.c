@@ -22,7 +22,9 @@ static void s_usage(FILE *f)
               "                   [--client-key FILE --server-key FILE [--require-curve]] COMMAND\n"
               "Run control of darkdaqd.  COMMAND is one of\n"
               "  configure         open the configured sources (idle -> configured)\n"
-              "  start [--run N]   start run N (default: one more than the last, from 1)\n"
+              "  start [--run N [--force]]\n"
+              "                    start run N (default: one more than the last, from 1);\n"
+              "                    N not after the last run started needs --force\n"
               "  stop              stop the run; waits until the store confirms the trailer\n"
               "  status            state, sources, builder, tags, storage (a table)\n"
               "  reset             stop if running, close the sources (any -> idle)\n"
@@ -107,13 +109,14 @@ static int s_parse_command(int argc, char **argv, struct options *o)
         }
         if (!strcmp(cmd, "start") && argc > 1) {
                 unsigned long run;
-                if (argc != 3 || strcmp(argv[1], "--run"))
-                        return s_usage_error("start takes only --run N");
+                bool force = argc == 4 && !strcmp(argv[3], "--force");
+                if ((argc != 3 && !force) || strcmp(argv[1], "--run"))
+                        return s_usage_error("start takes only --run N [--force]");
                 errno = 0;
                 run = strtoul(argv[2], &end, 10);
                 if (errno || *end || argv[2][0] == '-' || run > 4294967295ul)
                         return s_usage_error("--run: a run number 0..4294967295");
-                snprintf(o->req, sizeof o->req, "start --run %lu", run);
+                snprintf(o->req, sizeof o->req, "start --run %lu%s", run, force ? " --force" : "");
         } else if (argc != 1) {
                 return s_usage_error("unexpected argument after the command");
         } else if (!strcmp(cmd, "status") && !o->json) {

@@ -14,7 +14,10 @@ static void s_usage(FILE *f)
               "(public key only) for each NAME; existing files are never overwritten.\n"
               "The server's NAME.key goes to its server_key; each client's NAME.pub goes\n"
               "into the server's allowed_clients directory, the server's NAME.pub to the\n"
-              "clients' server_public_key.\n", f);
+              "clients' server_public_key.\n"
+              "\n"
+              "  -h, --help     this text\n"
+              "      --version  the version\n", f);
 }
 
 int main(int argc, char **argv)

@@ -122,7 +122,7 @@ static double s_live(const char *dir, char *daemon, char raw[4][700], uint64_t n
                 return 0;
         fprintf(f, "[daemon]\nmetrics =\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
                 "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                "[builder]\nsources = 0-3\n", pc, pm, ps, pa);
+                "state_dir = %s/state\n[builder]\nsources = 0-3\n", pc, pm, ps, pa, dir);
         for (int b = 0; b < 4; b++)
                 fprintf(f, "[source.b%d]\ndriver = file\npath = %s\n", b, raw[b]);
         fclose(f);

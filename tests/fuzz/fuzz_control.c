@@ -27,13 +27,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                 if (rq.text && rq.cmd != CONTROL_STATUS)
                         abort();
+                if (rq.force && rq.cmd != CONTROL_START)
+                        abort();
                 for (int st = CONTROL_IDLE; st <= CONTROL_ERROR; st++) {
                         control_t c;
                         uint32_t run = 0;
                         control_init(&c);
                         c.state = (enum control_state)st;
+                        c.had_run = size & 1;   /* with and without a last run */
+                        c.run = c.had_run ? 7 : 0;
                         reply[0] = '\0';
                         enum control_action a = control_decide(&c, &rq, &run, reply, sizeof reply);
+                        /* run numbers only go up unless forced */
+                        if (a == CONTROL_DO_START && c.had_run && run <= c.run && !rq.force)
+                                abort();
                         if (a == CONTROL_NOTHING) {
                                 size_t n = strlen(reply);
                                 if (n < 2 || reply[0] != '{' || reply[n - 1] != '}')

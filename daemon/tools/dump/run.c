@@ -319,7 +319,22 @@ static void s_json_trailer(struct dump_state *st, const Darkdaq__RunTrailer *t)
                         ",\"first_trigger\":%" PRIu32 "}",
                         i ? "," : "", o->source, o->offset, o->first_trigger);
         }
-        fputs("]}\n", out);
+        fputc(']', out);
+        if (t->n_reloads) {
+                s_key(out, "reloads");
+                fputc('[', out);
+                for (size_t i = 0; i < t->n_reloads; i++) {
+                        const Darkdaq__Reload *r = t->reloads[i];
+                        fprintf(out, "%s{\"time_ns\":%" PRIu64, i ? "," : "", r->time_ns);
+                        s_key(out, "config_hash");
+                        s_string(out, r->config_hash);
+                        s_key(out, "changed");
+                        s_string(out, r->changed);
+                        fputc('}', out);
+                }
+                fputc(']', out);
+        }
+        fputs("}\n", out);
 }
 
 static void s_json_record(struct dump_state *st, const Darkdaq__Record *rec)
@@ -537,6 +552,12 @@ static void s_text_record(struct dump_state *st, const Darkdaq__Record *rec, uin
                                 " from trigger %" PRIu32,
                                 t->out_of_step[i]->source, t->out_of_step[i]->offset,
                                 t->out_of_step[i]->first_trigger);
+                for (size_t i = 0; i < t->n_reloads; i++) {
+                        fputs("; reloaded ", out);
+                        s_text_time(out, t->reloads[i]->time_ns);
+                        fprintf(out, " sha256 %s: %s", t->reloads[i]->config_hash,
+                                t->reloads[i]->changed);
+                }
                 fputc('\n', out);
                 break;
         }

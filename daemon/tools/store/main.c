@@ -16,6 +16,8 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "notify.h"
+#include "sha256.h"
 #include "storage_proto.h"
 #include "store.h"
 #include "store_config.h"
@@ -24,6 +26,7 @@
 #define DISK_CHECK_MS           1000            /* statvfs this often ... */
 #define DISK_CHECK_BYTES        (64ull << 20)   /* ... or after writing this much */
 #define LOG_EVERY_MS            1000
+#define STATUS_EVERY_MS         1000            /* STATUS= for systemctl status, this often */
 
 struct sender {
         void *push;                     /* the ack socket */
@@ -68,7 +71,11 @@ static void s_usage(FILE *out)
               "skipped.  ACK (highest seq fsync'd) at most every ack_interval_ms, and at once\n"
               "after a run trailer.  Below min_free_bytes: FULL, no intake, RESUME when space\n"
               "returns.  A run silent for silence_close_ms is closed (end_reason \"silence\").\n"
-              "SIGTERM/SIGINT close every open file (end_reason \"signal\").  At start, files a\n"
+              "SIGTERM/SIGINT close every open file (end_reason \"signal\").  SIGHUP reloads\n"
+              "min_free_bytes, silence_close_ms, ack_interval_ms, and max_file_bytes and\n"
+              "max_file_seconds for the files opened after it; dir, data and ack need a\n"
+              "restart.  Under systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1 at half\n"
+              "WatchdogSec=, STOPPING=1.  At start, files a\n"
               "killed store left as NAME.part are read to their last whole frame and renamed\n"
               "to NAME without a trailer; the run continues in the next file.\n"
               "Exit status: 0 stopped by a signal, 1 runtime failure, 2 usage or\n"
@@ -77,7 +84,8 @@ static void s_usage(FILE *out)
 
 /* The program's state: the store, its sockets and the loop's flags. */
 struct loop {
-        const struct store_config *cfg;
+        struct store_config *cfg;       /* SIGHUP changes the keys that allow it */
+        const char *conf;               /* its file, read again on SIGHUP */
         store_t *s;
         struct sender sd;               /* the ack socket, for store.c's callback */
         void *zctx;
@@ -88,6 +96,11 @@ struct loop {
         bool held;                      /* msg's record is not stored yet (no room for its file) */
         uint64_t next_disk_ms;          /* CLOCK_MONOTONIC of the next disk check */
         uint64_t bad, bad_logged_ms;    /* messages without the DKSM prefix since the last log */
+        uint64_t wd_interval_ms;        /* WATCHDOG=1 this often; 0: no watchdog */
+        uint64_t wd_next_ms;            /* CLOCK_MONOTONIC of the next WATCHDOG=1 */
+        uint64_t status_at_ms;          /* the last STATUS= */
+        uint64_t free_bytes;            /* in dir, at the last disk check */
+        bool notify_failed;             /* a notification failed (logged once) */
 };
 
 /* Returns 1 to run with *ret_conf set, 0 after --help or --version, or
@@ -140,6 +153,7 @@ static int s_open(struct loop *lp)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         lp->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (lp->sigfd < 0) {
@@ -222,6 +236,7 @@ static void s_check_disk(struct loop *lp, uint64_t now)
         uint64_t avail = 0;
         bool ok = store_disk_ok(lp->s, &avail);
         lp->next_disk_ms = now + DISK_CHECK_MS;
+        lp->free_bytes = avail;
         if (!lp->paused && !ok) {
                 char why[4400];
                 snprintf(why, sizeof why, "dir %s has %" PRIu64 " bytes free, "
@@ -241,15 +256,121 @@ static void s_check_disk(struct loop *lp, uint64_t now)
         }
 }
 
-/* How long the poll may wait: until the store's next timer or the next
- * disk check, whichever comes first. */
+/* ---- the service manager (sd_notify) ---- */
+
+static void s_notified(struct loop *lp, int r, const char *what)
+{
+        if (r < 0 && !lp->notify_failed) {
+                lp->notify_failed = true;
+                store_log("sd_notify: sending %s to $NOTIFY_SOCKET failed: %s; storing goes on "
+                          "(later failures are not logged)", what, strerror(-r));
+        }
+}
+
+/* STATUS= when STATUS_EVERY_MS have passed (or force), WATCHDOG=1 when due. */
+static void s_notify_tick(struct loop *lp, uint64_t now, bool force)
+{
+        if (force || now - lp->status_at_ms >= STATUS_EVERY_MS) {
+                struct store_counters c;
+                store_get_counters(lp->s, &c);
+                lp->status_at_ms = now;
+                s_notified(lp, notify_status("%" PRIu64 " run%s open, %" PRIu64 " records "
+                                             "written, %" PRIu64 " MiB free in %s%s",
+                                             c.runs_open, c.runs_open == 1 ? "" : "s",
+                                             c.records_written, lp->free_bytes >> 20,
+                                             lp->cfg->dir, lp->paused ? ", FULL" : ""),
+                           "STATUS=");
+        }
+        if (lp->wd_interval_ms && now >= lp->wd_next_ms) {
+                s_notified(lp, notify_watchdog(), "WATCHDOG=1");
+                lp->wd_next_ms = now + lp->wd_interval_ms;
+        }
+}
+
+/* How long the poll may wait: until the store's next timer, the next disk
+ * check or the next WATCHDOG=1, whichever comes first. */
 static int s_timeout_ms(const struct loop *lp, uint64_t now)
 {
         int timeout = store_tick(lp->s, now);
         int64_t to_disk = (int64_t)(lp->next_disk_ms - now);
         if (timeout < 0 || timeout > to_disk)
                 timeout = (int)(to_disk > 0 ? to_disk : 0);
+        if (lp->wd_interval_ms) {
+                int64_t to_wd = (int64_t)(lp->wd_next_ms - now);
+                if (timeout > to_wd)
+                        timeout = (int)(to_wd > 0 ? to_wd : 0);
+        }
         return timeout;
+}
+
+/* ---- SIGHUP ---- */
+
+/* SHA-256 of the file at path as hex, or "unreadable". */
+static void s_file_hash(const char *path, char hex[SHA256_HEX_BYTES])
+{
+        FILE *f = fopen(path, "re");
+        snprintf(hex, SHA256_HEX_BYTES, "unreadable");
+        if (!f)
+                return;
+        struct sha256 h;
+        uint8_t buf[4096], d[SHA256_BYTES];
+        size_t n;
+        sha256_init(&h);
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+                sha256_update(&h, buf, n);
+        if (!ferror(f)) {
+                sha256_final(&h, d);
+                for (int i = 0; i < SHA256_BYTES; i++)
+                        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        }
+        fclose(f);
+}
+
+/* Reads the configuration again: applies the keys that can change while
+ * runs are open, logs each change and each key that needs a restart.  A
+ * file that cannot be used changes nothing. */
+static void s_reload(struct loop *lp)
+{
+        struct store_config n, *c = lp->cfg;
+        char err[512], changed[512] = "", restart[128] = "", hash[SHA256_HEX_BYTES];
+        size_t cn = 0, rn = 0;
+
+        store_config_default(&n);
+        if (store_config_load(&n, lp->conf, err, sizeof err) < 0) {
+                store_log("SIGHUP: %s; the configuration in use stays as it was", err);
+                return;
+        }
+#define S_U64(key) do {                                                                 \
+                if (n.key != c->key) {                                                  \
+                        int w_ = snprintf(changed + cn, sizeof changed - cn, "%s%s %" PRIu64   \
+                                          " -> %" PRIu64, cn ? ", " : "", #key, c->key, n.key); \
+                        cn += w_ > 0 && (size_t)w_ < sizeof changed - cn ? (size_t)w_ : 0;   \
+                        c->key = n.key;                                                 \
+                }                                                                       \
+        } while (0)
+#define S_STR(key) do {                                                                 \
+                if (strcmp(n.key, c->key)) {                                            \
+                        int w_ = snprintf(restart + rn, sizeof restart - rn, "%s%s",     \
+                                          rn ? ", " : "", #key);                        \
+                        rn += w_ > 0 && (size_t)w_ < sizeof restart - rn ? (size_t)w_ : 0;   \
+                }                                                                       \
+        } while (0)
+        S_U64(min_free_bytes);
+        S_U64(silence_close_ms);
+        S_U64(ack_interval_ms);
+        S_U64(max_file_bytes);
+        S_U64(max_file_seconds);
+        S_STR(dir);
+        S_STR(data);
+        S_STR(ack);
+#undef S_U64
+#undef S_STR
+        s_file_hash(lp->conf, hash);
+        store_log("SIGHUP: reloaded %s (sha256 %s): %s%s%s%s", lp->conf, hash,
+                  cn ? changed : "nothing changed that applies now",
+                  strstr(changed, "max_file_") ? " (file limits from the next file)" : "",
+                  rn ? "; needs a restart, not applied: " : "", restart);
+        lp->next_disk_ms = 0;   /* min_free_bytes may have moved: check now */
 }
 
 /* A data message without the DKSM prefix: counted, logged at most every
@@ -314,6 +435,7 @@ static int s_loop(struct loop *lp, const char **signame)
         for (;;) {
                 uint64_t now = clock_mono_ms();
                 s_check_disk(lp, now);
+                s_notify_tick(lp, now, false);
                 int timeout = s_timeout_ms(lp, now);
 
                 zmq_pollitem_t items[2] = {
@@ -329,8 +451,14 @@ static int s_loop(struct loop *lp, const char **signame)
                 }
                 if (items[0].revents & ZMQ_POLLIN) {
                         struct signalfd_siginfo si;
-                        if (read(lp->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
-                                *signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+                        if (read(lp->sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+                                continue;
+                        if (si.ssi_signo == SIGHUP) {
+                                s_reload(lp);
+                                continue;
+                        }
+                        *signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+                        s_notified(lp, notify_stopping(), "STOPPING=1");
                         return 0;
                 }
                 if (!lp->paused && (items[1].revents & ZMQ_POLLIN))
@@ -350,7 +478,7 @@ static int s_run(const char *conf)
                 return 2;
         }
 
-        struct loop lp = { .cfg = &cfg, .sigfd = -1 };
+        struct loop lp = { .cfg = &cfg, .conf = conf, .sigfd = -1 };
         zmq_msg_init(&lp.msg);
         int status = s_open(&lp);
         if (status == 0) {
@@ -358,6 +486,15 @@ static int s_run(const char *conf)
                 uint64_t now = clock_mono_ms();
                 store_recover(lp.s);
                 store_hello(lp.s, now);
+                /* sockets up, directory checked and recovered: ready */
+                store_disk_ok(lp.s, &lp.free_bytes);
+                uint64_t wd_usec = notify_watchdog_usec();
+                lp.wd_interval_ms = wd_usec ? (wd_usec / 2000 ? wd_usec / 2000 : 1) : 0;
+                lp.wd_next_ms = now;
+                s_notified(&lp, notify_ready(), "READY=1");
+                s_notify_tick(&lp, now, true);
+                if (lp.wd_interval_ms)
+                        store_log("watchdog: WATCHDOG=1 every %" PRIu64 " ms", lp.wd_interval_ms);
                 status = s_loop(&lp, &signame);
                 now = clock_mono_ms();
                 int closed = store_close_all(lp.s, "signal", now);

@@ -51,6 +51,8 @@ struct run_state {
         uint32_t next_sequence;         /* SSS of the next file */
         store_file_t *f;                /* the open file, or NULL */
         uint64_t file_opened_ms;        /* monotonic */
+        uint64_t file_max_bytes;        /* the open file's limits, as configured when it opened */
+        uint64_t file_max_seconds;
         uint64_t last_rx_ms;            /* monotonic: last record of this run */
         uint64_t skipped, dropped;      /* duplicates and out-of-order records, to log */
         uint64_t skip_lo, skip_hi;      /* seq range of the skipped ones not yet logged */
@@ -69,6 +71,7 @@ struct store {
         bool want_hello;
         bool paused;
         uint64_t bytes_since_check;
+        uint64_t records_written;       /* records appended to files, since start */
         uint8_t *scratch;               /* headers and trailers packed here */
         size_t scratch_cap;
 };
@@ -527,6 +530,9 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
                 r->next_sequence++;
                 if (err == 0) {
                         r->file_opened_ms = now_ms;
+                        /* a reload's new limits take effect from the next file */
+                        r->file_max_bytes = s->cfg->max_file_bytes;
+                        r->file_max_seconds = s->cfg->max_file_seconds;
                         store_log("run %" PRIu32 ": writing %s/%s.part%s", r->run, s->cfg->dir,
                                   store_file_name(r->f), r->hdr_synth ?
                                   " (header made by the store: the daemon's was not seen)" : "");
@@ -618,6 +624,8 @@ static int s_pack_trailer(store_t *s, const struct run_state *r, const Darkdaq__
                 t.n_out_of_step = from->n_out_of_step;
                 t.out_of_step = from->out_of_step;
                 t.end_reason = from->end_reason;
+                t.n_reloads = from->n_reloads;
+                t.reloads = from->reloads;
         } else {
                 t.end_reason = (char *)reason;
         }
@@ -812,11 +820,11 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
         s_log_skips(r, now_ms, true);
 
         if (r->f && kind != STORE_KIND_TRAILER && s_records_in_file(r->f) > 1) {
-                uint64_t cap = s->cfg->max_file_bytes;
+                uint64_t cap = r->file_max_bytes;
                 uint64_t room = cap > 2 * TRAILER_ROOM ? TRAILER_ROOM : cap / 4;
                 bool by_size = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + len + room > cap;
-                bool by_time = s->cfg->max_file_seconds &&
-                               now_ms - r->file_opened_ms >= s->cfg->max_file_seconds * 1000;
+                bool by_time = r->file_max_seconds &&
+                               now_ms - r->file_opened_ms >= r->file_max_seconds * 1000;
                 if (by_size || by_time)
                         s_close(s, r, "rotate", true, now_ms);
         }
@@ -877,7 +885,17 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
         r->last_seq = seq;
         r->seq_known = true;
         r->ack_due = true;
+        s->records_written++;
         return 0;
+}
+
+void store_get_counters(const store_t *s, struct store_counters *ret)
+{
+        memset(ret, 0, sizeof *ret);
+        ret->records_written = s->records_written;
+        for (size_t i = 0; i < MAX_RUNS; i++)
+                if (s->runs[i].used && s->runs[i].f)
+                        ret->runs_open++;
 }
 
 /* ---- timers ------------------------------------------------------------------- */

@@ -22,7 +22,10 @@ typedef void (*store_send_fn)(void *ctx, const struct storage_ack *a);
 /* "darkdaq-store: " and the message, one line on stderr. */
 void store_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Opens cfg->dir.  Returns 0 and *ret, or -errno (the directory cannot be
+/* Opens cfg->dir.  cfg is read as it is at each use, so that a reload can
+ * change min_free_bytes, silence_close_ms and ack_interval_ms in place;
+ * max_file_bytes and max_file_seconds are read as each file opens.
+ * Returns 0 and *ret, or -errno (the directory cannot be
  * opened: a runtime failure for the caller to report). */
 int store_new(store_t **ret, const struct store_config *cfg, store_send_fn send, void *ctx);
 
@@ -65,6 +68,14 @@ void store_set_paused(store_t *s, bool paused, uint64_t now_ms);
 /* Closes every open file with a trailer whose end_reason is reason, and
  * ACKs.  Returns the number of files closed. */
 int store_close_all(store_t *s, const char *reason, uint64_t now_ms);
+
+struct store_counters {
+        uint64_t runs_open;             /* runs with a file open now */
+        uint64_t records_written;       /* records appended to run files since start */
+};
+
+/* What the store has done, for STATUS= and logs. */
+void store_get_counters(const store_t *s, struct store_counters *ret);
 
 /* Bytes written since the last store_disk_ok() call. */
 uint64_t store_bytes_since_check(const store_t *s);
