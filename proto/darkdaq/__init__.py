@@ -456,8 +456,8 @@ def _read_key(path, which):
     40-character line)."""
     with open(path, encoding="ascii", errors="replace") as f:
         for n, line in enumerate(f, 1):
-            line = line.split("#", 1)[0].strip()
-            if not line:
+            line = line.strip()
+            if not line or line.startswith("#"):     # '#' is also a Z85 character
                 continue
             if "=" in line:
                 k, v = (s.strip() for s in line.split("=", 1))
