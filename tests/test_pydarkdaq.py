@@ -18,9 +18,13 @@ import numpy as np
 import pytest
 import zmq
 
-import darkdaq
-from darkdaq import darkdaq_pb2 as pb
 from conftest import BUILD, DATA, ROOT, program
+
+# The built package, ahead of proto/ (its sources without the extension),
+# which other tests put first on the path for darkdaq_reader.
+sys.path.insert(0, str(BUILD / "python"))
+import darkdaq  # noqa: E402
+from darkdaq import darkdaq_pb2 as pb  # noqa: E402
 
 DIRS = sorted(p.name for p in DATA.iterdir() if (p / "expected.jsonl").exists())
 PY = "/usr/bin/python3"

@@ -19,7 +19,13 @@ import os
 
 import numpy as np
 
-from . import _fast
+try:
+    from . import _fast
+except ImportError as e:
+    raise ImportError(f"darkdaq: its C extension darkdaq._fast is not built next to "
+                      f"{os.path.dirname(__file__)}: install the package with "
+                      f"pip install --no-build-isolation ./proto (or use make's "
+                      f"build/python)") from e
 from . import darkdaq_pb2
 
 __all__ = ["DarkdaqError", "RunFileError", "DuplicateTriggerError", "Record", "RunFile",
