@@ -115,30 +115,39 @@ def _cut_reason(buf, pos, base):
 
 
 class _Chunks:
-    """A run file in pieces: each holds whole frames from .pos on; .base is
-    the file offset of the piece's byte 0."""
+    """A run file in pieces, read into one reused buffer (no fresh pages per
+    piece): each piece is a memoryview whose byte 0 is at file offset base;
+    it is valid only until the next piece is asked for."""
 
     def __init__(self, path):
         self.path = path
 
     def __iter__(self):
-        with open(self.path, "rb") as f:
-            buf = b""
+        with open(self.path, "rb", buffering=0) as f:
+            buf = bytearray(_CHUNK)
+            have = 0                    # bytes of buf in use
             base = 0
-            want = _CHUNK
             while True:
-                data = f.read(want)
-                if data:
-                    buf = buf + data if buf else data
-                eof = len(data) < want
-                pos = yield base, buf, eof
-                # the caller sends back how far it got and what it needs
-                pos, need = pos
-                buf = buf[pos:]
-                base += pos
-                want = max(_CHUNK, need - len(buf))
-                if eof and not data:
+                mv = memoryview(buf)
+                while have < len(buf):  # fill the buffer, or reach the end
+                    n = f.readinto(mv[have:])
+                    if not n:
+                        break
+                    have += n
+                eof = have < len(buf)
+                piece = mv[:have]
+                pos, need = yield base, piece, eof
+                # the caller has taken pos bytes and needs need from there
+                piece.release()
+                mv.release()
+                if eof:
                     return
+                left = have - pos
+                buf[:left] = buf[pos:have]
+                have = left
+                base += pos
+                if need > len(buf):     # one frame larger than the buffer
+                    buf.extend(bytes(need - len(buf)))
 
 
 def _pieces(path):
@@ -211,7 +220,7 @@ class RunFile:
                 found, pos, stop, need = _fast.frames(buf, 0)
                 for off, n, kind in found:
                     last = KINDS.get(kind)
-                    yield Record(buf[off:off + n], last, base + off - 8)
+                    yield Record(bytes(buf[off:off + n]), last, base + off - 8)
                     frame += 1
                 self.frames = frame
                 if stop is not None:
@@ -334,17 +343,11 @@ def _check_columns(cols):
 def _select(arr, cols):
     """A compact copy of the chosen columns (all when cols is None)."""
     if cols is None:
-        out = np.empty(len(arr), dtype=_PACKED)
-        for n in _PACKED.names:
-            out[n] = arr[n]
-        return out
+        return arr.copy()       # the C rows as they are: one copy, not one per column
     out = np.empty(len(arr), dtype=[(c, EVENT_DTYPE.fields[c][0]) for c in cols])
     for c in cols:
         out[c] = arr[c]
     return out
-
-
-_PACKED = np.dtype([(n, EVENT_DTYPE.fields[n][0]) for n in EVENT_DTYPE.names])
 
 
 def _check_unique(keys_run, keys_trig, fileidx, files):
@@ -384,7 +387,7 @@ def tables(paths, columns=None, as_pandas=False, strict=True, check_unique=True)
             if check_unique:
                 idx.append((ev["run"].copy(), ev["trigger"].copy(),
                             np.full(len(ev), fileno, np.uint32)))
-    dt = _PACKED if cols is None else np.dtype([(c, EVENT_DTYPE.fields[c][0]) for c in cols])
+    dt = EVENT_DTYPE if cols is None else np.dtype([(c, EVENT_DTYPE.fields[c][0]) for c in cols])
     out = {"events": np.concatenate(evs) if evs else np.empty(0, dt)}
     if check_unique and idx:
         _check_unique(np.concatenate([a for a, _, _ in idx]),
@@ -438,7 +441,7 @@ def events(paths, columns=None, as_pandas=False, strict=True, check_unique=True)
                       np.concatenate([b for _, b, _ in idx]),
                       np.concatenate([c for _, _, c in idx]), files)
     del idx
-    dt = _PACKED if cols is None else np.dtype([(c, EVENT_DTYPE.fields[c][0]) for c in cols])
+    dt = EVENT_DTYPE if cols is None else np.dtype([(c, EVENT_DTYPE.fields[c][0]) for c in cols])
     out = np.concatenate(parts) if parts else np.empty(0, dt)
     return _to_pandas(out) if as_pandas else out
 
