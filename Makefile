@@ -227,15 +227,18 @@ run: all
 	$(BUILD)/bin/darkdaq-ctl stop; kill $$d $$s; wait $$d $$s; \
 	PYTHONPATH=$(BUILD)/python $(PYTHON) -m darkdaq count $(RUN_DIR)/store
 
-# The Python package goes in with pip (--prefix: outside the system's own
-# packages, which PEP 668 leaves to apt), built in a copy of proto/.
+# The Python package goes in with pip into PREFIX's dist-packages (--target:
+# outside the system's own packages, which PEP 668 leaves to apt; Debian's
+# python3 has /usr/local/lib/python3.X/dist-packages on its path), built in
+# a copy of proto/ so that the source tree stays clean.
+PY_SITE     := $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/darkdaq
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 proto/darkdaq.proto $(DESTDIR)$(PREFIX)/share/darkdaq/
 	rm -rf $(BUILD)/pip-src && cp -r proto $(BUILD)/pip-src
-	$(PYTHON) -m pip install --no-build-isolation --no-deps --no-index --prefix=$(PREFIX) \
-	    $(if $(DESTDIR),--root=$(DESTDIR)) $(BUILD)/pip-src
+	$(PYTHON) -m pip install --no-build-isolation --no-deps --no-index --upgrade \
+	    --target=$(DESTDIR)$(PY_SITE) $(BUILD)/pip-src
 	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/systemd
 	install -m 644 $(wildcard systemd/*) $(DESTDIR)$(PREFIX)/share/darkdaq/systemd/
 
