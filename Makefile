@@ -14,6 +14,8 @@
 #   tests/test_*.py                            -> pytest, after the C tests
 #   tests/fuzz/fuzz_NAME.c                     -> a libFuzzer harness
 #   tests/bench/bench_NAME.c                   -> a benchmark
+#   proto/darkdaq/                             -> the Python package in
+#                                                 $(BUILD)/python (tests, bench)
 
 VERSION     := 0.1.0
 PREFIX      ?= /usr/local
@@ -73,10 +75,19 @@ FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_SRC   := $(wildcard tests/bench/bench_*.c)
 BENCHES     := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
+# The Python package as pip would install it, for the tests and make bench:
+# its .py files and the C extension (never sanitized: it loads into
+# /usr/bin/python3).  `pip install ./proto` builds the same sources.
+PY_PKG      := $(BUILD)/python/darkdaq
+PY_EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PY_INCLUDE  := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
+PY_SRC      := $(wildcard proto/darkdaq/*.py)
+PY_FILES    := $(PY_SRC:proto/darkdaq/%=$(PY_PKG)/%) $(PY_PKG)/_fast$(PY_EXT_SUFFIX)
+
 .PHONY: all check check-tsan check-usb fuzz fuzz-build bench install uninstall clean programs tests demo run FORCE
 .SECONDARY:
 
-all: programs $(GEN_PY)
+all: programs $(GEN_PY) $(PY_FILES)
 programs: $(PROGRAMS)
 tests: $(TESTS) $(PRELOADS)
 
@@ -93,6 +104,15 @@ $(BUILD)/gen/darkdaq.pb-c.c $(BUILD)/gen/darkdaq.pb-c.h: proto/darkdaq.proto
 $(GEN_PY): proto/darkdaq.proto
 	@mkdir -p $(BUILD)/gen
 	protoc --proto_path=proto --python_out=$(BUILD)/gen $<
+
+$(PY_PKG)/%.py: proto/darkdaq/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(PY_PKG)/_fast$(PY_EXT_SUFFIX): proto/darkdaq/_fast.c proto/darkdaq/columns.c proto/darkdaq/columns.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) $(OPT) -ffp-contract=off -fPIC -shared -I$(PY_INCLUDE) \
+	    proto/darkdaq/_fast.c proto/darkdaq/columns.c -o $@
 
 $(BUILD)/obj/gen/darkdaq.pb-c.o: $(GEN_C) $(GEN_H)
 	@mkdir -p $(dir $@)
@@ -189,6 +209,8 @@ check-tsan:
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
+	@echo "== tests/bench/bench_python.py"
+	@BUILD=$(BUILD) PYTHONPATH=$(BUILD)/python $(PYTHON) tests/bench/bench_python.py
 
 # The README's main job for now: simulate four boards with faults, build and
 # tag the events offline, show the run file and the events per tag.
@@ -198,7 +220,7 @@ demo: all
 	    --missing 0.01 --duplicates 0.01 --late 0.01 --junk 0.01 -o $(BUILD)/demo
 	$(BUILD)/bin/darkdaqd --replay $(BUILD)/demo/board-*.raw -o $(BUILD)/demo/run.dkr
 	$(BUILD)/bin/darkdaq-dump $(BUILD)/demo/run.dkr | tail -n 6
-	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(BUILD)/demo/run.dkr
+	PYTHONPATH=$(BUILD)/python $(PYTHON) -m darkdaq count $(BUILD)/demo/run.dkr
 
 # The main job: darkdaqd on four simulated boards (2 kHz of the physics mix),
 # darkdaq-store writing the run, darkdaq-mon to watch it; q in the monitor
@@ -217,8 +239,13 @@ run: all
 	$(BUILD)/bin/darkdaq-ctl start --run 1 > /dev/null && \
 	$(BUILD)/bin/darkdaq-mon; \
 	$(BUILD)/bin/darkdaq-ctl stop; kill $$d $$s; wait $$d $$s; \
-	PYTHONPATH=$(BUILD)/gen:proto $(PYTHON) proto/darkdaq_reader.py $(RUN_DIR)/store/run-000001-*.dkr
+	PYTHONPATH=$(BUILD)/python $(PYTHON) -m darkdaq count $(RUN_DIR)/store
 
+# The Python package goes in with pip into PREFIX's dist-packages (--target:
+# outside the system's own packages, which PEP 668 leaves to apt; Debian's
+# python3 has /usr/local/lib/python3.X/dist-packages on its path), built in
+# a copy of proto/ so that the source tree stays clean.
+PY_SITE     := $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)/dist-packages
 # Installed like a package: PREFIX=/usr puts the configuration in /etc and
 # the units, sysusers, tmpfiles and udev files where systemd and udev look
 # (their pkg-config variables); any other prefix keeps all under PREFIX.
@@ -239,10 +266,12 @@ MANPAGES    := $(wildcard daemon/man/*.[1-8])
 SAMPLES     := $(wildcard systemd/*.ini)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/darkdaq/python
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/darkdaq
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
-	install -m 644 $(GEN_PY) proto/darkdaq.proto $(wildcard proto/*.py) \
-	    $(DESTDIR)$(PREFIX)/share/darkdaq/python/
+	install -m 644 proto/darkdaq.proto $(DESTDIR)$(PREFIX)/share/darkdaq/
+	rm -rf $(BUILD)/pip-src && cp -r proto $(BUILD)/pip-src
+	$(PYTHON) -m pip install --no-build-isolation --no-deps --no-index --upgrade \
+	    --target=$(DESTDIR)$(PY_SITE) $(BUILD)/pip-src
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSCONFDIR)/darkdaq
 	for u in $(UNITS); do \
@@ -266,7 +295,8 @@ uninstall:
 	    $(DESTDIR)$(SYSUSERSDIR)/darkdaq.conf $(DESTDIR)$(TMPFILESDIR)/darkdaq.conf \
 	    $(DESTDIR)$(UDEVRULESDIR)/99-darkdaq-usb.rules \
 	    $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
-	rm -rf $(DESTDIR)$(PREFIX)/share/darkdaq $(DESTDIR)$(PREFIX)/share/doc/darkdaq
+	rm -rf $(DESTDIR)$(PREFIX)/share/darkdaq $(DESTDIR)$(PREFIX)/share/doc/darkdaq \
+	    $(DESTDIR)$(PY_SITE)/darkdaq $(wildcard $(DESTDIR)$(PY_SITE)/darkdaq-*.dist-info)
 
 clean:
 	rm -rf build build-* 

@@ -17,7 +17,7 @@ for t in "$@"; do
         passed=$((passed + p)); failed=$((failed + f))
 done
 if [ -z "${NO_PYTEST:-}" ] && ls tests/test_*.py >/dev/null 2>&1; then
-        out=$(DARKDAQ_BUILD=$BUILD PYTHONPATH=$BUILD/gen:proto \
+        out=$(DARKDAQ_BUILD=$BUILD PYTHONPATH=$BUILD/python:$BUILD/gen:proto \
               "$PYTHON" -m pytest -q -p no:cacheprovider tests 2>&1); rc=$?
         printf '%s\n' "$out"
         p=$(printf '%s\n' "$out" | grep -oE '[0-9]+ passed' | tail -1 | grep -oE '[0-9]+')

@@ -27,4 +27,11 @@ int dump_run_file(const char *path, FILE *out, bool json);
 int dump_run_mem(const uint8_t *buf, size_t len, const char *name, FILE *out,
                  FILE *err, bool json);
 
+/* The header line of --csv, then one row per event of the run file at path
+ * (csv.c; the columns of the Python package's events()).  Damage is said
+ * on stderr as dump_run_file() says it.  Returns 0, or -errno when the file
+ * cannot be read (message on stderr). */
+void dump_csv_header(FILE *out);
+int dump_csv_file(const char *path, FILE *out);
+
 #endif

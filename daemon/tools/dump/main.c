@@ -14,11 +14,13 @@
 
 static void s_usage(FILE *out)
 {
-        fputs("usage: darkdaq-dump [--json] FILE...\n"
+        fputs("usage: darkdaq-dump [--json | --csv] FILE...\n"
               "Prints raw board-interface streams (as the boards send them) and darkdaq\n"
               "run files (.dkr), telling them apart by content.\n"
               "\n"
-              "  -j, --json     one JSON object per line (interfaces.md section 3)\n"
+              "  -j, --json     one JSON object per line (proto/README.md)\n"
+              "  -c, --csv      run files only: one CSV row per event over all FILEs, with\n"
+              "                 the columns of the Python package's darkdaq.events()\n"
               "  -h, --help     this text\n"
               "  -V, --version  the version\n"
               "\n"
@@ -28,23 +30,28 @@ static void s_usage(FILE *out)
               "Exit status: 0 printed, 1 a file could not be read, 2 usage.\n", out);
 }
 
-/* Returns 1 to run with *ret_json set and optind at the first file, 0
- * after --help or --version, or -EINVAL after a usage error (reported). */
-static int s_parse_argv(int argc, char **argv, bool *ret_json)
+/* Returns 1 to run with *ret_json and *ret_csv set and optind at the first
+ * file, 0 after --help or --version, or -EINVAL after a usage error
+ * (reported). */
+static int s_parse_argv(int argc, char **argv, bool *ret_json, bool *ret_csv)
 {
         static const struct option opts[] = {
                 { "json", no_argument, NULL, 'j' },
+                { "csv", no_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
         };
-        bool json = false;
+        bool json = false, csv = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "jhV", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "jchV", opts, NULL)) != -1) {
                 switch (c) {
                 case 'j':
                         json = true;
+                        break;
+                case 'c':
+                        csv = true;
                         break;
                 case 'h':
                         s_usage(stdout);
@@ -62,13 +69,18 @@ static int s_parse_argv(int argc, char **argv, bool *ret_json)
                 s_usage(stderr);
                 return -EINVAL;
         }
+        if (json && csv) {
+                fputs("darkdaq-dump: --json and --csv exclude each other\n", stderr);
+                return -EINVAL;
+        }
         *ret_json = json;
+        *ret_csv = csv;
         return 1;
 }
 
 /* Prints the file at path as a run file or a raw stream, by its first
  * bytes.  Returns 0, or -1 when it could not be read (reported). */
-static int s_dump(const char *path, bool json)
+static int s_dump(const char *path, bool json, bool csv)
 {
         uint8_t head[4096];
         ssize_t n;
@@ -83,19 +95,27 @@ static int s_dump(const char *path, bool json)
                 fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", path, strerror(errno));
                 return -1;
         }
-        int r = dump_is_run_file(head, (size_t)n) ? dump_run_file(path, stdout, json)
-                                                  : dump_raw_file(path, stdout, json);
+        bool run = dump_is_run_file(head, (size_t)n);
+        if (csv && !run) {
+                fprintf(stderr, "darkdaq-dump: %s: not a run file: --csv prints the events "
+                        "of run files only\n", path);
+                return -1;
+        }
+        int r = csv ? dump_csv_file(path, stdout)
+                : run ? dump_run_file(path, stdout, json) : dump_raw_file(path, stdout, json);
         return r < 0 ? -1 : 0;
 }
 
 /* Every file in turn, then stdout flushed.  Returns the exit status: 0, or
  * 1 when a file could not be read or the output not written. */
-static int s_run(char **paths, int n, bool json)
+static int s_run(char **paths, int n, bool json, bool csv)
 {
         int status = 0;
 
+        if (csv)
+                dump_csv_header(stdout);
         for (int i = 0; i < n; i++)
-                if (s_dump(paths[i], json) < 0)
+                if (s_dump(paths[i], json, csv) < 0)
                         status = 1;
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "darkdaq-dump: writing output: %s\n", strerror(errno));
@@ -106,9 +126,9 @@ static int s_run(char **paths, int n, bool json)
 
 int main(int argc, char **argv)
 {
-        bool json = false;
-        int r = s_parse_argv(argc, argv, &json);
+        bool json = false, csv = false;
+        int r = s_parse_argv(argc, argv, &json, &csv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
-        return s_run(argv + optind, argc - optind, json);
+        return s_run(argv + optind, argc - optind, json, csv);
 }

@@ -1,0 +1,202 @@
+/* _fast: the darkdaq package's C extension, a thin binding of columns.c:
+ * CRC-32C, run-file frames and event rows as bytes the Python side views
+ * with numpy.  It holds no state between calls and does no I/O. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+
+#include "columns.h"
+
+static PyObject *s_crc32c(PyObject *self, PyObject *args)
+{
+        Py_buffer b;
+        unsigned long crc = 0;
+        (void)self;
+        if (!PyArg_ParseTuple(args, "y*|k", &b, &crc))
+                return NULL;
+        uint32_t c;
+        Py_BEGIN_ALLOW_THREADS
+        c = columns_crc32c((uint32_t)crc, b.buf, (size_t)b.len);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&b);
+        return PyLong_FromUnsignedLong(c);
+}
+
+/* (code, need, stored, computed) of a stop, or None for "more". */
+static PyObject *s_stop(enum columns_stop stop, size_t need, uint32_t stored, uint32_t computed)
+{
+        if (stop == COLUMNS_MORE)
+                Py_RETURN_NONE;
+        return Py_BuildValue("(inkk)", (int)stop, (Py_ssize_t)need, (unsigned long)stored,
+                             (unsigned long)computed);
+}
+
+/* kind(payload) -> the Record's kind code (columns.h), -1 when broken */
+static PyObject *s_kind(PyObject *self, PyObject *args)
+{
+        Py_buffer b;
+        const uint8_t *body;
+        size_t bn;
+        (void)self;
+        if (!PyArg_ParseTuple(args, "y*", &b))
+                return NULL;
+        int k = columns_record_body(b.buf, (size_t)b.len, &body, &bn);
+        PyBuffer_Release(&b);
+        return PyLong_FromLong(k);
+}
+
+/* frames(buf, pos) -> ([(payload_offset, payload_len, kind), ...], pos, stop, need) */
+static PyObject *s_frames(PyObject *self, PyObject *args)
+{
+        Py_buffer b;
+        Py_ssize_t pos;
+        (void)self;
+        if (!PyArg_ParseTuple(args, "y*n", &b, &pos))
+                return NULL;
+        PyObject *list = PyList_New(0);
+        enum columns_stop stop = COLUMNS_MORE;
+        size_t need = 0;
+        uint32_t stored = 0, computed = 0;
+        const uint8_t *base = b.buf;
+        while (list && pos <= b.len) {
+                const uint8_t *pl;
+                size_t pn, fl;
+                int r = columns_frame_v1(base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
+                                         &need, &stored, &computed);
+                if (r <= 0)
+                        break;
+                const uint8_t *body;
+                size_t bn;
+                int kind = columns_record_body(pl, pn, &body, &bn);
+                if (kind < 0) {
+                        stop = COLUMNS_BAD_RECORD;
+                        break;
+                }
+                PyObject *t = Py_BuildValue("(nni)", (Py_ssize_t)(pl - base), (Py_ssize_t)pn, kind);
+                if (!t || PyList_Append(list, t) < 0) {
+                        Py_XDECREF(t);
+                        Py_CLEAR(list);
+                        break;
+                }
+                Py_DECREF(t);
+                pos += (Py_ssize_t)fl;
+        }
+        PyBuffer_Release(&b);
+        if (!list)
+                return NULL;
+        PyObject *st = s_stop(stop, need, stored, computed);
+        return Py_BuildValue("(NnNn)", list, pos, st, (Py_ssize_t)need);
+}
+
+/* decode(buf, pos, run, events, values, dv) -> (pos, run, n_frames, n_events,
+ * n_values, n_dv, stop, need, full): every whole frame from pos into the
+ * writable buffers given (rows of columns_event, columns_value, columns_dv),
+ * until the buffer's end, a damaged frame, or (full) no room for the next
+ * event. */
+static PyObject *s_decode(PyObject *self, PyObject *args)
+{
+        Py_buffer b, be, bv, bd;
+        Py_ssize_t pos;
+        unsigned long run_in;
+        (void)self;
+        if (!PyArg_ParseTuple(args, "y*nkw*w*w*", &b, &pos, &run_in, &be, &bv, &bd))
+                return NULL;
+        struct columns_event *ev = be.buf;
+        size_t n_ev = 0, cap_ev = (size_t)be.len / sizeof *ev;
+        struct columns_out out = {
+                .values = bv.buf, .cap_values = (size_t)bv.len / sizeof(struct columns_value),
+                .dv = bd.buf, .cap_dv = (size_t)bd.len / sizeof(struct columns_dv),
+        };
+        uint32_t run = (uint32_t)run_in;
+        enum columns_stop stop = COLUMNS_MORE;
+        size_t need = 0;
+        uint32_t stored = 0, computed = 0;
+        int full = 0;
+        Py_ssize_t n_frames = 0;
+        const uint8_t *base = b.buf;
+
+        Py_BEGIN_ALLOW_THREADS
+        while (pos <= b.len) {
+                const uint8_t *pl, *body;
+                size_t pn, fl, bn;
+                int r = columns_frame_v1(base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
+                                         &need, &stored, &computed);
+                if (r <= 0)
+                        break;
+                int k = columns_record_body(pl, pn, &body, &bn);
+                if (k < 0) {
+                        stop = COLUMNS_BAD_RECORD;
+                        break;
+                }
+                if (k == COLUMNS_RUN_HEADER && columns_run_header(body, bn, &run) < 0) {
+                        stop = COLUMNS_BAD_RECORD;
+                        break;
+                }
+                if (k == COLUMNS_EVENT) {
+                        if (n_ev == cap_ev) {
+                                full = 1;
+                                break;
+                        }
+                        int e = columns_event_decode(body, bn, run, &ev[n_ev], &out);
+                        if (e == -ENOSPC) {
+                                full = 1;
+                                break;
+                        }
+                        if (e < 0) {
+                                stop = COLUMNS_BAD_RECORD;
+                                break;
+                        }
+                        n_ev++;
+                }
+                n_frames++;
+                pos += (Py_ssize_t)fl;
+        }
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&b);
+        PyBuffer_Release(&be);
+        PyBuffer_Release(&bv);
+        PyBuffer_Release(&bd);
+        PyObject *st = s_stop(stop, need, stored, computed);
+        return Py_BuildValue("(nknnnnNni)", pos, (unsigned long)run, n_frames, (Py_ssize_t)n_ev,
+                             (Py_ssize_t)out.n_values, (Py_ssize_t)out.n_dv, st,
+                             (Py_ssize_t)need, full);
+}
+
+/* layout() -> (event_size, [(name, dtype, offset)...], value_size, dv_size) */
+static PyObject *s_layout(PyObject *self, PyObject *noargs)
+{
+        (void)self;
+        (void)noargs;
+        PyObject *list = PyList_New((Py_ssize_t)columns_n_fields);
+        if (!list)
+                return NULL;
+        for (size_t i = 0; i < columns_n_fields; i++)
+                PyList_SET_ITEM(list, (Py_ssize_t)i,
+                                Py_BuildValue("(ssn)", columns_fields[i].name,
+                                              columns_fields[i].dtype,
+                                              (Py_ssize_t)columns_fields[i].offset));
+        return Py_BuildValue("(nNnn)", (Py_ssize_t)sizeof(struct columns_event), list,
+                             (Py_ssize_t)sizeof(struct columns_value),
+                             (Py_ssize_t)sizeof(struct columns_dv));
+}
+
+static PyMethodDef s_methods[] = {
+        { "crc32c", s_crc32c, METH_VARARGS, "crc32c(data, crc=0): CRC-32C, continuing from crc" },
+        { "frames", s_frames, METH_VARARGS, "frames(buf, pos): whole good frames from pos" },
+        { "decode", s_decode, METH_VARARGS, "decode(buf, pos, run, events, values, dv): event rows into buffers" },
+        { "kind", s_kind, METH_VARARGS, "kind(payload): the Record's kind code" },
+        { "layout", s_layout, METH_NOARGS, "layout(): the row layouts" },
+        { NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef s_module = {
+        PyModuleDef_HEAD_INIT, "darkdaq._fast", "darkdaq's compiled run-file decoder", -1,
+        s_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fast(void);
+PyMODINIT_FUNC PyInit__fast(void)
+{
+        return PyModule_Create(&s_module);
+}
