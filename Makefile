@@ -29,7 +29,7 @@ endif
 comma := ,
 
 CC          ?= cc
-PKGS        := libzmq libprotobuf-c libusb-1.0 inih libmicrohttpd
+PKGS        := libzmq libprotobuf-c libusb-1.0 inih libmicrohttpd libisal
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror

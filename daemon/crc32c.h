@@ -1,6 +1,8 @@
 /* crc32c: CRC-32C (Castagnoli, reflected, init and final xor 0xFFFFFFFF),
- * the checksum of board fragments and run-file frames.  The SSE4.2 path is
- * chosen once, at first use, from CPUID; the table path runs everywhere. */
+ * the checksum of board fragments and run-file frames.  The path is chosen
+ * once, at first use, from CPUID: ISA-L's carry-less-multiplication kernels
+ * for long buffers, the SSE4.2 instruction for short ones, the table path
+ * everywhere else. */
 #ifndef DARKDAQ_CRC32C_H
 #define DARKDAQ_CRC32C_H
 
@@ -13,10 +15,18 @@
  * crc32c(0, "123456789", 9) == 0xE3069283. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
-/* The two implementations, for tests and the benchmark.  crc32c_hw() may be
- * called only when crc32c_have_hw() is true. */
+/* The implementations, for tests and the benchmark, each with crc32c()'s
+ * contract.  crc32c_hw() runs the table path where crc32c_have_hw() is false;
+ * crc32c_isal() is ISA-L's crc32_iscsi() (its own run-time dispatch), whose
+ * int length it splits. */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
+uint32_t crc32c_isal(uint32_t crc, const void *buf, size_t len);
 bool crc32c_have_hw(void);
+
+/* Buffers of at least this many bytes go to ISA-L (SIZE_MAX: never), and
+ * what crc32c() runs, for people: "ISA-L from 256 bytes, SSE4.2 below". */
+size_t crc32c_isal_min(void);
+const char *crc32c_describe(void);
 
 #endif

@@ -255,8 +255,8 @@ int main(int argc, char **argv)
                 stream_free(s);
         });
         double gb = (double)len / 1e9;
-        printf("stream of %zu MiB in %u-byte fragments, fed in %u KiB pieces; %s CRC-32C\n",
-               mib, FRAG, PIECE >> 10, crc32c_have_hw() ? "SSE4.2" : "table");
+        printf("stream of %zu MiB in %u-byte fragments, fed in %u KiB pieces; CRC-32C by %s\n",
+               mib, FRAG, PIECE >> 10, crc32c_describe());
         printf("  fragments decided     %llu good, %llu other\n",
                (unsigned long long)counts[0], (unsigned long long)counts[1]);
         printf("  read bandwidth (sum)  %6.2f GB/s\n", gb / t_read);
