@@ -1,8 +1,11 @@
 /* stream: turns a byte stream, fed in pieces, into fragments, bad fragments
  * and junk by the rules of interfaces.md s.3.  Items are decided in place in
- * the caller's buffer; only the bytes of an item that straddles two feeds are
- * copied into the reader's own buffer, which holds at most what one decision
- * needs (two maximal fragments, or one capped junk run). */
+ * the caller's buffer until one straddles two feeds; from then on, until the
+ * held bytes run out, they are decided in the reader's own buffer, which
+ * each feed gives just the bytes the decisions need and which holds at most
+ * what one decision needs (two maximal fragments, or one capped junk run),
+ * moved only when as many bytes have been decided before them.  A junk run
+ * looked at again resumes where the last look stopped. */
 #include "stream.h"
 
 #include <errno.h>
@@ -12,12 +15,26 @@
 #define HOLD_MAX (STREAM_MAX_JUNK_RUN > 2 * FRAG_MAX_BYTES ? \
                   STREAM_MAX_JUNK_RUN + 8 : 2 * FRAG_MAX_BYTES + 8)
 
+/* Once a round of taking bytes for the held ones has not been enough (a
+ * chain of headers claiming more than is held, or a scan inside a corrupt
+ * span reaching ever further), the feed is copied ahead this much at a time,
+ * so that one pass decides many items or tries many candidates. */
+#define BULK_COPY_BYTES (64u << 10)
+
 struct stream {
-        uint8_t *hold;          /* bytes of the undecided item(s) */
-        size_t held;            /* bytes in hold */
+        uint8_t *hold;          /* undecided bytes: hold[head .. head + held) */
+        size_t head;            /* decided bytes still in front of them */
+        size_t held;            /* bytes undecided */
         size_t cap;             /* allocated size of hold */
-        uint64_t base;          /* stream offset of hold[0] */
+        size_t staged;          /* then copies of the feed's next bytes, not yet
+                                   taken (during one stream_feed only) */
+        size_t need;            /* bytes from hold[head] the pending decision waits for */
+        bool bulk;              /* a copy for the held bytes fell short */
+        uint64_t base;          /* stream offset of hold[head] */
         uint64_t fed;           /* bytes fed so far */
+
+        uint64_t nomagic_from;  /* no header magic at the multiples of 4 */
+        uint64_t nomagic_to;    /*   in [nomagic_from, nomagic_to) */
 };
 
 enum { DECIDED, NEED_MORE };
@@ -58,18 +75,44 @@ const char *stream_kind_name(enum stream_kind k)
         return "?";
 }
 
-/* Is there a good fragment starting at a multiple of 4 in [4, span) of b?
- * Returns 1 yes, 0 no, -1 more bytes needed (*need set). */
-static int s_good_inside(const uint8_t *b, size_t span, size_t avail, bool eof, size_t *need)
+/* What a decision may look at: b[0..avail), the stream from offset off.
+ * When the held bytes are short, more of the current feed may already be
+ * copied behind them, up to reach: a decision that needs them takes just
+ * what it needs, as the next round of the feed would have, so that a feed
+ * takes the same bytes however many the reader copied ahead. */
+struct window {
+        const uint8_t *b;
+        uint64_t off;
+        size_t avail;           /* bytes the decision has */
+        size_t reach;           /* bytes it may take (>= avail) */
+        bool eof;               /* no bytes will follow reach */
+};
+
+/* Does the window hold n bytes, taking them from those within reach? */
+static bool s_take(struct window *w, size_t n)
 {
+        if (n <= w->avail)
+                return true;
+        if (n > w->reach)
+                return false;
+        w->avail = n;
+        return true;
+}
+
+/* Is there a good fragment starting at a multiple of 4 in [4, span) of the
+ * window?  Returns 1 yes, 0 no, -1 more bytes needed (*need set). */
+static int s_good_inside(struct window *w, size_t span, size_t *need)
+{
+        const uint8_t *b = w->b;
+
         for (size_t q = 4; q < span; q += 4) {
                 struct frag_header h;
-                if (q + 4 > avail)
+                if (q + 4 > w->avail)
                         break;
                 if (frag_le32(b + q) != FRAG_MAGIC)
                         continue;
-                if (avail - q < FRAG_HEADER_BYTES) {
-                        if (eof)
+                if (!s_take(w, q + FRAG_HEADER_BYTES)) {
+                        if (w->eof)
                                 continue;
                         *need = q + FRAG_HEADER_BYTES;
                         return -1;
@@ -78,8 +121,8 @@ static int s_good_inside(const uint8_t *b, size_t span, size_t avail, bool eof, 
                 if (frag_header_check(&h, NULL) != FRAG_OK)
                         continue;
                 size_t total = (size_t)h.payload_bytes + FRAG_OVERHEAD;
-                if (avail - q < total) {
-                        if (eof)
+                if (!s_take(w, q + total)) {
+                        if (w->eof)
                                 continue;
                         *need = q + total;
                         return -1;
@@ -98,32 +141,44 @@ static void s_item(struct stream_item *it, enum stream_kind kind, const uint8_t 
         it->bytes = bytes;
 }
 
-/* Decides the item at the start of b[0..avail), a position that is a multiple
- * of 4 from the stream's start.  Returns DECIDED with *it filled, or
- * NEED_MORE with *need the bytes from b that the decision waits for.  With
- * eof and avail == 0 there is nothing to decide: returns NEED_MORE. */
-static int s_decide(const uint8_t *b, size_t avail, bool eof, struct stream_item *it,
-                    size_t *need)
+/* Decides the item at the start of the window, at a stream offset that is
+ * a multiple of 4.  Returns DECIDED with *it filled, NEED_MORE with *need
+ * the bytes from its start that the decision waits for, or -ENOMEM.  With
+ * eof and nothing in the window there is nothing to decide: NEED_MORE. */
+static int s_decide(stream_t *s, struct window *w, struct stream_item *it, size_t *need)
 {
+        const uint8_t *b = w->b;
+        uint64_t off = w->off;
         struct frag_header *h = &it->hdr;
         size_t total;
         int inside;
 
         it->crc_ok = false;
         it->err.code = FRAG_OK;
-        if (avail < 4) {
+        if (!s_take(w, 4)) {
                 *need = 4;
-                if (!eof || avail == 0)
+                if (!w->eof || w->avail == 0)
                         return NEED_MORE;
-                s_item(it, STREAM_JUNK, b, avail);
+                s_item(it, STREAM_JUNK, b, w->avail);
                 return DECIDED;
         }
+        size_t avail = w->avail;
         if (frag_le32(b) != FRAG_MAGIC) {
+                /* junk takes no bytes from within reach: a feed that finds
+                 * junk waiting takes all it brings */
                 size_t i = 4;
+                /* resume after the words an earlier look at this run passed */
+                if (s->nomagic_from <= off + 4 && off + 4 < s->nomagic_to) {
+                        i = (size_t)(s->nomagic_to - off);
+                        if (i > (avail & ~(size_t)3))
+                                i = avail & ~(size_t)3;
+                }
                 while (i + 4 <= avail && i < STREAM_MAX_JUNK_RUN && frag_le32(b + i) != FRAG_MAGIC)
                         i += 4;
+                s->nomagic_from = off + 4;
+                s->nomagic_to = off + i;
                 if (i + 4 > avail && i < STREAM_MAX_JUNK_RUN) {
-                        if (!eof) {
+                        if (!w->eof) {
                                 *need = avail + 4;
                                 return NEED_MORE;
                         }
@@ -132,11 +187,11 @@ static int s_decide(const uint8_t *b, size_t avail, bool eof, struct stream_item
                 s_item(it, STREAM_JUNK, b, i);
                 return DECIDED;
         }
-        if (avail < FRAG_HEADER_BYTES) {
+        if (!s_take(w, FRAG_HEADER_BYTES)) {
                 *need = FRAG_HEADER_BYTES;
-                if (!eof)
+                if (!w->eof)
                         return NEED_MORE;
-                it->err = (struct frag_error){ FRAG_E_HEADER_CUT, 0, avail, FRAG_HEADER_BYTES };
+                it->err = (struct frag_error){ FRAG_E_HEADER_CUT, 0, w->avail, FRAG_HEADER_BYTES };
                 s_item(it, STREAM_BAD_MAGIC, b, 4);
                 return DECIDED;
         }
@@ -146,13 +201,14 @@ static int s_decide(const uint8_t *b, size_t avail, bool eof, struct stream_item
                 return DECIDED;
         }
         total = (size_t)h->payload_bytes + FRAG_OVERHEAD;
-        if (avail < total) {
-                if (!eof) {
+        if (!s_take(w, total)) {
+                if (!w->eof) {
                         *need = total;
                         return NEED_MORE;
                 }
+                avail = w->avail;
                 it->err = (struct frag_error){ FRAG_E_CUT, 0, avail, total };
-                inside = s_good_inside(b, avail, avail, true, need);
+                inside = s_good_inside(w, avail, need);
                 s_item(it, inside ? STREAM_BAD_MAGIC : STREAM_CUT_FRAGMENT, b,
                        inside ? 4 : avail);
                 return DECIDED;
@@ -167,54 +223,83 @@ static int s_decide(const uint8_t *b, size_t avail, bool eof, struct stream_item
         default:
                 break;
         }
-        inside = s_good_inside(b, total, avail, eof, need);
+        inside = s_good_inside(w, total, need);
         if (inside < 0)
                 return NEED_MORE;
         s_item(it, inside ? STREAM_BAD_MAGIC : STREAM_BAD_FRAGMENT, b, inside ? 4 : total);
         return DECIDED;
 }
 
-static int s_reserve(stream_t *s, size_t want)
+/* Makes room in hold for want more bytes after the held and staged ones.
+ * Those move to the front only when at least as many decided bytes lie
+ * before them, and the buffer grows otherwise, so that a byte is moved at
+ * most once on average however the decisions advance.  Returns 0 or -ENOMEM. */
+static int s_room(stream_t *s, size_t want)
 {
-        if (want <= s->cap)
+        size_t keep = s->held + s->staged, total = keep + want;
+
+        if (s->head + total <= s->cap)
                 return 0;
-        size_t cap = s->cap ? s->cap : 65536;
-        while (cap < want)
-                cap *= 2;
-        uint8_t *p = realloc(s->hold, cap);
+        if (s->head >= keep && total <= s->cap) {
+                memmove(s->hold, s->hold + s->head, keep);
+                s->head = 0;
+                return 0;
+        }
+        size_t cap = 3 * total < 65536 ? 65536 : 3 * total;
+        if (cap > 3 * HOLD_MAX)
+                cap = total > 3 * HOLD_MAX ? total : 3 * HOLD_MAX;
+        uint8_t *p = malloc(cap);
         if (!p)
                 return -ENOMEM;
+        if (keep)
+                memcpy(p, s->hold + s->head, keep);
+        free(s->hold);
         s->hold = p;
         s->cap = cap;
+        s->head = 0;
         return 0;
 }
 
-/* Decides items from the held bytes; stops when they run out or the
- * decision needs more.  Returns 0, or the callback's value. */
-static int s_drain_held(stream_t *s, bool eof, stream_cb cb, void *ctx, size_t *need)
+/* Takes n of the staged bytes into the held ones: the feed has used them. */
+static void s_take_staged(stream_t *s, size_t n)
 {
-        size_t pos = 0;
+        s->held += n;
+        s->staged -= n;
+        s->fed += n;
+}
+
+/* Decides items from the held bytes (taking staged ones as decisions need
+ * them); stops when they run out or the decision needs more (then s->need
+ * says how many).  Returns 0, the callback's value, or -ENOMEM. */
+static int s_drain_held(stream_t *s, bool eof, stream_cb cb, void *ctx)
+{
         int r = 0;
 
-        *need = 0;
-        while (pos < s->held) {
+        s->need = 0;
+        while (s->held) {
+                struct window w = { s->hold + s->head, s->base, s->held,
+                                    s->held + s->staged, eof };
                 struct stream_item it;
                 size_t n;
-                if (s_decide(s->hold + pos, s->held - pos, eof, &it, &n) == NEED_MORE) {
-                        *need = n;
+                int d = s_decide(s, &w, &it, &n);
+                s_take_staged(s, w.avail - s->held);
+                if (d != DECIDED) {
+                        if (d == NEED_MORE)
+                                s->need = n;
+                        else
+                                r = d;
                         break;
                 }
-                it.offset = s->base + pos;
-                pos += it.bytes;
+                it.offset = s->base;
+                s->head += it.bytes;
+                s->held -= it.bytes;
+                s->base += it.bytes;
                 r = cb(ctx, &it);
                 if (r)
                         break;
         }
-        if (pos) {
-                memmove(s->hold, s->hold + pos, s->held - pos);
-                s->held -= pos;
-                s->base += pos;
-        }
+        if (!s->held && !s->staged)
+                s->head = 0;
         return r;
 }
 
@@ -222,52 +307,69 @@ int stream_feed(stream_t *s, const void *data, size_t len, stream_cb cb, void *c
                 size_t *used)
 {
         const uint8_t *d = data;
+        uint64_t d_off = s->fed;        /* stream offset of d[0] */
         size_t pos = 0;
         int r = 0;
 
         while (pos < len) {
                 if (s->held) {
-                        /* An item straddles the previous feed: copy just the
-                         * bytes its decision needs (a junk run takes what
-                         * there is), then decide from the held bytes. */
-                        size_t need;
-                        bool junk = s->held >= 4 && frag_le32(s->hold) != FRAG_MAGIC;
-                        size_t want = junk ? len - pos : 0;
-                        if (!junk) {
-                                struct stream_item it;
-                                if (s_decide(s->hold, s->held, false, &it, &need) == NEED_MORE)
-                                        want = need > s->held ? need - s->held : 4;
-                        }
+                        /* Held bytes wait for this feed: take what their
+                         * decision needs (a junk run takes what there is),
+                         * then decide from the held bytes.  Once a round
+                         * has fallen short, copy ahead in bulk; decisions
+                         * take from that copy only what they need. */
+                        const uint8_t *h = s->hold + s->head;
+                        bool junk = s->held >= 4 && frag_le32(h) != FRAG_MAGIC;
+                        size_t want = junk ? len - pos : s->need > s->held ? s->need - s->held : 0;
                         if (want > len - pos)
                                 want = len - pos;
                         if (s->held + want > HOLD_MAX)
                                 want = HOLD_MAX - s->held;
-                        if (s_reserve(s, s->held + want) < 0) {
-                                r = -ENOMEM;
-                                break;
+                        size_t stage = want && s->bulk && want < BULK_COPY_BYTES ?
+                                       BULK_COPY_BYTES : want;
+                        if (stage > len - pos)
+                                stage = len - pos;
+                        if (s->held + stage > HOLD_MAX)
+                                stage = HOLD_MAX - s->held;
+                        if (stage > s->staged) {
+                                if (s_room(s, stage - s->staged) < 0) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                memcpy(s->hold + s->head + s->held + s->staged,
+                                       d + pos + s->staged, stage - s->staged);
+                                s->staged = stage;
                         }
-                        memcpy(s->hold + s->held, d + pos, want);
-                        s->held += want;
-                        pos += want;
-                        s->fed += want;
-                        r = s_drain_held(s, false, cb, ctx, &need);
+                        s_take_staged(s, want);
+                        r = s_drain_held(s, false, cb, ctx);
+                        pos = (size_t)(s->fed - d_off);
                         if (r)
                                 break;
+                        s->bulk = s->need != 0;
                         continue;
                 }
+                struct window w = { d + pos, s->fed, len - pos, len - pos, false };
                 struct stream_item it;
                 size_t need;
-                if (s_decide(d + pos, len - pos, false, &it, &need) == NEED_MORE) {
+                int dec = s_decide(s, &w, &it, &need);
+                if (dec == NEED_MORE) {
                         size_t rest = len - pos;
-                        if (s_reserve(s, rest) < 0) {
+                        s->staged = 0;
+                        if (s_room(s, rest) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        memcpy(s->hold, d + pos, rest);
+                        memcpy(s->hold + s->head, d + pos, rest);
                         s->held = rest;
+                        s->need = need;
+                        s->bulk = false;
                         s->base = s->fed;
                         s->fed += rest;
                         pos = len;
+                        break;
+                }
+                if (dec != DECIDED) {
+                        r = dec;
                         break;
                 }
                 it.offset = s->fed;
@@ -277,6 +379,7 @@ int stream_feed(stream_t *s, const void *data, size_t len, stream_cb cb, void *c
                 if (r)
                         break;
         }
+        s->staged = 0;          /* copies of this feed not taken: fed again later */
         if (used)
                 *used = pos;
         return r;
@@ -284,6 +387,5 @@ int stream_feed(stream_t *s, const void *data, size_t len, stream_cb cb, void *c
 
 int stream_finish(stream_t *s, stream_cb cb, void *ctx)
 {
-        size_t need;
-        return s_drain_held(s, true, cb, ctx, &need);
+        return s_drain_held(s, true, cb, ctx);
 }

@@ -1,5 +1,7 @@
 /* Tests of the stream reader: each clause of interfaces.md s.3's rule for
- * deciding a region, splits at every byte position, and bounded memory. */
+ * deciding a region, splits at every byte position, bounded memory, the
+ * inputs that once made it slow (long claims, long junk in small feeds)
+ * decided as in one feed, and item data in any pieces. */
 #include "check.h"
 #include "frag_build.h"
 #include "stream.h"
@@ -9,7 +11,7 @@
 struct got {
         size_t n;
         struct { enum stream_kind kind; uint64_t offset; size_t bytes; uint32_t trigger;
-                 enum frag_err err; bool crc_ok; } it[MAX_ITEMS];
+                 enum frag_err err; bool crc_ok; uint64_t value, expected; } it[MAX_ITEMS];
         size_t max_held;
         stream_t *s;
 };
@@ -24,6 +26,8 @@ static int s_collect(void *ctx, const struct stream_item *item)
                 g->it[g->n].trigger = item->hdr.trigger;
                 g->it[g->n].err = item->err.code;
                 g->it[g->n].crc_ok = item->crc_ok;
+                g->it[g->n].value = item->err.value;
+                g->it[g->n].expected = item->err.expected;
         }
         g->n++;
         return 0;
@@ -66,7 +70,9 @@ static bool s_same(const struct got *a, const struct got *b)
                 return false;
         for (size_t i = 0; i < a->n && i < MAX_ITEMS; i++)
                 if (a->it[i].kind != b->it[i].kind || a->it[i].offset != b->it[i].offset ||
-                    a->it[i].bytes != b->it[i].bytes || a->it[i].err != b->it[i].err)
+                    a->it[i].bytes != b->it[i].bytes || a->it[i].err != b->it[i].err ||
+                    (a->it[i].err && (a->it[i].value != b->it[i].value ||
+                                      a->it[i].expected != b->it[i].expected)))
                         return false;
         return true;
 }
@@ -344,6 +350,138 @@ TEST(memory_stays_bounded)
                 CHECK(g->it[i].bytes <= STREAM_MAX_JUNK_RUN);
         free(g);
         free(big);
+}
+
+/* ---- inputs that once made the reader slow ---- */
+
+/* Every item's kind, offset, size and error, folded into one number, for
+ * streams of more items than struct got keeps. */
+struct digest {
+        uint64_t n, hash, next;
+        size_t max_held;
+        bool in_order;
+};
+
+static int s_digest(void *ctx, const struct stream_item *item)
+{
+        struct digest *d = ctx;
+        uint64_t v[5] = { item->kind, item->offset, item->bytes, item->err.code,
+                          item->err.code ? item->err.value ^ item->err.expected << 1 : 0 };
+        for (int k = 0; k < 5; k++)
+                d->hash = (d->hash ^ v[k]) * 0x100000001B3u;
+        d->in_order &= item->offset == d->next && item->bytes > 0;
+        d->next += item->bytes;
+        d->n++;
+        return 0;
+}
+
+static struct digest s_digest_read(const uint8_t *b, size_t len, size_t piece)
+{
+        struct digest d = { .hash = 0xCBF29CE484222325u, .in_order = true };
+        stream_t *s = stream_new();
+        for (size_t pos = 0; pos < len; pos += piece) {
+                stream_feed(s, b + pos, len - pos < piece ? len - pos : piece, s_digest, &d, NULL);
+                if (stream_held(s) > d.max_held)
+                        d.max_held = stream_held(s);
+        }
+        stream_finish(s, s_digest, &d);
+        stream_free(s);
+        return d;
+}
+
+/* Headers back to back, each claiming 1 MiB and never ending: one 4-byte
+ * item and one 28-byte junk run each, however the stream is fed. */
+TEST(long_claims_back_to_back_in_any_pieces)
+{
+        size_t len = 3u << 20;
+        uint8_t *big = malloc(len);
+        REQUIRE(big);
+        struct frag_header h = { .version = 1, .payload_bytes = FRAG_MAX_PAYLOAD };
+        for (size_t off = 0; off < len; off += FRAG_HEADER_BYTES) {
+                h.trigger = (uint32_t)off;
+                fb_header(big + off, &h);
+        }
+        struct digest whole = s_digest_read(big, len, len);
+        CHECK(whole.in_order);
+        CHECK_EQ_U(whole.next, len);
+        /* two items per header up to the first whose claim runs past the
+         * end, which spans to it, cut */
+        CHECK_EQ_U(whole.n, 2 * ((len - FRAG_MAX_BYTES) / FRAG_HEADER_BYTES + 1) + 1);
+        static const size_t pieces[] = { 4096, 65536, 1u << 20, 3000017 };
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+                struct digest d = s_digest_read(big, len, pieces[k]);
+                CHECK_EQ_U(d.hash, whole.hash);
+                CHECK(d.max_held <= 2 * FRAG_MAX_BYTES + 8);
+        }
+        free(big);
+}
+
+/* Random bytes: junk runs of the cap, the same in 4 KiB feeds as in one. */
+TEST(long_junk_in_small_pieces)
+{
+        size_t len = 3u << 20;
+        uint8_t *big = malloc(len);
+        uint64_t x = 0x9E3779B97F4A7C15u;
+        REQUIRE(big);
+        for (size_t i = 0; i < len; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                big[i] = (uint8_t)(x >> 32);
+        }
+        for (size_t off = 0; off < len; off += 4)
+                if (frag_le32(big + off) == FRAG_MAGIC)
+                        big[off] ^= 1;
+        struct digest whole = s_digest_read(big, len, len);
+        CHECK_EQ_U(whole.n, 3);
+        struct digest d = s_digest_read(big, len, 4096);
+        CHECK_EQ_U(d.hash, whole.hash);
+        free(big);
+}
+
+/* Item data are the stream's bytes, whether the item is handed out from
+ * the feed or from the reader's own buffer (copied ahead, moved, grown). */
+struct bytes_ctx {
+        const uint8_t *stream;
+        size_t items, wrong;
+};
+
+static int s_bytes(void *ctx, const struct stream_item *item)
+{
+        struct bytes_ctx *c = ctx;
+        c->items++;
+        c->wrong += memcmp(item->data, c->stream + item->offset, item->bytes) != 0;
+        return 0;
+}
+
+TEST(items_carry_the_stream_bytes_in_any_pieces)
+{
+        size_t len = 0;
+        for (uint32_t t = 0; t < 40; t++) {
+                len += fb_fragment(buf + len, (uint8_t)(t % 4), t, t % 7);
+                memset(buf + len, 0x33, 4 * (t % 5));
+                len += 4 * (t % 5);
+                if (t % 9 == 0) {
+                        struct frag_header h = { .version = 1, .payload_bytes = 4000 };
+                        fb_header(buf + len, &h);
+                        len += FRAG_HEADER_BYTES;
+                }
+        }
+        for (size_t piece = 1; piece <= 1200; piece += 97) {
+                struct bytes_ctx c = { .stream = buf };
+                stream_t *s = stream_new();
+                for (size_t pos = 0; pos < len; pos += piece) {
+                        size_t n = len - pos < piece ? len - pos : piece;
+                        uint8_t *copy = malloc(n);
+                        REQUIRE(copy);
+                        memcpy(copy, buf + pos, n);
+                        stream_feed(s, copy, n, s_bytes, &c, NULL);
+                        memset(copy, 0xEE, n);  /* the reader must not keep pointing here */
+                        free(copy);
+                }
+                stream_finish(s, s_bytes, &c);
+                stream_free(s);
+                CHECK_EQ_U(c.wrong, 0);
+                CHECK(c.items > 80);
+        }
 }
 
 struct pause_ctx { int seen; };
