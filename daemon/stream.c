@@ -3,9 +3,10 @@
  * the caller's buffer until one straddles two feeds; from then on, until the
  * held bytes run out, they are decided in the reader's own buffer, which
  * each feed gives just the bytes the decisions need and which holds at most
- * what one decision needs (two maximal fragments, or one capped junk run),
- * moved only when as many bytes have been decided before them.  A junk run
- * looked at again resumes where the last look stopped. */
+ * what one decision needs (two maximal fragments, or one capped junk run).
+ * The reader remembers, by stream offset, which words hold no header magic
+ * and which candidates are not good fragments, so that no decision repeats
+ * another's work. */
 #include "stream.h"
 
 #include <errno.h>
@@ -33,8 +34,16 @@ struct stream {
         uint64_t base;          /* stream offset of hold[head] */
         uint64_t fed;           /* bytes fed so far */
 
+        /* What earlier decisions learnt, by stream offset. */
         uint64_t nomagic_from;  /* no header magic at the multiples of 4 */
         uint64_t nomagic_to;    /*   in [nomagic_from, nomagic_to) */
+        uint64_t clear_from;    /* no good fragment starts at the multiples */
+        uint64_t clear_to;      /*   of 4 in [clear_from, clear_to) */
+        bool good_at_clear_to;  /* and one starts at clear_to */
+        uint64_t bad_body_off;  /* the last fragment found corrupt: where, */
+        struct frag_error bad_body_err; /* why, */
+        bool bad_body_crc_ok;   /* and whether its CRC matched */
+        bool have_bad_body;
 };
 
 enum { DECIDED, NEED_MORE };
@@ -99,37 +108,61 @@ static bool s_take(struct window *w, size_t n)
         return true;
 }
 
-/* Is there a good fragment starting at a multiple of 4 in [4, span) of the
- * window?  Returns 1 yes, 0 no, -1 more bytes needed (*need set). */
-static int s_good_inside(struct window *w, size_t span, size_t *need)
+/* Is candidate q (a multiple of 4 inside the window) a good fragment?
+ * Returns 1 yes, 0 no, -1 more bytes needed (*need set). */
+static int s_candidate(struct window *w, size_t q, size_t *need)
 {
         const uint8_t *b = w->b;
+        struct frag_header h;
 
-        for (size_t q = 4; q < span; q += 4) {
-                struct frag_header h;
-                if (q + 4 > w->avail)
-                        break;
-                if (frag_le32(b + q) != FRAG_MAGIC)
-                        continue;
-                if (!s_take(w, q + FRAG_HEADER_BYTES)) {
-                        if (w->eof)
-                                continue;
-                        *need = q + FRAG_HEADER_BYTES;
-                        return -1;
-                }
-                frag_header_decode(b + q, &h);
-                if (frag_header_check(&h, NULL) != FRAG_OK)
-                        continue;
-                size_t total = (size_t)h.payload_bytes + FRAG_OVERHEAD;
-                if (!s_take(w, q + total)) {
-                        if (w->eof)
-                                continue;
-                        *need = q + total;
-                        return -1;
-                }
-                if (frag_check_body(b + q, total, NULL, NULL, NULL) == FRAG_OK)
-                        return 1;
+        if (q + 4 > w->avail || frag_le32(b + q) != FRAG_MAGIC)
+                return 0;
+        if (!s_take(w, q + FRAG_HEADER_BYTES)) {
+                if (w->eof)
+                        return 0;
+                *need = q + FRAG_HEADER_BYTES;
+                return -1;
         }
+        frag_header_decode(b + q, &h);
+        if (frag_header_check(&h, NULL) != FRAG_OK)
+                return 0;
+        size_t total = (size_t)h.payload_bytes + FRAG_OVERHEAD;
+        if (!s_take(w, q + total)) {
+                if (w->eof)
+                        return 0;
+                *need = q + total;
+                return -1;
+        }
+        return frag_check_body(b + q, total, NULL, NULL, NULL) == FRAG_OK;
+}
+
+/* Is there a good fragment starting at a multiple of 4 in [4, span) of the
+ * window?  Returns 1 yes, 0 no, -1 more bytes needed (*need set).  Each
+ * candidate is tried once: what the scan found holds for every later span
+ * it overlaps. */
+static int s_good_inside(stream_t *s, struct window *w, size_t span, size_t *need)
+{
+        uint64_t off = w->off, from = off + 4;
+        size_t q;
+
+        if (from < s->clear_from || from > s->clear_to) {
+                s->clear_from = s->clear_to = from;
+                s->good_at_clear_to = false;
+        }
+        if (s->good_at_clear_to)
+                return s->clear_to < off + span;
+        for (q = (size_t)(s->clear_to - off); q < span; q += 4) {
+                if (q + 4 <= w->avail && frag_le32(w->b + q) != FRAG_MAGIC)
+                        continue;
+                int r = s_candidate(w, q, need);
+                if (r) {
+                        s->clear_to = off + q;
+                        s->good_at_clear_to = r > 0;
+                        return r;
+                }
+        }
+        if (off + q > s->clear_to)
+                s->clear_to = off + q;
         return 0;
 }
 
@@ -139,6 +172,37 @@ static void s_item(struct stream_item *it, enum stream_kind kind, const uint8_t 
         it->kind = kind;
         it->data = b;
         it->bytes = bytes;
+}
+
+/* frag_check_body() of the whole fragment at b, reporting as it does, but
+ * without the call where the trailer magic is missing (a header claiming
+ * more than follows it), and once only for a corrupt one whose scan inside
+ * waits for more bytes. */
+static enum frag_err s_check_body(stream_t *s, const uint8_t *b, uint64_t off, size_t total,
+                                  struct stream_item *it)
+{
+        uint32_t end_magic = frag_le32(b + total - 4);
+        enum frag_err e;
+
+        if (end_magic != FRAG_END_MAGIC) {
+                it->crc_ok = false;
+                it->err = (struct frag_error){ FRAG_E_TRAILER_MAGIC, (uint32_t)(total - 4),
+                                               end_magic, FRAG_END_MAGIC };
+                return FRAG_E_TRAILER_MAGIC;
+        }
+        if (s->have_bad_body && s->bad_body_off == off) {
+                it->err = s->bad_body_err;
+                it->crc_ok = s->bad_body_crc_ok;
+                return it->err.code;
+        }
+        e = frag_check_body(b, total, &it->info, &it->crc_ok, &it->err);
+        if (e != FRAG_OK) {
+                s->have_bad_body = true;
+                s->bad_body_off = off;
+                s->bad_body_err = it->err;
+                s->bad_body_crc_ok = it->crc_ok;
+        }
+        return e;
 }
 
 /* Decides the item at the start of the window, at a stream offset that is
@@ -208,12 +272,14 @@ static int s_decide(stream_t *s, struct window *w, struct stream_item *it, size_
                 }
                 avail = w->avail;
                 it->err = (struct frag_error){ FRAG_E_CUT, 0, avail, total };
-                inside = s_good_inside(w, avail, need);
+                inside = s_good_inside(s, w, avail, need);
+                if (inside < 0)
+                        return inside;
                 s_item(it, inside ? STREAM_BAD_MAGIC : STREAM_CUT_FRAGMENT, b,
                        inside ? 4 : avail);
                 return DECIDED;
         }
-        switch (frag_check_body(b, total, &it->info, &it->crc_ok, &it->err)) {
+        switch (s_check_body(s, b, off, total, it)) {
         case FRAG_OK:
                 s_item(it, STREAM_FRAGMENT, b, total);
                 return DECIDED;
@@ -223,9 +289,11 @@ static int s_decide(stream_t *s, struct window *w, struct stream_item *it, size_
         default:
                 break;
         }
-        inside = s_good_inside(w, total, need);
-        if (inside < 0)
+        inside = s_good_inside(s, w, total, need);
+        if (inside == -1)
                 return NEED_MORE;
+        if (inside < 0)
+                return inside;
         s_item(it, inside ? STREAM_BAD_MAGIC : STREAM_BAD_FRAGMENT, b, inside ? 4 : total);
         return DECIDED;
 }
@@ -387,5 +455,10 @@ int stream_feed(stream_t *s, const void *data, size_t len, stream_cb cb, void *c
 
 int stream_finish(stream_t *s, stream_cb cb, void *ctx)
 {
-        return s_drain_held(s, true, cb, ctx);
+        int r = s_drain_held(s, true, cb, ctx);
+        /* what was learnt at the end (candidates cut by it) holds only there */
+        s->clear_from = s->clear_to = 0;
+        s->good_at_clear_to = false;
+        s->have_bad_body = false;
+        return r;
 }

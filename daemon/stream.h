@@ -2,7 +2,9 @@
  * Bytes go in as they come (split anywhere); out come good fragments, bad
  * fragments with their reason, and junk with its offset, every byte exactly
  * once, decided by the rules of interfaces.md s.3.  Pure: no I/O.  Memory is
- * bounded: it holds only the bytes still needed to decide the next item. */
+ * bounded: it holds only the bytes still needed to decide the next item.  So
+ * is the work per byte, whatever the bytes: no candidate inside a corrupt
+ * span is tried twice. */
 #ifndef DARKDAQ_STREAM_H
 #define DARKDAQ_STREAM_H
 

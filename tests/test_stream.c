@@ -1,9 +1,10 @@
 /* Tests of the stream reader: each clause of interfaces.md s.3's rule for
- * deciding a region, splits at every byte position, bounded memory, the
- * inputs that once made it slow (long claims, long junk in small feeds)
- * decided as in one feed, and item data in any pieces. */
+ * deciding a region, splits at every byte position, bounded memory, and the
+ * inputs that once made it slow (long claims, nested corrupt claims, long
+ * junk in small feeds) decided as in one feed, and item data in any pieces. */
 #include "check.h"
 #include "frag_build.h"
+#include "crc32c.h"
 #include "stream.h"
 
 #define MAX_ITEMS 4096
@@ -435,6 +436,62 @@ TEST(long_junk_in_small_pieces)
         struct digest d = s_digest_read(big, len, 4096);
         CHECK_EQ_U(d.hash, whole.hash);
         free(big);
+}
+
+/* Corrupt claims nested every 48 bytes (each header's trailer magic in
+ * place 61 periods on, its CRC wrong), around a good fragment: the headers
+ * whose span holds it are 4-byte items; the reader's CRC of each corrupt
+ * claim is the one the bytes give; and pieces decide as one feed. */
+#define NEST_PERIOD 48
+#define NEST_PAYLOAD 2888       /* 32 + 2888 == 40 (mod 48): CRC at 40, "DKEN" at 44 */
+TEST(nested_corrupt_claims_around_a_good_fragment)
+{
+        uint8_t period[NEST_PERIOD] = { 0 };
+        struct frag_header h = { .version = 1, .payload_bytes = NEST_PAYLOAD };
+        fb_header(period, &h);
+        fb_block(period + FRAG_HEADER_BYTES, FRAG_BLOCK_RAW, 0, NEST_PAYLOAD - 8);
+        fb_put32(period + 44, FRAG_END_MAGIC);
+        size_t len = 0, good_at = 0, good_bytes = 480;  /* a multiple of the period */
+        for (int part = 0; part < 3; part++) {
+                for (int k = 0; k < 100; k++, len += NEST_PERIOD)
+                        memcpy(buf + len, period, NEST_PERIOD);
+                if (part == 1) {
+                        struct frag_header g = { .version = 1, .trigger = 77,
+                                                 .payload_bytes = (uint32_t)good_bytes - FRAG_OVERHEAD };
+                        memset(buf + len, 0, good_bytes);
+                        fb_block(buf + len + FRAG_HEADER_BYTES, FRAG_BLOCK_RAW, 0, g.payload_bytes - 8);
+                        frag_encode(buf + len, &g);
+                        good_at = len;
+                        len += good_bytes;
+                }
+        }
+        struct got *whole = s_read(buf, len, 0);
+        s_check_accounting(whole, len);
+        size_t total = NEST_PAYLOAD + FRAG_OVERHEAD, spans = 0, before_good = 0;
+        bool found = false;
+        for (size_t i = 0; i < whole->n; i++) {
+                uint64_t off = whole->it[i].offset;
+                found |= whole->it[i].kind == STREAM_FRAGMENT && off == good_at;
+                if (whole->it[i].err != FRAG_E_CRC)
+                        continue;
+                CHECK(off + total <= len);
+                CHECK_EQ_U(whole->it[i].value, frag_le32(buf + off + total - 8));
+                CHECK_EQ_U(whole->it[i].expected, crc32c(0, buf + off, total - 8));
+                if (whole->it[i].kind == STREAM_BAD_FRAGMENT)
+                        spans++;
+                else if (off < good_at && off + total > good_at)
+                        before_good++;
+        }
+        CHECK(found);
+        CHECK_EQ_U(spans, 4);           /* 0, 2928, 5856 and the first after the good one */
+        CHECK_EQ_U(before_good, (good_at - 3 * total) / NEST_PERIOD);
+        static const size_t pieces[] = { 1, 5, 48, 1000, 4096 };
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+                struct got *g = s_read(buf, len, pieces[k]);
+                CHECK(s_same(whole, g));
+                free(g);
+        }
+        free(whole);
 }
 
 /* Item data are the stream's bytes, whether the item is handed out from
