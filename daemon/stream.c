@@ -4,14 +4,17 @@
  * held bytes run out, they are decided in the reader's own buffer, which
  * each feed gives just the bytes the decisions need and which holds at most
  * what one decision needs (two maximal fragments, or one capped junk run).
- * The reader remembers, by stream offset, which words hold no header magic
- * and which candidates are not good fragments, so that no decision repeats
- * another's work. */
+ * Whatever the bytes, each is looked at a bounded number of times: the
+ * reader remembers, by stream offset, which words hold no header magic and
+ * which candidates are not good fragments, and takes the CRC of a candidate
+ * from running CRCs of the stream instead of reading its megabyte again. */
 #include "stream.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "crc32c.h"
 
 #define HOLD_MAX (STREAM_MAX_JUNK_RUN > 2 * FRAG_MAX_BYTES ? \
                   STREAM_MAX_JUNK_RUN + 8 : 2 * FRAG_MAX_BYTES + 8)
@@ -21,6 +24,12 @@
  * span reaching ever further), the feed is copied ahead this much at a time,
  * so that one pass decides many items or tries many candidates. */
 #define BULK_COPY_BYTES (64u << 10)
+
+/* Running CRCs kept, one per CRC32C_MARK_BYTES: a ring covering 4 MiB of
+ * stream, more than the two fragments one decision can reach. */
+#define MARK_SLOTS (1u << 17)
+#define MARK_MASK (MARK_SLOTS - 1)
+#define MARK_AHEAD 128          /* marks computed past the one asked for */
 
 struct stream {
         uint8_t *hold;          /* undecided bytes: hold[head .. head + held) */
@@ -44,6 +53,12 @@ struct stream {
         struct frag_error bad_body_err; /* why, */
         bool bad_body_crc_ok;   /* and whether its CRC matched */
         bool have_bad_body;
+
+        /* Running CRCs: mark k is crc32c(0) of the stream's bytes
+         * [mark_origin, mark_origin + (k + 1) * CRC32C_MARK_BYTES). */
+        uint32_t *marks;        /* MARK_SLOTS of them, a ring by k */
+        uint64_t mark_origin;   /* stream offset the running CRC starts at */
+        uint64_t n_marks;       /* marks computed; 0: none since the origin */
 };
 
 enum { DECIDED, NEED_MORE };
@@ -56,6 +71,7 @@ stream_t *stream_new(void)
 stream_t *stream_free(stream_t *s)
 {
         if (s) {
+                free(s->marks);
                 free(s->hold);
                 free(s);
         }
@@ -84,6 +100,75 @@ const char *stream_kind_name(enum stream_kind k)
         return "?";
 }
 
+/* The running CRC at mark position origin + j * CRC32C_MARK_BYTES. */
+static uint32_t s_mark(const stream_t *s, uint64_t j)
+{
+        return j ? s->marks[(j - 1) & MARK_MASK] : 0;
+}
+
+/* Makes the marks reach stream offset off + upto (b holds the stream from
+ * off, avail bytes).  Restarts them at off when they stop short of it: the
+ * bytes in between are gone.  Returns 0 or -ENOMEM. */
+static int s_marks_to(stream_t *s, const uint8_t *b, uint64_t off, size_t avail, size_t upto)
+{
+        uint64_t end = s->mark_origin + s->n_marks * CRC32C_MARK_BYTES;
+
+        if (!s->marks) {
+                s->marks = malloc(MARK_SLOTS * sizeof *s->marks);
+                if (!s->marks)
+                        return -ENOMEM;
+                end = 0;
+                s->n_marks = 0;
+        }
+        if (end < off || s->mark_origin > off) {
+                s->mark_origin = end = off;
+                s->n_marks = 0;
+        }
+        uint64_t want = (off + upto - s->mark_origin) / CRC32C_MARK_BYTES;
+        if (want <= s->n_marks)
+                return 0;
+        uint64_t most = (off + avail - s->mark_origin) / CRC32C_MARK_BYTES;
+        want = want + MARK_AHEAD < most ? want + MARK_AHEAD : most;
+        while (s->n_marks < want) {
+                uint64_t slot = s->n_marks & MARK_MASK;
+                uint64_t steps = want - s->n_marks;
+                if (steps > MARK_SLOTS - slot)
+                        steps = MARK_SLOTS - slot;
+                crc32c_marks(s_mark(s, s->n_marks), b + (end - off),
+                             steps * CRC32C_MARK_BYTES, s->marks + slot);
+                s->n_marks += steps;
+                end += steps * CRC32C_MARK_BYTES;
+        }
+        return 0;
+}
+
+/* Do the marks already reach off + upto, from at most off? */
+static bool s_marks_cover(const stream_t *s, uint64_t off, size_t upto)
+{
+        uint64_t end = s->mark_origin + s->n_marks * CRC32C_MARK_BYTES;
+        return s->marks && s->mark_origin <= off && end >= off && end >= off + upto;
+}
+
+/* crc32c(0, b + q, e - q), e - q >= CRC32C_MARK_BYTES, from the marks (which
+ * must reach off + e): the bytes from q to the next mark, that mark, and the
+ * bytes from the last mark before e.  Reads at most 2 x 28 bytes. */
+static uint32_t s_span_crc(const stream_t *s, const uint8_t *b, uint64_t off, size_t q,
+                           size_t e)
+{
+        uint64_t from = off + q - s->mark_origin, to = off + e - s->mark_origin;
+        uint64_t m = (from + CRC32C_MARK_BYTES - 1) / CRC32C_MARK_BYTES;       /* first mark at or after q */
+        uint64_t f = to / CRC32C_MARK_BYTES;                                  /* last mark at or before e */
+        size_t mq = (size_t)(m * CRC32C_MARK_BYTES - from);
+        size_t fe = (size_t)(to - f * CRC32C_MARK_BYTES);
+        uint32_t at_m = s_mark(s, m), at_e = s_mark(s, f);
+
+        if (mq)
+                at_m ^= crc32c(0, b + q, mq);
+        if (fe)
+                at_e = crc32c(at_e, b + e - fe, fe);
+        return crc32c_combine(at_m, at_e, e - q - mq);
+}
+
 /* What a decision may look at: b[0..avail), the stream from offset off.
  * When the held bytes are short, more of the current feed may already be
  * copied behind them, up to reach: a decision that needs them takes just
@@ -109,8 +194,8 @@ static bool s_take(struct window *w, size_t n)
 }
 
 /* Is candidate q (a multiple of 4 inside the window) a good fragment?
- * Returns 1 yes, 0 no, -1 more bytes needed (*need set). */
-static int s_candidate(struct window *w, size_t q, size_t *need)
+ * Returns 1 yes, 0 no, -1 more bytes needed (*need set), -ENOMEM. */
+static int s_candidate(stream_t *s, struct window *w, size_t q, size_t *need)
 {
         const uint8_t *b = w->b;
         struct frag_header h;
@@ -133,13 +218,19 @@ static int s_candidate(struct window *w, size_t q, size_t *need)
                 *need = q + total;
                 return -1;
         }
+        if (frag_le32(b + q + total - 4) != FRAG_END_MAGIC)
+                return 0;
+        if (s_marks_to(s, b, w->off, w->avail, q + total - FRAG_TRAILER_BYTES) < 0)
+                return -ENOMEM;
+        if (s_span_crc(s, b, w->off, q, q + total - FRAG_TRAILER_BYTES) != frag_le32(b + q + total - 8))
+                return 0;
         return frag_check_body(b + q, total, NULL, NULL, NULL) == FRAG_OK;
 }
 
 /* Is there a good fragment starting at a multiple of 4 in [4, span) of the
- * window?  Returns 1 yes, 0 no, -1 more bytes needed (*need set).  Each
- * candidate is tried once: what the scan found holds for every later span
- * it overlaps. */
+ * window?  Returns 1 yes, 0 no, -1 more bytes needed (*need set), -ENOMEM.
+ * Each candidate is tried once: what the scan found holds for every later
+ * span it overlaps. */
 static int s_good_inside(stream_t *s, struct window *w, size_t span, size_t *need)
 {
         uint64_t off = w->off, from = off + 4;
@@ -154,11 +245,11 @@ static int s_good_inside(stream_t *s, struct window *w, size_t span, size_t *nee
         for (q = (size_t)(s->clear_to - off); q < span; q += 4) {
                 if (q + 4 <= w->avail && frag_le32(w->b + q) != FRAG_MAGIC)
                         continue;
-                int r = s_candidate(w, q, need);
+                int r = s_candidate(s, w, q, need);
                 if (r) {
                         s->clear_to = off + q;
                         s->good_at_clear_to = r > 0;
-                        return r;
+                        return r < 0 ? r : 1;
                 }
         }
         if (off + q > s->clear_to)
@@ -176,11 +267,13 @@ static void s_item(struct stream_item *it, enum stream_kind kind, const uint8_t 
 
 /* frag_check_body() of the whole fragment at b, reporting as it does, but
  * without the call where the trailer magic is missing (a header claiming
- * more than follows it), and once only for a corrupt one whose scan inside
- * waits for more bytes. */
+ * more than follows it), with the CRC from the marks where they already
+ * cover the fragment (a span the scan has been through), and once only for
+ * a corrupt one whose scan inside waits for more bytes. */
 static enum frag_err s_check_body(stream_t *s, const uint8_t *b, uint64_t off, size_t total,
                                   struct stream_item *it)
 {
+        size_t crc_end = total - FRAG_TRAILER_BYTES;
         uint32_t end_magic = frag_le32(b + total - 4);
         enum frag_err e;
 
@@ -195,7 +288,14 @@ static enum frag_err s_check_body(stream_t *s, const uint8_t *b, uint64_t off, s
                 it->crc_ok = s->bad_body_crc_ok;
                 return it->err.code;
         }
-        e = frag_check_body(b, total, &it->info, &it->crc_ok, &it->err);
+        uint32_t want = frag_le32(b + crc_end), got;
+        if (s_marks_cover(s, off, crc_end) && want != (got = s_span_crc(s, b, off, 0, crc_end))) {
+                it->crc_ok = false;
+                it->err = (struct frag_error){ FRAG_E_CRC, (uint32_t)crc_end, want, got };
+                e = FRAG_E_CRC;
+        } else {
+                e = frag_check_body(b, total, &it->info, &it->crc_ok, &it->err);
+        }
         if (e != FRAG_OK) {
                 s->have_bad_body = true;
                 s->bad_body_off = off;

@@ -4,7 +4,7 @@
  * once, decided by the rules of interfaces.md s.3.  Pure: no I/O.  Memory is
  * bounded: it holds only the bytes still needed to decide the next item.  So
  * is the work per byte, whatever the bytes: no candidate inside a corrupt
- * span is tried twice. */
+ * span is tried twice, nor read whole to learn that its CRC fails. */
 #ifndef DARKDAQ_STREAM_H
 #define DARKDAQ_STREAM_H
 

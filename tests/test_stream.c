@@ -1,7 +1,9 @@
 /* Tests of the stream reader: each clause of interfaces.md s.3's rule for
  * deciding a region, splits at every byte position, bounded memory, and the
  * inputs that once made it slow (long claims, nested corrupt claims, long
- * junk in small feeds) decided as in one feed, and item data in any pieces. */
+ * junk in small feeds) decided as in one feed, with the CRCs it takes from
+ * its running CRCs equal to those read from the bytes, and item data in any
+ * pieces. */
 #include "check.h"
 #include "frag_build.h"
 #include "crc32c.h"
@@ -441,7 +443,8 @@ TEST(long_junk_in_small_pieces)
 /* Corrupt claims nested every 48 bytes (each header's trailer magic in
  * place 61 periods on, its CRC wrong), around a good fragment: the headers
  * whose span holds it are 4-byte items; the reader's CRC of each corrupt
- * claim is the one the bytes give; and pieces decide as one feed. */
+ * claim, most taken from its running CRCs, is the one the bytes give; and
+ * pieces decide as one feed. */
 #define NEST_PERIOD 48
 #define NEST_PAYLOAD 2888       /* 32 + 2888 == 40 (mod 48): CRC at 40, "DKEN" at 44 */
 TEST(nested_corrupt_claims_around_a_good_fragment)
