@@ -343,9 +343,28 @@ static int s_open_stream(const struct options *o, sim_sink_t **sinks)
         return 0;
 }
 
-/* --stream --rate: waits until trigger i is due. */
-static void s_pace(const struct options *o, const struct timespec *t0, uint64_t i)
+/* --stream --rate: trigger i is due at t0 + i / rate.  Before trigger i,
+ * when the clock has not yet made it due, flushes the triggers written so
+ * far and sleeps until it is; the triggers that are due go out in one batch,
+ * so that neither a write nor a sleep per trigger caps the rate (the clock's
+ * tick and the timer's slack are made up by the next batch).  *n_due counts
+ * the triggers due at the last look.  Returns 0 or the flush's -errno. */
+static int s_pace(const struct options *o, sim_sink_t *sink, const struct timespec *t0,
+                  uint64_t i, uint64_t *n_due)
 {
+        struct timespec now;
+
+        if (i < *n_due)
+                return 0;
+        int r = sim_sink_flush(sink);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double since = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
+        *n_due = (uint64_t)(since * o->rate_hz) + 1;
+        if (i < *n_due)
+                return 0;
+
         double at = (double)i / o->rate_hz;
         struct timespec due = { t0->tv_sec + (time_t)at,
                                 t0->tv_nsec + (long)((at - (double)(time_t)at) * 1e9) };
@@ -356,6 +375,8 @@ static void s_pace(const struct options *o, const struct timespec *t0, uint64_t 
         }
         while (!s_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
                 ;
+        *n_due = i + 1;
+        return 0;
 }
 
 /* mkdir -p: creates dir and its missing parents.  Returns 0 or -errno. */
@@ -471,6 +492,7 @@ int main(int argc, char **argv)
         sim_rng_seed(&r_det, o.seed, STREAM_DET);
         sim_rng_seed(&r_time, o.seed, STREAM_TIME);
         struct timespec t0;
+        uint64_t n_due = 0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (uint64_t i = 0; i < o.w.n_triggers && !s_stop; i++) {
                 uint32_t trigger = (uint32_t)(o.first_trigger + i);
@@ -480,22 +502,18 @@ int main(int argc, char **argv)
                 sim_gen_event(&gen, &r_gen, ev);
                 sim_det_event(&det, &r_det, ev, rec);
                 time_ticks += TIME_MIN_GAP + (uint64_t)(TIME_MEAN_GAP * sim_rng_exp(&r_time));
+                if (o.stream && o.rate_hz > 0 &&
+                    (r = s_pace(&o, sinks[o.board], &t0, i, &n_due)) < 0) {
+                        rc = s_fail_path("cannot write", "stdout", -r);
+                        goto out;
+                }
                 r = sim_writer_trigger(w, i, trigger, time_ticks, rec, faults, &n_faults);
                 if (r < 0) {
                         rc = s_fail_path("cannot write", sim_writer_failed(w), -r);
                         goto out;
                 }
-                if (o.stream) {
-                        if (o.rate_hz > 0) {
-                                r = sim_sink_flush(sinks[o.board]);
-                                if (r < 0) {
-                                        rc = s_fail_path("cannot write", "stdout", -r);
-                                        goto out;
-                                }
-                                s_pace(&o, &t0, i + 1);
-                        }
+                if (o.stream)
                         continue;
-                }
                 len = sim_truth_format(line, sizeof(line), ev, trigger, faults, n_faults);
                 r = sim_sink_write(truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
                 if (r < 0) {
