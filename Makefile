@@ -34,7 +34,7 @@ endif
 comma := ,
 
 CC          ?= cc
-PKGS        := libzmq libprotobuf-c libusb-1.0 inih libmicrohttpd
+PKGS        := libzmq libprotobuf-c libusb-1.0 inih libmicrohttpd libisal
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
@@ -207,7 +207,13 @@ check-tsan:
 	$(MAKE) BUILD=build-tsan SANITIZE=thread CC=clang $(TSAN_TESTS:%=build-tsan/tests/%)
 	NO_PYTEST=1 BUILD=build-tsan tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
 
+# Once, first: the CPU, the flags of it that the CRC-32C paths can use
+# (ISA-L picks its kernel from them) and the compiler flags.
+CPU_FLAGS   := sse4_2|pclmulqdq|avx2|avx512f|avx512bw|avx512vl|vpclmulqdq
 bench: all $(BENCHES)
+	@echo "cpu: $$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	@echo "cpu flags for CRC and SIMD: $$(grep -m1 -ow -E '$(CPU_FLAGS)' /proc/cpuinfo | tr '\n' ' ')"
+	@echo "compiled with: $(CC) $(OPT) $(SAN_FLAGS) $(CFLAGS)"
 	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
 	@echo "== tests/bench/bench_python.py"
 	@BUILD=$(BUILD) PYTHONPATH=$(BUILD)/python $(PYTHON) tests/bench/bench_python.py

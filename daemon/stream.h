@@ -2,7 +2,9 @@
  * Bytes go in as they come (split anywhere); out come good fragments, bad
  * fragments with their reason, and junk with its offset, every byte exactly
  * once, decided by the rules of interfaces.md s.3.  Pure: no I/O.  Memory is
- * bounded: it holds only the bytes still needed to decide the next item. */
+ * bounded: it holds only the bytes still needed to decide the next item.  So
+ * is the work per byte, whatever the bytes: no candidate inside a corrupt
+ * span is tried twice, nor read whole to learn that its CRC fails. */
 #ifndef DARKDAQ_STREAM_H
 #define DARKDAQ_STREAM_H
 
@@ -49,11 +51,12 @@ typedef struct stream stream_t;
 stream_t *stream_new(void);
 stream_t *stream_free(stream_t *s);     /* accepts NULL, returns NULL */
 
-/* Feeds len bytes.  Decided items are passed to cb, pointing into data where
- * they lie wholly in it (no copy) and into the reader's own buffer
- * otherwise.  Returns 0, a callback's non-zero value, or -ENOMEM.  On a
- * callback's non-zero return, *used (may be NULL) says how many bytes of data
- * were taken; feed the rest again later. */
+/* Feeds len bytes.  Decided items are passed to cb, pointing into data (no
+ * copy), or into the reader's own buffer for an item that straddles two
+ * feeds and those decided after it until the held bytes run out.  Returns
+ * 0, a callback's non-zero value, or -ENOMEM.  On a callback's non-zero
+ * return, *used (may be NULL) says how many bytes of data were taken; feed
+ * the rest again later. */
 int stream_feed(stream_t *s, const void *data, size_t len, stream_cb cb, void *ctx,
                 size_t *used);
 

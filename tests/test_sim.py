@@ -9,6 +9,7 @@ import statistics
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -439,3 +440,20 @@ def test_stream_endless_ends_on_sigterm_after_a_whole_trigger(tmp_path):
     assert items and all(x[0] == "fragment" for x in items)
     triggers = [x[1].trigger for x in items]
     assert triggers == list(range(1, len(triggers) + 1))
+
+
+def test_stream_rate_paces_by_the_clock_and_keeps_the_bytes():
+    """--rate: 1000 triggers at 2 kHz take at least half a second (the pacing
+    is real), 1000 at 100 kHz come well within a generous bound (no write and
+    sleep per trigger), and both give the unpaced bytes.  The figures within
+    1 % are for make bench (bench_sim), not for a pass/fail test."""
+    args = [SIM, "--stream", "--board", "2", "-n", "1000", "--seed", "8"]
+    unpaced = subprocess.run(args, capture_output=True, timeout=60)
+    assert unpaced.returncode == 0, unpaced.stderr
+    for rate, at_least, at_most in ((2000, 0.499, 30.0), (100000, 0.0, 5.0)):
+        t0 = time.monotonic()
+        p = subprocess.run(args + ["--rate", str(rate)], capture_output=True, timeout=60)
+        took = time.monotonic() - t0
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == unpaced.stdout
+        assert at_least <= took <= at_most, (rate, took)

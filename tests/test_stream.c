@@ -1,7 +1,12 @@
 /* Tests of the stream reader: each clause of interfaces.md s.3's rule for
- * deciding a region, splits at every byte position, and bounded memory. */
+ * deciding a region, splits at every byte position, bounded memory, and the
+ * inputs that once made it slow (long claims, nested corrupt claims, long
+ * junk in small feeds) decided as in one feed, with the CRCs it takes from
+ * its running CRCs equal to those read from the bytes, and item data in any
+ * pieces. */
 #include "check.h"
 #include "frag_build.h"
+#include "crc32c.h"
 #include "stream.h"
 
 #define MAX_ITEMS 4096
@@ -9,7 +14,7 @@
 struct got {
         size_t n;
         struct { enum stream_kind kind; uint64_t offset; size_t bytes; uint32_t trigger;
-                 enum frag_err err; bool crc_ok; } it[MAX_ITEMS];
+                 enum frag_err err; bool crc_ok; uint64_t value, expected; } it[MAX_ITEMS];
         size_t max_held;
         stream_t *s;
 };
@@ -24,6 +29,8 @@ static int s_collect(void *ctx, const struct stream_item *item)
                 g->it[g->n].trigger = item->hdr.trigger;
                 g->it[g->n].err = item->err.code;
                 g->it[g->n].crc_ok = item->crc_ok;
+                g->it[g->n].value = item->err.value;
+                g->it[g->n].expected = item->err.expected;
         }
         g->n++;
         return 0;
@@ -66,7 +73,9 @@ static bool s_same(const struct got *a, const struct got *b)
                 return false;
         for (size_t i = 0; i < a->n && i < MAX_ITEMS; i++)
                 if (a->it[i].kind != b->it[i].kind || a->it[i].offset != b->it[i].offset ||
-                    a->it[i].bytes != b->it[i].bytes || a->it[i].err != b->it[i].err)
+                    a->it[i].bytes != b->it[i].bytes || a->it[i].err != b->it[i].err ||
+                    (a->it[i].err && (a->it[i].value != b->it[i].value ||
+                                      a->it[i].expected != b->it[i].expected)))
                         return false;
         return true;
 }
@@ -344,6 +353,195 @@ TEST(memory_stays_bounded)
                 CHECK(g->it[i].bytes <= STREAM_MAX_JUNK_RUN);
         free(g);
         free(big);
+}
+
+/* ---- inputs that once made the reader slow ---- */
+
+/* Every item's kind, offset, size and error, folded into one number, for
+ * streams of more items than struct got keeps. */
+struct digest {
+        uint64_t n, hash, next;
+        size_t max_held;
+        bool in_order;
+};
+
+static int s_digest(void *ctx, const struct stream_item *item)
+{
+        struct digest *d = ctx;
+        uint64_t v[5] = { item->kind, item->offset, item->bytes, item->err.code,
+                          item->err.code ? item->err.value ^ item->err.expected << 1 : 0 };
+        for (int k = 0; k < 5; k++)
+                d->hash = (d->hash ^ v[k]) * 0x100000001B3u;
+        d->in_order &= item->offset == d->next && item->bytes > 0;
+        d->next += item->bytes;
+        d->n++;
+        return 0;
+}
+
+static struct digest s_digest_read(const uint8_t *b, size_t len, size_t piece)
+{
+        struct digest d = { .hash = 0xCBF29CE484222325u, .in_order = true };
+        stream_t *s = stream_new();
+        for (size_t pos = 0; pos < len; pos += piece) {
+                stream_feed(s, b + pos, len - pos < piece ? len - pos : piece, s_digest, &d, NULL);
+                if (stream_held(s) > d.max_held)
+                        d.max_held = stream_held(s);
+        }
+        stream_finish(s, s_digest, &d);
+        stream_free(s);
+        return d;
+}
+
+/* Headers back to back, each claiming 1 MiB and never ending: one 4-byte
+ * item and one 28-byte junk run each, however the stream is fed. */
+TEST(long_claims_back_to_back_in_any_pieces)
+{
+        size_t len = 3u << 20;
+        uint8_t *big = malloc(len);
+        REQUIRE(big);
+        struct frag_header h = { .version = 1, .payload_bytes = FRAG_MAX_PAYLOAD };
+        for (size_t off = 0; off < len; off += FRAG_HEADER_BYTES) {
+                h.trigger = (uint32_t)off;
+                fb_header(big + off, &h);
+        }
+        struct digest whole = s_digest_read(big, len, len);
+        CHECK(whole.in_order);
+        CHECK_EQ_U(whole.next, len);
+        /* two items per header up to the first whose claim runs past the
+         * end, which spans to it, cut */
+        CHECK_EQ_U(whole.n, 2 * ((len - FRAG_MAX_BYTES) / FRAG_HEADER_BYTES + 1) + 1);
+        static const size_t pieces[] = { 4096, 65536, 1u << 20, 3000017 };
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+                struct digest d = s_digest_read(big, len, pieces[k]);
+                CHECK_EQ_U(d.hash, whole.hash);
+                CHECK(d.max_held <= 2 * FRAG_MAX_BYTES + 8);
+        }
+        free(big);
+}
+
+/* Random bytes: junk runs of the cap, the same in 4 KiB feeds as in one. */
+TEST(long_junk_in_small_pieces)
+{
+        size_t len = 3u << 20;
+        uint8_t *big = malloc(len);
+        uint64_t x = 0x9E3779B97F4A7C15u;
+        REQUIRE(big);
+        for (size_t i = 0; i < len; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                big[i] = (uint8_t)(x >> 32);
+        }
+        for (size_t off = 0; off < len; off += 4)
+                if (frag_le32(big + off) == FRAG_MAGIC)
+                        big[off] ^= 1;
+        struct digest whole = s_digest_read(big, len, len);
+        CHECK_EQ_U(whole.n, 3);
+        struct digest d = s_digest_read(big, len, 4096);
+        CHECK_EQ_U(d.hash, whole.hash);
+        free(big);
+}
+
+/* Corrupt claims nested every 48 bytes (each header's trailer magic in
+ * place 61 periods on, its CRC wrong), around a good fragment: the headers
+ * whose span holds it are 4-byte items; the reader's CRC of each corrupt
+ * claim, most taken from its running CRCs, is the one the bytes give; and
+ * pieces decide as one feed. */
+#define NEST_PERIOD 48
+#define NEST_PAYLOAD 2888       /* 32 + 2888 == 40 (mod 48): CRC at 40, "DKEN" at 44 */
+TEST(nested_corrupt_claims_around_a_good_fragment)
+{
+        uint8_t period[NEST_PERIOD] = { 0 };
+        struct frag_header h = { .version = 1, .payload_bytes = NEST_PAYLOAD };
+        fb_header(period, &h);
+        fb_block(period + FRAG_HEADER_BYTES, FRAG_BLOCK_RAW, 0, NEST_PAYLOAD - 8);
+        fb_put32(period + 44, FRAG_END_MAGIC);
+        size_t len = 0, good_at = 0, good_bytes = 480;  /* a multiple of the period */
+        for (int part = 0; part < 3; part++) {
+                for (int k = 0; k < 100; k++, len += NEST_PERIOD)
+                        memcpy(buf + len, period, NEST_PERIOD);
+                if (part == 1) {
+                        struct frag_header g = { .version = 1, .trigger = 77,
+                                                 .payload_bytes = (uint32_t)good_bytes - FRAG_OVERHEAD };
+                        memset(buf + len, 0, good_bytes);
+                        fb_block(buf + len + FRAG_HEADER_BYTES, FRAG_BLOCK_RAW, 0, g.payload_bytes - 8);
+                        frag_encode(buf + len, &g);
+                        good_at = len;
+                        len += good_bytes;
+                }
+        }
+        struct got *whole = s_read(buf, len, 0);
+        s_check_accounting(whole, len);
+        size_t total = NEST_PAYLOAD + FRAG_OVERHEAD, spans = 0, before_good = 0;
+        bool found = false;
+        for (size_t i = 0; i < whole->n; i++) {
+                uint64_t off = whole->it[i].offset;
+                found |= whole->it[i].kind == STREAM_FRAGMENT && off == good_at;
+                if (whole->it[i].err != FRAG_E_CRC)
+                        continue;
+                CHECK(off + total <= len);
+                CHECK_EQ_U(whole->it[i].value, frag_le32(buf + off + total - 8));
+                CHECK_EQ_U(whole->it[i].expected, crc32c(0, buf + off, total - 8));
+                if (whole->it[i].kind == STREAM_BAD_FRAGMENT)
+                        spans++;
+                else if (off < good_at && off + total > good_at)
+                        before_good++;
+        }
+        CHECK(found);
+        CHECK_EQ_U(spans, 4);           /* 0, 2928, 5856 and the first after the good one */
+        CHECK_EQ_U(before_good, (good_at - 3 * total) / NEST_PERIOD);
+        static const size_t pieces[] = { 1, 5, 48, 1000, 4096 };
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+                struct got *g = s_read(buf, len, pieces[k]);
+                CHECK(s_same(whole, g));
+                free(g);
+        }
+        free(whole);
+}
+
+/* Item data are the stream's bytes, whether the item is handed out from
+ * the feed or from the reader's own buffer (copied ahead, moved, grown). */
+struct bytes_ctx {
+        const uint8_t *stream;
+        size_t items, wrong;
+};
+
+static int s_bytes(void *ctx, const struct stream_item *item)
+{
+        struct bytes_ctx *c = ctx;
+        c->items++;
+        c->wrong += memcmp(item->data, c->stream + item->offset, item->bytes) != 0;
+        return 0;
+}
+
+TEST(items_carry_the_stream_bytes_in_any_pieces)
+{
+        size_t len = 0;
+        for (uint32_t t = 0; t < 40; t++) {
+                len += fb_fragment(buf + len, (uint8_t)(t % 4), t, t % 7);
+                memset(buf + len, 0x33, 4 * (t % 5));
+                len += 4 * (t % 5);
+                if (t % 9 == 0) {
+                        struct frag_header h = { .version = 1, .payload_bytes = 4000 };
+                        fb_header(buf + len, &h);
+                        len += FRAG_HEADER_BYTES;
+                }
+        }
+        for (size_t piece = 1; piece <= 1200; piece += 97) {
+                struct bytes_ctx c = { .stream = buf };
+                stream_t *s = stream_new();
+                for (size_t pos = 0; pos < len; pos += piece) {
+                        size_t n = len - pos < piece ? len - pos : piece;
+                        uint8_t *copy = malloc(n);
+                        REQUIRE(copy);
+                        memcpy(copy, buf + pos, n);
+                        stream_feed(s, copy, n, s_bytes, &c, NULL);
+                        memset(copy, 0xEE, n);  /* the reader must not keep pointing here */
+                        free(copy);
+                }
+                stream_finish(s, s_bytes, &c);
+                stream_free(s);
+                CHECK_EQ_U(c.wrong, 0);
+                CHECK(c.items > 80);
+        }
 }
 
 struct pause_ctx { int seen; };

@@ -345,9 +345,28 @@ static int s_open_stream(const struct options *o, sim_sink_t **sinks)
         return 0;
 }
 
-/* --stream --rate: waits until trigger i is due. */
-static void s_pace(const struct options *o, const struct timespec *t0, uint64_t i)
+/* --stream --rate: trigger i is due at t0 + i / rate.  Before trigger i,
+ * when the clock has not yet made it due, flushes the triggers written so
+ * far and sleeps until it is; the triggers that are due go out in one batch,
+ * so that neither a write nor a sleep per trigger caps the rate (the clock's
+ * tick and the timer's slack are made up by the next batch).  *n_due counts
+ * the triggers due at the last look.  Returns 0 or the flush's -errno. */
+static int s_pace(const struct options *o, sim_sink_t *sink, const struct timespec *t0,
+                  uint64_t i, uint64_t *n_due)
 {
+        struct timespec now;
+
+        if (i < *n_due)
+                return 0;
+        int r = sim_sink_flush(sink);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double since = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) * 1e-9;
+        *n_due = (uint64_t)(since * o->rate_hz) + 1;
+        if (i < *n_due)
+                return 0;
+
         double at = (double)i / o->rate_hz;
         struct timespec due = { t0->tv_sec + (time_t)at,
                                 t0->tv_nsec + (long)((at - (double)(time_t)at) * 1e9) };
@@ -358,6 +377,8 @@ static void s_pace(const struct options *o, const struct timespec *t0, uint64_t 
         }
         while (!s_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
                 ;
+        *n_due = i + 1;
+        return 0;
 }
 
 /* mkdir -p: creates dir and its missing parents.  Returns 0 or -errno. */
@@ -401,6 +422,7 @@ struct sim {
         sim_sink_t *truth;              /* DIR/truth.jsonl; NULL with --stream */
         sim_writer_t *w;
         uint64_t time_ticks;            /* the trigger clock */
+        uint64_t n_due;                 /* --stream --rate: triggers due by the clock (s_pace) */
 };
 
 /* The generator and detector model.  Returns 0, or 2 after an unusable
@@ -481,9 +503,9 @@ static int s_open(struct sim *sm, const struct options *o)
         return 0;
 }
 
-/* Trigger i (from 0): generated, through the detector, written as each
- * board's fragments; then its truth line, or with --stream --rate the
- * stream flushed and paced.  Returns 0, or 1 (reported). */
+/* Trigger i (from 0): with --stream --rate first paced (s_pace), then
+ * generated, through the detector, written as each board's fragments; then
+ * its truth line.  Returns 0, or 1 (reported). */
 static int s_trigger(struct sim *sm, const struct options *o, uint64_t i,
                      const struct timespec *t0)
 {
@@ -497,18 +519,14 @@ static int s_trigger(struct sim *sm, const struct options *o, uint64_t i,
         sim_gen_event(&sm->gen, &sm->r_gen, sm->ev);
         sim_det_event(&sm->det, &sm->r_det, sm->ev, sm->rec);
         sm->time_ticks += TIME_MIN_GAP + (uint64_t)(TIME_MEAN_GAP * sim_rng_exp(&sm->r_time));
+        if (o->stream && o->rate_hz > 0 &&
+            (r = s_pace(o, sm->sinks[o->board], t0, i, &sm->n_due)) < 0)
+                return s_fail_path("cannot write", "stdout", -r);
         r = sim_writer_trigger(sm->w, i, trigger, sm->time_ticks, sm->rec, faults, &n_faults);
         if (r < 0)
                 return s_fail_path("cannot write", sim_writer_failed(sm->w), -r);
-        if (o->stream) {
-                if (o->rate_hz > 0) {
-                        r = sim_sink_flush(sm->sinks[o->board]);
-                        if (r < 0)
-                                return s_fail_path("cannot write", "stdout", -r);
-                        s_pace(o, t0, i + 1);
-                }
+        if (o->stream)
                 return 0;
-        }
         len = sim_truth_format(line, sizeof(line), sm->ev, trigger, faults, n_faults);
         r = sim_sink_write(sm->truth, line, len < sizeof(line) ? len : sizeof(line) - 1);
         if (r < 0)
