@@ -907,12 +907,21 @@ static void s_control(live_t *l)
         uint64_t now = clock_mono_ms();
         int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
         uint32_t run = 0;
-        int r = 0;
+        int r = 0, more = 0;
+        size_t parts = 1, more_len = sizeof more;
 
         if (n < 0)
                 return;
+        /* the rest of a multi-part request (ZeroMQ delivers the message
+         * whole, so this does not wait): taken off and counted, never run */
+        while (zmq_getsockopt(l->ctl_sock, ZMQ_RCVMORE, &more, &more_len) == 0 && more) {
+                char scratch[64];
+                if (zmq_recv(l->ctl_sock, scratch, sizeof scratch, ZMQ_DONTWAIT) < 0)
+                        break;
+                parts++;
+        }
         /* a request longer than the buffer arrives truncated: say so */
-        if (control_parse(req, (size_t)n, &rq, msg, sizeof msg) < 0) {
+        if (control_parse_parts(req, (size_t)n, parts, &rq, msg, sizeof msg) < 0) {
                 char esc[600];
                 size_t k = 0;
                 for (const char *p = msg; *p && k + 3 < sizeof esc; p++) {
