@@ -330,7 +330,7 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
                     "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                    % (others[0], others[1], port, others[2]))
+                    "[source.a]\ndriver = sim\n" % (others[0], others[1], port, others[2]))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
     held.close()

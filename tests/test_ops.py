@@ -192,7 +192,8 @@ def test_client_without_an_allowed_key_cannot_stop_a_run(tmp_path, daemons):
 def test_non_local_endpoint_without_keys_is_a_configuration_error(tmp_path):
     port = free_ports(1)[0]
     conf = tmp_path / "d.ini"
-    conf.write_text("[daemon]\ncontrol = tcp://0.0.0.0:%d\nmetrics =\n" % port)
+    conf.write_text("[daemon]\ncontrol = tcp://0.0.0.0:%d\nmetrics =\n[source.a]\ndriver = sim\n"
+                    % port)
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2, p.stderr
