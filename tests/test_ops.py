@@ -270,9 +270,57 @@ def test_metrics_during_and_after_a_run_equal_the_trailer(tmp_path, daemons):
             counts["source_%d_fragments" % b]
         assert one(m, "darkdaq_source_fragments_total", source="board%d" % b) == \
             counts["source_%d_fragments" % b]
-    assert one(m, "darkdaq_run_records_total") == len(recs)
+    assert one(m, "darkdaq_run_records") == len(recs)
+    assert one(m, "darkdaq_records_total") == len(recs)
     assert one(m, "darkdaq_storage_acked_total") == len(recs)
     assert one(m, "darkdaq_storage_held_records") == 0
+
+
+def test_totals_are_cumulative_over_runs_and_run_gauges_reset(tmp_path, daemons):
+    """Two runs (and a reset between them): every _total holds both runs'
+    counts and never goes down, so a run shorter than a scrape interval still
+    shows in rate(); the darkdaq_run_* gauges hold the last run's."""
+    n = 400
+    d = daemons(tmp_path, sim_sources(n, 5, boards=2))
+    trailers, records = [], []
+    before = None
+    for run in (1, 2):
+        d.ctl("configure")
+        d.ctl("start", "--run", str(run))
+        if before is not None:
+            m = d.metrics()
+            for name in ("darkdaq_built_events_total", "darkdaq_records_total"):
+                assert one(m, name) >= one(before, name), name
+            assert one(m, "darkdaq_source_fragments_total", source="board0") >= \
+                one(before, "darkdaq_source_fragments_total", source="board0")
+        d.wait_for(lambda: d.ctl("status")["builder"].get("events") == n, "run %d built" % run)
+        d.wait_for(lambda: d.ctl("status")["storage"]["held_records"] == 0, "store caught up")
+        assert d.ctl("stop")["store_confirmed"] is True
+        recs = list(read_run(str(d.store_dir / ("run-%06d-000.dkr" % run))))
+        records.append(len(recs))
+        trailers.append({c.name: c.value for c in recs[-1].run_trailer.counts})
+        before = d.metrics()
+        if run == 1:
+            d.ctl("reset")
+    m = before
+    assert one(m, "darkdaq_built_events_total") == trailers[0]["events"] + trailers[1]["events"]
+    assert one(m, "darkdaq_run_built_events") == trailers[1]["events"] == n
+    assert one(m, "darkdaq_records_total") == sum(records)
+    assert one(m, "darkdaq_run_records") == records[1]
+    for k, flag in FLAG_COUNTS.items():
+        assert one(m, "darkdaq_events_total", status=flag) == trailers[0][k] + trailers[1][k]
+        assert one(m, "darkdaq_run_events", status=flag) == trailers[1][k]
+    for t in TAGS:
+        assert one(m, "darkdaq_tag_events_total", tag=t) == \
+            trailers[0]["tag_" + t] + trailers[1]["tag_" + t]
+        assert one(m, "darkdaq_run_tag_events", tag=t) == trailers[1]["tag_" + t]
+    for b in range(2):
+        both = trailers[0]["source_%d_fragments" % b] + trailers[1]["source_%d_fragments" % b]
+        assert one(m, "darkdaq_builder_source_fragments_total", source_id=str(b)) == both
+        # the source was closed by the reset and opened again: still both runs
+        assert one(m, "darkdaq_source_fragments_total", source="board%d" % b) == both
+    assert one(m, "darkdaq_run") == 2
+    assert "darkdaq_run_records_total" not in m
 
 
 # ---- (c) sd_notify and the watchdog ----
