@@ -211,7 +211,11 @@ install: all
 	install -m 644 $(GEN_PY) proto/darkdaq.proto $(wildcard proto/*.py) \
 	    $(DESTDIR)$(PREFIX)/share/darkdaq/python/
 	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/systemd
-	install -m 644 $(wildcard systemd/*) $(DESTDIR)$(PREFIX)/share/darkdaq/systemd/
+	install -m 644 $(filter-out systemd/prometheus systemd/grafana,$(wildcard systemd/*)) \
+	    $(DESTDIR)$(PREFIX)/share/darkdaq/systemd/
+	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/prometheus $(DESTDIR)$(PREFIX)/share/darkdaq/grafana
+	install -m 644 systemd/prometheus/*.yml $(DESTDIR)$(PREFIX)/share/darkdaq/prometheus/
+	install -m 644 systemd/grafana/*.json $(DESTDIR)$(PREFIX)/share/darkdaq/grafana/
 
 clean:
 	rm -rf build build-* 
