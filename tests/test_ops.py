@@ -323,6 +323,71 @@ def test_totals_are_cumulative_over_runs_and_run_gauges_reset(tmp_path, daemons)
     assert "darkdaq_run_records_total" not in m
 
 
+def test_metrics_answer_while_slow_clients_hold_connections(tmp_path, daemons):
+    """200 connections from 127.0.0.1 that send half a request head and
+    then trickle do not stop a scrape from 127.0.0.2 (a limit per address),
+    a client that trickles a header every half second is cut although it is
+    never idle (a bound on the time to a whole head), and the run goes on."""
+    import http.client
+    import select
+    d = daemons(tmp_path, sim_sources(0, 8, rate=300, boards=2, events_key=False), store=False)
+    port = int(d.metrics_url.split(":")[2].split("/")[0])
+    d.metrics()
+    d.ctl("configure")
+    d.ctl("start", "--run", "4")
+    slow = []
+    try:
+        for _ in range(200):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            slow.append(c)
+        # half a request head on each that the kernel connected (beyond the
+        # per-address limit the daemon closes them; that is the point)
+        _, connected, _ = select.select([], slow, [], 10)
+        for c in connected:
+            try:
+                c.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                pass
+        events = d.ctl("status")["builder"].get("events", 0)
+        for _ in range(3):
+            h = http.client.HTTPConnection("127.0.0.1", port, timeout=8,
+                                           source_address=("127.0.0.2", 0))
+            h.request("GET", "/metrics")
+            r = h.getresponse()
+            assert r.status == 200 and b"darkdaq_state" in r.read()
+            h.close()
+        # one that is never idle: a header line every half second (pacing
+        # the client, not waiting on the daemon); it must be cut while it
+        # still trickles
+        t = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                     source_address=("127.0.0.3", 0))
+        t.sendall(b"GET /metrics HTTP/1.1\r\n")
+        t.settimeout(0.5)
+        end = time.monotonic() + 60
+        cut = False
+        i = 0
+        while time.monotonic() < end and not cut:
+            try:
+                t.sendall(b"X-Slow-%d: 1\r\n" % i)
+                i += 1
+                cut = t.recv(4096) == b""
+            except socket.timeout:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                cut = True
+        t.close()
+        assert cut, "a trickling client was never cut"
+        st = d.ctl("status")
+        assert st["state"] == "running" and st["run"] == 4
+        d.wait_for(lambda: d.ctl("status")["builder"].get("events", 0) > events,
+                   "events still built")
+    finally:
+        for c in slow:
+            c.close()
+
+
 # ---- (c) sd_notify and the watchdog ----
 
 WATCHDOG_USEC = 200000
