@@ -210,14 +210,14 @@ TEST(errors_name_file_line_and_key)
         s_bad("[auth]\nrequire_curve = yes\n", "x.ini", "require_curve");
 }
 
-/* The valid base of tests/data/config-mutations/ loads (each mutation
+/* The valid base of tests/config-mutations/ loads (each mutation
  * beside it is refused: test_config_mutations.py). */
 TEST(mutations_base_loads)
 {
         struct darkdaq_config c;
         char err[512] = "";
         config_default(&c);
-        int r = config_load(&c, "tests/data/config-mutations/base.ini", err, sizeof err);
+        int r = config_load(&c, "tests/config-mutations/base.ini", err, sizeof err);
         if (r)
                 fprintf(stderr, "%s\n", err);
         REQUIRE_OK_ZERO(r);

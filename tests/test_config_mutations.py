@@ -1,5 +1,5 @@
 """darkdaqd -c on each mutation of a valid configuration kept in
-tests/data/config-mutations/: every one exits 2 with FILE:LINE: and the words
+tests/config-mutations/: every one exits 2 with FILE:LINE: and the words
 its first line ("# expect LINE: WORDS") names, before anything is started."""
 import os
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 
 from conftest import program
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "config-mutations")
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config-mutations")
 MUTATIONS = sorted(f for f in os.listdir(HERE) if f.endswith(".ini") and f != "base.ini")
 
 
