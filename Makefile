@@ -291,6 +291,9 @@ install: all
 	    install -m 640 systemd/$$f $(DESTDIR)$(SYSCONFDIR)/darkdaq/$$f || exit 1; done
 	for m in $(MANPAGES); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -d $(DESTDIR)$(PREFIX)/share/darkdaq/prometheus $(DESTDIR)$(PREFIX)/share/darkdaq/grafana
+	install -m 644 systemd/prometheus/*.yml $(DESTDIR)$(PREFIX)/share/darkdaq/prometheus/
+	install -m 644 systemd/grafana/*.json $(DESTDIR)$(PREFIX)/share/darkdaq/grafana/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/darkdaq
 	install -m 644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/darkdaq/
 

@@ -1,22 +1,26 @@
 /* config: INI sections [daemon], [source.NAME], [builder], [physics] and
- * [prescale] over defaults.  libinih does the parsing; this module only maps
- * keys to fields and checks values.  Of a source it knows only the driver
+ * [prescale] over defaults.  config_scan checks the text first and hands
+ * libinih a copy it cannot misread; libinih does the parsing; this module
+ * only maps keys to fields and checks values.  Of a source it knows only the driver
  * key: the rest go to the driver's key table (driver.h). */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ini.h>
 
+#include "config_scan.h"
 #include "tagger.h"
 
 #define DEFAULT_BUFFER_BYTES    (256ull << 20)
 
 struct load_ctx {
         struct darkdaq_config *cfg;
+        const config_scan_t *scan;      /* the lines of keys, for whole-file checks */
         char msg[256];                  /* the first error, without its line */
         bool busy_high_given, busy_low_given;
 };
@@ -291,6 +295,19 @@ static int s_auth_key(struct auth_section *a, const char *key, const char *value
         return -ENOENT;
 }
 
+/* Keeps the first error only: libinih goes on after one, and a later line's
+ * message must not stand beside the first error's line. */
+__attribute__((format(printf, 2, 3)))
+static void s_msg(struct load_ctx *c, const char *fmt, ...)
+{
+        va_list ap;
+        if (c->msg[0])
+                return;
+        va_start(ap, fmt);
+        vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+        va_end(ap);
+}
+
 /* The source of section "source.NAME", created at its first key. */
 static struct source_config *s_source(struct load_ctx *c, const char *name, int *err)
 {
@@ -304,13 +321,13 @@ static struct source_config *s_source(struct load_ctx *c, const char *name, int 
                 ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
                      (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
         if (!ok) {
-                snprintf(c->msg, sizeof c->msg, "bad source name [source.%s]: 1..%d of "
+                s_msg(c, "bad source name [source.%s]: 1..%d of "
                          "A-Z a-z 0-9 _ -", name, CONFIG_NAME_MAX - 1);
                 *err = -EINVAL;
                 return NULL;
         }
         if (cfg->n_sources == CONFIG_MAX_SOURCES) {
-                snprintf(c->msg, sizeof c->msg, "too many sources (at most %d)",
+                s_msg(c, "too many sources (at most %d)",
                          CONFIG_MAX_SOURCES);
                 *err = -EINVAL;
                 return NULL;
@@ -347,13 +364,13 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                 return err;
         if (!strcmp(key, "driver")) {
                 if (s->driver[0]) {
-                        snprintf(c->msg, sizeof c->msg, "key \"driver\" set twice in [source.%s]",
+                        s_msg(c, "key \"driver\" set twice in [source.%s]",
                                  name);
                         return -EINVAL;
                 }
                 d = driver_find(value);
                 if (!d) {
-                        snprintf(c->msg, sizeof c->msg, "unknown driver \"%s\" in [source.%s]; "
+                        s_msg(c, "unknown driver \"%s\" in [source.%s]; "
                                  "the drivers are %s", value, name,
                                  s_driver_names(names, sizeof names, ", "));
                         return -EINVAL;
@@ -364,7 +381,7 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                 return 0;
         }
         if (!s->driver[0]) {
-                snprintf(c->msg, sizeof c->msg, "key \"%s\" before \"driver\" in [source.%s]: "
+                s_msg(c, "key \"%s\" before \"driver\" in [source.%s]: "
                          "driver = %s comes first", key, name,
                          s_driver_names(names, sizeof names, " | "));
                 return -EINVAL;
@@ -418,6 +435,56 @@ static int s_validate_source(const struct darkdaq_config *cfg, const struct sour
         return 0;
 }
 
+/* The line of key in section (of the section with key NULL), else of the
+ * section, else the last line: where a whole-file message points. */
+static unsigned s_line(const struct load_ctx *c, const char *section, const char *key)
+{
+        unsigned l = key ? config_scan_line(c->scan, section, key) : 0;
+        if (!l)
+                l = config_scan_line(c->scan, section, NULL);
+        return l ? l : config_scan_lines(c->scan);
+}
+
+/* The line of the first of keys (NULL-terminated) the section sets. */
+static unsigned s_line_any(const struct load_ctx *c, const char *section, const char *const *keys)
+{
+        for (; *keys; keys++)
+                if (config_scan_line(c->scan, section, *keys))
+                        return config_scan_line(c->scan, section, *keys);
+        return s_line(c, section, NULL);
+}
+
+/* Pairs of physics keys where the first must not exceed the second. */
+static int s_validate_physics(const struct load_ctx *c, const char *name, char *err,
+                              size_t errlen)
+{
+        static const char *const pairs[][2] = {
+                { "barrel_theta_min_rad", "barrel_theta_max_rad" },
+                { "zprime_m2_min_gev2", "zprime_m2_max_gev2" },
+                { "dv_rxy_min_cm", "dv_rxy_max_cm" },
+                { "dv_open_min_rad", "dv_open_max_rad" },
+        };
+        const struct physics_config *pc = &c->cfg->physics;
+        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+                const struct physics_config_key *lo = physics_config_find(pairs[i][0]);
+                const struct physics_config_key *hi = physics_config_find(pairs[i][1]);
+                double a, b;
+                memcpy(&a, (const char *)pc + lo->offset, sizeof a);
+                memcpy(&b, (const char *)pc + hi->offset, sizeof b);
+                if (a <= b)
+                        continue;
+                const char *given = config_scan_line(c->scan, "physics", pairs[i][1]) ?
+                                    pairs[i][1] : pairs[i][0];
+                char va[32], vb[32];
+                snprintf(err, errlen, "%s:%u: key \"%s\" in [physics]: %s (%s) must not exceed "
+                         "%s (%s)", name, s_line(c, "physics", given), given, pairs[i][0],
+                         physics_config_format(pc, lo, va, sizeof va), pairs[i][1],
+                         physics_config_format(pc, hi, vb, sizeof vb));
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* What no single line can say: run after the whole file is read. */
 static int s_validate(struct load_ctx *c, const char *name, char *err, size_t errlen)
 {
@@ -430,9 +497,11 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
         if (!c->busy_low_given)
                 d->busy_low_bytes = d->storage_buffer_bytes / 4;
         if (d->busy_high_bytes > d->storage_buffer_bytes || d->busy_low_bytes >= d->busy_high_bytes) {
-                snprintf(err, errlen, "%s: [daemon] needs busy_low_bytes (%" PRIu64 ") < "
+                snprintf(err, errlen, "%s:%u: [daemon] needs busy_low_bytes (%" PRIu64 ") < "
                          "busy_high_bytes (%" PRIu64 ") <= storage_buffer_bytes (%" PRIu64 ")",
-                         name, d->busy_low_bytes, d->busy_high_bytes, d->storage_buffer_bytes);
+                         name, s_line_any(c, "daemon", (const char *[]){ "busy_low_bytes",
+                                          "busy_high_bytes", "storage_buffer_bytes", NULL }),
+                         d->busy_low_bytes, d->busy_high_bytes, d->storage_buffer_bytes);
                 return -EINVAL;
         }
         const struct auth_section *as = &cfg->auth;
@@ -441,20 +510,25 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
                            as->storage_clients[0] ? "storage_clients" :
                            as->monitor_clients[0] ? "monitor_clients" : NULL;
         if (!as->server_key[0] != !list) {
-                snprintf(err, errlen, "%s: [auth] needs both server_key and allowed_clients "
+                snprintf(err, errlen, "%s:%u: [auth] needs both server_key and allowed_clients "
                          "(or control_clients, storage_clients, monitor_clients), or neither "
-                         "(%s is set)", name, as->server_key[0] ? "server_key" : list);
+                         "(%s is set)", name, s_line(c, "auth", NULL),
+                         as->server_key[0] ? "server_key" : list);
                 return -EINVAL;
         }
         if (cfg->auth.require_curve && !cfg->auth.server_key[0]) {
-                snprintf(err, errlen, "%s: [auth] require_curve = yes needs server_key and "
-                         "allowed_clients", name);
+                snprintf(err, errlen, "%s:%u: [auth] require_curve = yes needs server_key and "
+                         "allowed_clients", name, s_line(c, "auth", "require_curve"));
                 return -EINVAL;
         }
-        for (size_t i = 0; i < cfg->n_sources; i++)
-                if (s_validate_source(cfg, &cfg->sources[i], &boards, name, err, errlen) < 0)
+        for (size_t i = 0; i < cfg->n_sources; i++) {
+                char sec[CONFIG_NAME_MAX + 8], where[300];
+                snprintf(sec, sizeof sec, "source.%s", cfg->sources[i].name);
+                snprintf(where, sizeof where, "%s:%u", name, s_line(c, sec, NULL));
+                if (s_validate_source(cfg, &cfg->sources[i], &boards, where, err, errlen) < 0)
                         return -EINVAL;
-        return 0;
+        }
+        return s_validate_physics(c, name, err, errlen);
 }
 
 static int s_handler(void *user, const char *section, const char *key, const char *value)
@@ -478,7 +552,7 @@ static int s_handler(void *user, const char *section, const char *key, const cha
                 r = physics_config_set(&c->cfg->physics, full, value);
         } else {
                 if (!c->msg[0])
-                        snprintf(c->msg, sizeof c->msg, "unknown section [%s] (key \"%s\"); "
+                        s_msg(c, "unknown section [%s] (key \"%s\"); "
                                  "sections are [daemon], [source.NAME], [builder], [physics], [prescale], "
                                  "[auth]", section, key);
                 return 0;
@@ -487,32 +561,72 @@ static int s_handler(void *user, const char *section, const char *key, const cha
                 return 1;
         if (!c->msg[0]) {
                 if (r == -ENOENT)
-                        snprintf(c->msg, sizeof c->msg, "unknown key \"%s\" in [%s]%s", key,
+                        s_msg(c, "unknown key \"%s\" in [%s]%s", key,
                                  section, !strncmp(section, "source.", 7) ?
                                  " for its driver (darkdaqd --print-config lists them)" : "");
+                else if (r == -ERANGE) {
+                        const struct physics_config_key *k = physics_config_find(key);
+                        s_msg(c, "value %s of key \"%s\" in [%s] is outside its physical "
+                              "range %g..%g%s%s", value, key, section, k ? k->min : 0,
+                              k ? k->max : 0, k && k->unit[0] ? " " : "", k ? k->unit : "");
+                }
                 else
-                        snprintf(c->msg, sizeof c->msg, "bad value \"%s\" for key \"%s\" in [%s]",
+                        s_msg(c, "bad value \"%s\" for key \"%s\" in [%s]",
                                  value, key, section);
         }
         return 0;
 }
 
-int config_load_string(struct darkdaq_config *cfg, const char *text, const char *name,
-                       char *err, size_t errlen)
+int config_load_text(struct darkdaq_config *cfg, const char *text, size_t len, const char *name,
+                     char *err, size_t errlen)
 {
         struct load_ctx c = { .cfg = cfg };
-        int line = ini_parse_string(text, s_handler, &c);
+        config_scan_t *scan = NULL;
+        unsigned at;
+        char why[256];
+        int r = config_scan_new(&scan, text, len, &at, why, sizeof why);
 
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        snprintf(err, errlen, "%s: out of memory", name);
+                else
+                        snprintf(err, errlen, "%s:%u: %s", name, at, why);
+                return r;
+        }
+        c.scan = scan;
+        int line = ini_parse_string(config_scan_text(scan), s_handler, &c);
         if (line != 0) {
                 snprintf(err, errlen, "%s:%d: %s", name, line,
                          c.msg[0] ? c.msg : "syntax error (expected [section] or key = value)");
-                return -EINVAL;
+                r = -EINVAL;
+        } else if (s_validate(&c, name, err, errlen) < 0) {
+                r = -EINVAL;
+        } else {
+                cfg->lines = config_scan_lines(scan);
+                free(cfg->text);
+                cfg->text = strndup(text, len);
+                r = cfg->text ? 0 : -ENOMEM;
         }
-        if (s_validate(&c, name, err, errlen) < 0)
-                return -EINVAL;
-        free(cfg->text);
-        cfg->text = strdup(text);
-        return cfg->text ? 0 : -ENOMEM;
+        config_scan_free(scan);
+        return r;
+}
+
+int config_load_string(struct darkdaq_config *cfg, const char *text, const char *name,
+                       char *err, size_t errlen)
+{
+        return config_load_text(cfg, text, strlen(text), name, err, errlen);
+}
+
+int config_check_live(const struct darkdaq_config *cfg, const char *name, char *err,
+                      size_t errlen)
+{
+        char names[160];
+        if (cfg->n_sources)
+                return 0;
+        snprintf(err, errlen, "%s:%u: no [source.NAME] section (key driver = %s): the live "
+                 "daemon reads at least one source", name, cfg->lines ? cfg->lines : 1,
+                 s_driver_names(names, sizeof names, " | "));
+        return -EINVAL;
 }
 
 int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t errlen)
@@ -544,7 +658,7 @@ int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t 
                 free(text);
                 return r;
         }
-        r = config_load_string(cfg, text, path, err, errlen);
+        r = config_load_text(cfg, text, len, path, err, errlen);
         free(text);
         return r;
 }

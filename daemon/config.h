@@ -67,6 +67,7 @@ struct darkdaq_config {
         struct physics_config physics;
         struct auth_section auth;
         char *text;                     /* the file as read ("" for defaults) */
+        unsigned lines;                 /* of the file */
 };
 
 /* Fills cfg with every default. */
@@ -90,9 +91,22 @@ const void *config_source_option(const struct source_config *s, const char *key,
  * "PATH:LINE: ..." naming the key.  cfg->text is allocated (config_clear). */
 int config_load(struct darkdaq_config *cfg, const char *path, char *err, size_t errlen);
 
-/* Same, from a string (tests); name appears in messages. */
+/* Same, from len bytes of untrusted text (NULs included: each one is an
+ * error); name appears in messages.  Before libinih reads it, config_scan
+ * refuses a NUL, an over-long line, a key or section given twice, text after
+ * "]", a comment after a value and a section without keys, each with its
+ * line. */
+int config_load_text(struct darkdaq_config *cfg, const char *text, size_t len, const char *name,
+                     char *err, size_t errlen);
+/* config_load_text() of a C string (tests). */
 int config_load_string(struct darkdaq_config *cfg, const char *text, const char *name,
                        char *err, size_t errlen);
+
+/* What the live daemon needs beyond a loadable file (a replay takes its
+ * sources from the command line): at least one source.  Returns 0, or
+ * -EINVAL with "NAME:LINE: ..." in err. */
+int config_check_live(const struct darkdaq_config *cfg, const char *name, char *err,
+                      size_t errlen);
 
 void config_clear(struct darkdaq_config *cfg);
 

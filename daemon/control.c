@@ -166,8 +166,11 @@ static int s_parse_json(struct cursor *c, struct control_request *rq, char *err,
                                 return s_fail(err, errlen, "JSON request: bad string for \"%s\"",
                                               key);
                 } else {
+                        /* a number or word as JSON writes it, to name it if it is wrong */
                         while (c->p < c->end && ((*c->p >= '0' && *c->p <= '9') ||
-                                                 (*c->p >= 'a' && *c->p <= 'z'))) {
+                                                 (*c->p >= 'a' && *c->p <= 'z') ||
+                                                 (*c->p >= 'A' && *c->p <= 'Z') ||
+                                                 *c->p == '-' || *c->p == '+' || *c->p == '.')) {
                                 if (n + 1 >= sizeof val)
                                         return s_fail(err, errlen, "JSON request: value of "
                                                       "\"%s\" too long", key);
@@ -178,17 +181,32 @@ static int s_parse_json(struct cursor *c, struct control_request *rq, char *err,
                                 return s_fail(err, errlen, "JSON request: bad value for \"%s\"",
                                               key);
                 }
-                if (!strcmp(key, "cmd") && is_str && !have_cmd) {
+                bool is_cmd = !strcmp(key, "cmd"), is_run = !strcmp(key, "run"),
+                     is_text = !strcmp(key, "text");
+                if ((is_cmd && have_cmd) || (is_run && rq->run_given) || (is_text && have_text))
+                        return s_fail(err, errlen, "JSON request: key \"%s\" given twice", key);
+                if (is_cmd && !is_str)
+                        return s_fail(err, errlen, "JSON request: \"cmd\" must be a string, "
+                                      "not %s; " S_COMMANDS, val);
+                if (is_run && (is_str || strspn(val, "0123456789") != strlen(val)))
+                        return s_fail(err, errlen, "JSON request: \"run\" must be written in "
+                                      "decimal digits only (0..4294967295), not %s%s%s",
+                                      is_str ? "the string \"" : "", val, is_str ? "\"" : "");
+                if (is_text && (is_str || (strcmp(val, "true") && strcmp(val, "false"))))
+                        return s_fail(err, errlen, "JSON request: \"text\" must be true or "
+                                      "false, not %s%s%s", is_str ? "\"" : "", val,
+                                      is_str ? "\"" : "");
+                if (is_cmd) {
                         if (s_cmd(val, &rq->cmd) < 0)
                                 return s_fail(err, errlen, "unknown command \"%.32s\"; "
                                               S_COMMANDS, val);
                         have_cmd = true;
-                } else if (!strcmp(key, "run") && !is_str && !rq->run_given) {
+                } else if (is_run) {
                         if (s_u32(val, &rq->run) < 0)
-                                return s_fail(err, errlen, "\"run\" must be 0..4294967295");
+                                return s_fail(err, errlen, "\"run\" %s is beyond "
+                                              "0..4294967295", val);
                         rq->run_given = true;
-                } else if (!strcmp(key, "text") && !is_str && !have_text &&
-                           (!strcmp(val, "true") || !strcmp(val, "false"))) {
+                } else if (is_text) {
                         rq->text = val[0] == 't';
                         have_text = true;
                 } else if (!strcmp(key, "force") && !is_str && !have_force &&
@@ -196,8 +214,8 @@ static int s_parse_json(struct cursor *c, struct control_request *rq, char *err,
                         rq->force = val[0] == 't';
                         have_force = true;
                 } else {
-                        return s_fail(err, errlen, "JSON request: unexpected or repeated key "
-                                      "\"%s\" (keys: cmd, run, force, text)", key);
+                        return s_fail(err, errlen, "JSON request: unknown key \"%s\" "
+                                      "(keys: cmd, run, force, text)", key);
                 }
                 s_ws(c);
                 if (c->p < c->end && *c->p == ',') {
@@ -246,6 +264,15 @@ int control_parse(const void *msg, size_t len, struct control_request *ret, char
         if (r == 0)
                 *ret = rq;
         return r;
+}
+
+int control_parse_parts(const void *first, size_t len, size_t n_parts,
+                        struct control_request *ret, char *err, size_t errlen)
+{
+        if (n_parts != 1)
+                return s_fail(err, errlen, "request of %zu message parts: one command is one "
+                              "single-part message; nothing was done", n_parts);
+        return control_parse(first, len, ret, err, errlen);
 }
 
 /* ---- state machine ------------------------------------------------------ */

@@ -3,7 +3,8 @@
  * must take and the reply text out; it owns no socket, no thread, no clock.
  *
  * Wire format (one ZeroMQ message each way on the control REP socket):
- *   request, at most CONTROL_MAX_REQUEST bytes of printable ASCII, either
+ *   request, one message part (several parts are refused whole), at most
+ *     CONTROL_MAX_REQUEST bytes of printable ASCII, either
  *     words:  configure | start [--run N [--force]] | stop | status [--text] | reset
  *     JSON:   {"cmd":"start","run":12}  (keys: cmd, run and "force":true with
  *             start, "text":true with status; strings without escapes other
@@ -48,6 +49,13 @@ struct control_request {
  * a message in err ("unknown command \"x\"; ..."). */
 int control_parse(const void *msg, size_t len, struct control_request *ret, char *err,
                   size_t errlen);
+
+/* A request as it came off the socket: n_parts ZeroMQ message parts, the
+ * first of them (first, len).  One message is one command: a request of one
+ * part is control_parse(); any other number of parts is refused as a whole
+ * (-EINVAL, err names the count), so that none of its parts runs. */
+int control_parse_parts(const void *first, size_t len, size_t n_parts,
+                        struct control_request *ret, char *err, size_t errlen);
 
 const char *control_cmd_name(enum control_cmd c);
 const char *control_state_name(enum control_state s);

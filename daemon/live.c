@@ -137,6 +137,11 @@ struct live {
         uint64_t last_records, last_run_ms;
         struct builder_out_of_step last_oos[64];
         size_t last_n_oos;
+        /* /metrics' _total counters: runs ended, sources closed, summed */
+        struct builder_counters life_bc;
+        uint64_t life_tags[TAG_COUNT_];
+        uint64_t life_records;
+        struct live_metrics_source src_life[CONFIG_MAX_SOURCES];        /* by config index */
         bool quit;
         int exit_status;
         char reply[REPLY_BYTES];
@@ -290,8 +295,14 @@ static void s_collect(live_t *l)
 
 static void s_close_sources(live_t *l)
 {
-        for (size_t i = 0; i < l->n_st; i++)
+        uint64_t now = clock_mono_ms();
+        for (size_t i = 0; i < l->n_st; i++) {
+                struct live_metrics_source x = { .silences = l->st[i].silences,
+                                                 .stalls = l->st[i].stalls };
+                source_get_counters(l->st[i].src, now, &x.c);
+                live_metrics_add_source(&l->src_life[i], &x);
                 source_free(l->st[i].src);
+        }
         memset(l->st, 0, sizeof l->st);
         l->n_st = 0;
 }
@@ -865,6 +876,10 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
         l->last_run_ms = clock_mono_ms() - l->run_start_ms;
         l->last_n_oos = n_oos < 64 ? n_oos : 64;
         memcpy(l->last_oos, oos, l->last_n_oos * sizeof *oos);
+        live_metrics_add_builder(&l->life_bc, &bc);
+        for (unsigned t = 0; t < TAG_COUNT_; t++)
+                l->life_tags[t] += rc.tags[t];
+        l->life_records += l->seq;
         s_free_run(l);
         return *confirmed ? 0 : -ETIMEDOUT;
 }
@@ -950,12 +965,21 @@ static void s_control(live_t *l)
         uint64_t now = clock_mono_ms();
         int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
         uint32_t run = 0;
-        int r = 0;
+        int r = 0, more = 0;
+        size_t parts = 1, more_len = sizeof more;
 
         if (n < 0)
                 return;
+        /* the rest of a multi-part request (ZeroMQ delivers the message
+         * whole, so this does not wait): taken off and counted, never run */
+        while (zmq_getsockopt(l->ctl_sock, ZMQ_RCVMORE, &more, &more_len) == 0 && more) {
+                char scratch[64];
+                if (zmq_recv(l->ctl_sock, scratch, sizeof scratch, ZMQ_DONTWAIT) < 0)
+                        break;
+                parts++;
+        }
         /* a request longer than the buffer arrives truncated: say so */
-        if (control_parse(req, (size_t)n, &rq, msg, sizeof msg) < 0) {
+        if (control_parse_parts(req, (size_t)n, parts, &rq, msg, sizeof msg) < 0) {
                 char esc[600];
                 size_t k = 0;
                 for (const char *p = msg; *p && k + 3 < sizeof esc; p++) {
@@ -1033,14 +1057,15 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
                         memset(&x->c, 0, sizeof x->c);
                         x->silences = x->stalls = x->ring_used = x->ring_capacity = 0;
                         x->stalled = false;
-                        continue;
+                } else {
+                        source_get_counters(l->st[i].src, now, &x->c);
+                        x->silences = l->st[i].silences;
+                        x->stalls = l->st[i].stalls;
+                        x->stalled = l->b && l->st[i].stalled;
+                        x->ring_used = ring_used(source_ring(l->st[i].src));
+                        x->ring_capacity = ring_capacity(source_ring(l->st[i].src));
                 }
-                source_get_counters(l->st[i].src, now, &x->c);
-                x->silences = l->st[i].silences;
-                x->stalls = l->st[i].stalls;
-                x->stalled = l->b && l->st[i].stalled;
-                x->ring_used = ring_used(source_ring(l->st[i].src));
-                x->ring_capacity = ring_capacity(source_ring(l->st[i].src));
+                live_metrics_add_source(x, &l->src_life[i]);    /* sources closed before */
         }
         s->open_events = 0;
         s->open_bytes = 0;
@@ -1049,10 +1074,10 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         if (l->b) {
                 const struct builder_out_of_step *oos;
                 s->have_builder = true;
-                builder_get_counters(l->b, &s->bc);
+                builder_get_counters(l->b, &s->run_bc);
                 struct record_counters rc;
                 record_get_counters(l->enc, &rc);
-                memcpy(s->tags, rc.tags, sizeof s->tags);
+                memcpy(s->run_tags, rc.tags, sizeof s->run_tags);
                 s->open_events = builder_open_events(l->b);
                 s->open_bytes = builder_open_bytes(l->b);
                 s->records = l->seq;
@@ -1064,18 +1089,28 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
                 memcpy(s->tag_rate_hz, l->tag_rate, sizeof s->tag_rate_hz);
         } else if (l->have_last) {
                 s->have_builder = true;
-                s->bc = l->last_bc;
-                memcpy(s->tags, l->last_tags, sizeof s->tags);
+                s->run_bc = l->last_bc;
+                memcpy(s->run_tags, l->last_tags, sizeof s->run_tags);
                 s->records = l->last_records;
                 s->run_ms = l->last_run_ms;
                 s->n_oos = l->last_n_oos;
                 memcpy(s->oos, l->last_oos, s->n_oos * sizeof *s->oos);
         } else {
                 s->have_builder = false;
-                memset(&s->bc, 0, sizeof s->bc);
-                memset(s->tags, 0, sizeof s->tags);
+                memset(&s->run_bc, 0, sizeof s->run_bc);
+                memset(s->run_tags, 0, sizeof s->run_tags);
                 s->records = s->run_ms = 0;
                 s->n_oos = 0;
+        }
+        /* the life's sums: runs ended, and the one going on */
+        s->bc = l->life_bc;
+        memcpy(s->tags, l->life_tags, sizeof s->tags);
+        s->records_total = l->life_records;
+        if (l->b) {
+                live_metrics_add_builder(&s->bc, &s->run_bc);
+                for (unsigned t = 0; t < TAG_COUNT_; t++)
+                        s->tags[t] += s->run_tags[t];
+                s->records_total += s->records;
         }
         s->busy = l->busy;
         s->busy_ms = l->busy_total_ms + (l->busy ? now - l->busy_since_ms : 0);

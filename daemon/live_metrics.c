@@ -124,17 +124,17 @@ static void s_state(prom_t *p, const struct live_metrics_snapshot *s, size_t off
                 prom_u64(p, s->state == st, "state", control_state_name(st), NULL);
 }
 
+/* offset: of a struct builder_counters (the life's, or the run's) */
 static void s_events_by_status(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
 {
         static const char *const status[] = {
                 "complete", "incomplete", "duplicate", "corrupt", "time_mismatch", "truncated",
                 "busy_seen", "test_pattern",
         };
-        const struct builder_counters *b = &s->bc;
+        const struct builder_counters *b = s_at(s, offset);
         const uint64_t v[] = { b->complete, b->incomplete, b->duplicate, b->corrupt_events,
                                b->time_mismatch, b->truncated, b->busy_seen, b->test_pattern };
 
-        (void)offset;
         _Static_assert(sizeof status / sizeof status[0] == sizeof v / sizeof v[0],
                        "one status name per flag count");
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -143,10 +143,10 @@ static void s_events_by_status(prom_t *p, const struct live_metrics_snapshot *s,
 
 static void s_forced_by(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
 {
-        (void)offset;
-        prom_u64(p, s->bc.forced_by_events, "by", "events", NULL);
-        prom_u64(p, s->bc.forced_by_bytes, "by", "bytes", NULL);
-        prom_u64(p, s->bc.forced_by_timeout, "by", "timeout", NULL);
+        const struct builder_counters *b = s_at(s, offset);
+        prom_u64(p, b->forced_by_events, "by", "events", NULL);
+        prom_u64(p, b->forced_by_bytes, "by", "bytes", NULL);
+        prom_u64(p, b->forced_by_timeout, "by", "timeout", NULL);
 }
 
 static void s_oos_offset(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
@@ -192,9 +192,10 @@ static void s_oos_first_trigger(prom_t *p, const struct live_metrics_snapshot *s
 #define TAG_DOUBLE(field)       s_tag_double, SNAP(double *, field)
 #define SOURCE_ID_U64(field)    s_source_id_u64, SNAP(uint64_t *, field)
 #define OWN(sampler)            sampler, 0
+#define BUILDER(sampler, field) sampler, SNAP(struct builder_counters, field)
 
-/* The builder's run counters say so in their help. */
-#define IN_RUN(help)            help " In the run; resets at each start."
+/* The builder's counters, summed over every run, say so in their help. */
+#define IN_RUNS(help)           help " Over every run of the process."
 
 static const struct family s_families[] = {
         { "darkdaq_build_info", PROM_GAUGE, "The darkdaqd version running.",
@@ -204,24 +205,32 @@ static const struct family s_families[] = {
         { "darkdaq_run", PROM_GAUGE, "The run going on, or the last one (0: none).",
           U64(run) },
         { "darkdaq_run_seconds", PROM_GAUGE, "Duration of that run so far.", SECONDS(run_ms) },
-        { "darkdaq_run_records_total", PROM_COUNTER, "Records of that run (header, events, "
-          "late, junk, corrupt, trailer); resets at each start.", U64(records) },
+        { "darkdaq_run_records", PROM_GAUGE, "Records of that run (header, events, late, "
+          "junk, corrupt, trailer); 0 at each start.", U64(records) },
+        { "darkdaq_run_built_events", PROM_GAUGE, "Events built in that run; 0 at each start.",
+          U64(run_bc.events) },
+        { "darkdaq_run_events", PROM_GAUGE, "Events of that run per status flag; 0 at each "
+          "start.", BUILDER(s_events_by_status, run_bc) },
+        { "darkdaq_run_tag_events", PROM_GAUGE, "Events of that run that fired each tag; 0 "
+          "at each start.", TAG_U64(run_tags) },
+        { "darkdaq_records_total", PROM_COUNTER, "Records made, over every run.",
+          U64(records_total) },
 
-        /* per source, since configure */
+        /* per source, over the process's life (configure and reset included) */
         { "darkdaq_source_bytes_total", PROM_COUNTER,
-          "Bytes read from the source's driver, since configure.", SOURCE_U64(c.bytes) },
+          "Bytes read from the source's driver.", SOURCE_U64(c.bytes) },
         { "darkdaq_source_fragments_total", PROM_COUNTER,
-          "Good fragments read, per source, since configure.", SOURCE_U64(c.fragments) },
+          "Good fragments read, per source.", SOURCE_U64(c.fragments) },
         { "darkdaq_source_bad_total", PROM_COUNTER, "Bad or cut fragments and bad header "
-          "magics read, per source, since configure.", SOURCE_U64(c.bad) },
+          "magics read, per source.", SOURCE_U64(c.bad) },
         { "darkdaq_source_junk_total", PROM_COUNTER, "Junk runs (bytes that are no fragment), "
-          "per source, since configure.", SOURCE_U64(c.junk) },
+          "per source.", SOURCE_U64(c.junk) },
         { "darkdaq_source_junk_bytes_total", PROM_COUNTER,
-          "Bytes in junk runs, per source, since configure.", SOURCE_U64(c.junk_bytes) },
+          "Bytes in junk runs, per source.", SOURCE_U64(c.junk_bytes) },
         { "darkdaq_source_silences_total", PROM_COUNTER, "Times the source was silent for "
-          "silence_warn_ms in a run, since configure.", SOURCE_U64(silences) },
+          "silence_warn_ms in a run.", SOURCE_U64(silences) },
         { "darkdaq_source_stalls_total", PROM_COUNTER, "Times the source's thread got no CPU "
-          "for 250 ms while the core ran (its silence is then not judged), since configure.",
+          "for 250 ms while the core ran (its silence is then not judged).",
           SOURCE_U64(stalls) },
         { "darkdaq_source_stalled", PROM_GAUGE, "1 while the source's thread is stalled.",
           SOURCE_FLAG(stalled) },
@@ -243,50 +252,51 @@ static const struct family s_families[] = {
         { "darkdaq_source_ring_capacity_bytes", PROM_GAUGE,
           "Size of the source's ring (0: not configured).", SOURCE_U64(ring_capacity) },
         { "darkdaq_source_busy_seconds_total", PROM_COUNTER, "Time with BUSY asserted on the "
-          "source, since configure.", SOURCE_SECONDS(c.busy_ms) },
+          "source.", SOURCE_SECONDS(c.busy_ms) },
         { "darkdaq_source_running", PROM_GAUGE, "1 while the source's thread runs.",
           SOURCE_FLAG(c.running) },
 
-        /* the run's builder and tags: the figures its trailer carries */
-        { "darkdaq_events_total", PROM_COUNTER, "Events built in the run, per status flag (an "
-          "event may carry several); resets at each start.", OWN(s_events_by_status) },
-        { "darkdaq_built_events_total", PROM_COUNTER, "Events built in the run; resets at each "
-          "start.", U64(bc.events) },
-        { "darkdaq_tag_events_total", PROM_COUNTER, "Events of the run that fired each tag; "
-          "resets at each start.", TAG_U64(tags) },
+        /* the builder and tags, summed over every run (the darkdaq_run_* gauges
+         * above and status hold one run's figures, as its trailer does) */
+        { "darkdaq_events_total", PROM_COUNTER, "Events built, per status flag (an event may "
+          "carry several), over every run.", BUILDER(s_events_by_status, bc) },
+        { "darkdaq_built_events_total", PROM_COUNTER, "Events built, over every run.",
+          U64(bc.events) },
+        { "darkdaq_tag_events_total", PROM_COUNTER, "Events that fired each tag, over every "
+          "run.", TAG_U64(tags) },
         { "darkdaq_tag_rate_hz", PROM_GAUGE, "Events per second firing each tag, over the last "
           "second or so.", TAG_DOUBLE(tag_rate_hz) },
         { "darkdaq_event_rate_hz", PROM_GAUGE, "Events built per second, over the last second "
           "or so.", DOUBLE(ev_rate_hz) },
         { "darkdaq_builder_fragments_total", PROM_COUNTER,
-          IN_RUN("Fragments given to the builder."), U64(bc.fragments) },
+          IN_RUNS("Fragments given to the builder."), U64(bc.fragments) },
         { "darkdaq_builder_good_fragments_total", PROM_COUNTER,
-          IN_RUN("Good fragments given to the builder."), U64(bc.good_fragments) },
-        { "darkdaq_builder_late_total", PROM_COUNTER, IN_RUN("Late records: fragments for a "
+          IN_RUNS("Good fragments given to the builder."), U64(bc.good_fragments) },
+        { "darkdaq_builder_late_total", PROM_COUNTER, IN_RUNS("Late records: fragments for a "
           "trigger their source had moved past."), U64(bc.late) },
-        { "darkdaq_builder_junk_total", PROM_COUNTER, IN_RUN("Junk records."), U64(bc.junk) },
-        { "darkdaq_builder_junk_bytes_total", PROM_COUNTER, IN_RUN("Bytes in junk records."),
+        { "darkdaq_builder_junk_total", PROM_COUNTER, IN_RUNS("Junk records."), U64(bc.junk) },
+        { "darkdaq_builder_junk_bytes_total", PROM_COUNTER, IN_RUNS("Bytes in junk records."),
           U64(bc.junk_bytes) },
-        { "darkdaq_builder_corrupt_records_total", PROM_COUNTER, IN_RUN("Corrupt records (CRC "
+        { "darkdaq_builder_corrupt_records_total", PROM_COUNTER, IN_RUNS("Corrupt records (CRC "
           "failed, header not trusted)."), U64(bc.corrupt) },
-        { "darkdaq_builder_bytes_in_total", PROM_COUNTER, IN_RUN("Bytes given to the builder."),
+        { "darkdaq_builder_bytes_in_total", PROM_COUNTER, IN_RUNS("Bytes given to the builder."),
           U64(bc.bytes_in) },
-        { "darkdaq_builder_bytes_out_total", PROM_COUNTER, IN_RUN("Bytes handed on in events "
+        { "darkdaq_builder_bytes_out_total", PROM_COUNTER, IN_RUNS("Bytes handed on in events "
           "and records."), U64(bc.bytes_out) },
-        { "darkdaq_builder_late_without_event_total", PROM_COUNTER, IN_RUN("Late fragments "
+        { "darkdaq_builder_late_without_event_total", PROM_COUNTER, IN_RUNS("Late fragments "
           "of a trigger decided without any fragment, which so has no event (its sources were "
           "silent past build_timeout_ms)."), U64(bc.late_without_event) },
         { "darkdaq_builder_out_of_step_total", PROM_COUNTER,
-          IN_RUN("Out-of-step diagnoses made."), U64(bc.out_of_step) },
+          IN_RUNS("Out-of-step diagnoses made."), U64(bc.out_of_step) },
         { "darkdaq_builder_forced_total", PROM_COUNTER, "Events decided early to protect the "
           "daemon, by the limit that forced them (max_open_events, max_open_bytes, "
-          "build_timeout_ms); resets at each start.", OWN(s_forced_by) },
+          "build_timeout_ms), over every run.", BUILDER(s_forced_by, bc) },
         { "darkdaq_builder_source_fragments_total", PROM_COUNTER,
-          "Fragments per source id in the run.", SOURCE_ID_U64(bc.per_source_fragments) },
+          IN_RUNS("Fragments per source id."), SOURCE_ID_U64(bc.per_source_fragments) },
         { "darkdaq_builder_source_late_total", PROM_COUNTER,
-          "Late records per source id in the run.", SOURCE_ID_U64(bc.per_source_late) },
-        { "darkdaq_builder_source_missing_total", PROM_COUNTER, "Events lacking a good "
-          "fragment from the source id, in the run.", SOURCE_ID_U64(bc.per_source_missing) },
+          IN_RUNS("Late records per source id."), SOURCE_ID_U64(bc.per_source_late) },
+        { "darkdaq_builder_source_missing_total", PROM_COUNTER, IN_RUNS("Events lacking a "
+          "good fragment from the source id."), SOURCE_ID_U64(bc.per_source_missing) },
         { "darkdaq_builder_open_events", PROM_GAUGE, "Events waiting for fragments.",
           U64(open_events) },
         { "darkdaq_builder_open_bytes", PROM_GAUGE, "Bytes of those events.", U64(open_bytes) },
@@ -328,6 +338,48 @@ static const struct family s_families[] = {
         { "darkdaq_auth_refusals_total", PROM_COUNTER, "Connections the ZAP handler refused (a "
           "CURVE key not allowed, or no CURVE where it is required).", U64(auth_refusals) },
 };
+
+void live_metrics_add_builder(struct builder_counters *sum, const struct builder_counters *x)
+{
+        uint64_t *const f[] = {
+                &sum->events, &sum->complete, &sum->incomplete, &sum->duplicate,
+                &sum->corrupt_events, &sum->time_mismatch, &sum->truncated, &sum->busy_seen,
+                &sum->test_pattern, &sum->fragments, &sum->good_fragments, &sum->late,
+                &sum->junk, &sum->junk_bytes, &sum->corrupt, &sum->forced_by_events,
+                &sum->forced_by_bytes, &sum->forced_by_timeout, &sum->late_without_event,
+                &sum->bytes_in, &sum->bytes_out, &sum->out_of_step,
+        };
+        /* the same fields of x, at the same offsets */
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+                *f[i] += *(const uint64_t *)((const char *)x + ((char *)f[i] - (char *)sum));
+        for (unsigned sid = 0; sid < 64; sid++) {
+                sum->per_source_fragments[sid] += x->per_source_fragments[sid];
+                sum->per_source_late[sid] += x->per_source_late[sid];
+                sum->per_source_missing[sid] += x->per_source_missing[sid];
+                sum->per_source_late_without_event[sid] += x->per_source_late_without_event[sid];
+                sum->per_source_timeouts[sid] += x->per_source_timeouts[sid];
+        }
+}
+
+void live_metrics_add_source(struct live_metrics_source *sum, const struct live_metrics_source *x)
+{
+        struct source_counters *a = &sum->c;
+        const struct source_counters *b = &x->c;
+        a->bytes += b->bytes;
+        a->fragments += b->fragments;
+        a->bad += b->bad;
+        a->junk += b->junk;
+        a->junk_bytes += b->junk_bytes;
+        a->ring_waits += b->ring_waits;
+        a->busy_ms += b->busy_ms;
+        a->resets += b->resets;
+        a->health.reconnects += b->health.reconnects;
+        a->health.unplugs += b->health.unplugs;
+        a->health.errors += b->health.errors;
+        a->health.upstream_dropped += b->health.upstream_dropped;
+        sum->silences += x->silences;
+        sum->stalls += x->stalls;
+}
 
 int live_metrics_render(prom_t *p, const struct live_metrics_snapshot *s)
 {

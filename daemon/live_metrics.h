@@ -31,19 +31,24 @@ struct live_metrics_source {
 };
 
 /* A copy of every figure /metrics shows, each count a uint64_t as the
- * Prometheus text takes it. */
+ * Prometheus text takes it.  Every _total is cumulative over the process's
+ * life (a run shorter than the scrape interval still shows in rate());
+ * the figures of one run are the darkdaq_run_* gauges, reset at start. */
 struct live_metrics_snapshot {
         enum control_state state;
         uint64_t run;                   /* the run going on, or the last one */
         uint64_t run_ms;                /* its duration so far */
         size_t n_sources;
-        struct live_metrics_source src[CONFIG_MAX_SOURCES];
+        struct live_metrics_source src[CONFIG_MAX_SOURCES];    /* over the life */
         bool have_builder;              /* a run is going on or took place */
-        struct builder_counters bc;     /* that run's: what its trailer carries */
-        uint64_t tags[TAG_COUNT_];      /* that run's events per tag */
+        struct builder_counters bc;     /* every run's, summed over the life */
+        uint64_t tags[TAG_COUNT_];      /* events per tag, over the life */
+        uint64_t records_total;         /* records made, over the life */
+        struct builder_counters run_bc; /* that run's: what its trailer carries */
+        uint64_t run_tags[TAG_COUNT_];  /* that run's events per tag */
         double ev_rate_hz, tag_rate_hz[TAG_COUNT_];
         uint64_t open_events;
-        uint64_t open_bytes, records;
+        uint64_t open_bytes, records;   /* records: of that run (next seq) */
         size_t n_oos;
         struct builder_out_of_step oos[64];
         bool busy;
@@ -52,6 +57,11 @@ struct live_metrics_snapshot {
         uint64_t storage_buffer_bytes;
         uint64_t auth_refusals;         /* over the daemon's life */
 };
+
+/* sum += x, field by field: the counts of a run (or of a source closed at
+ * reset) added to those over the process's life. */
+void live_metrics_add_builder(struct builder_counters *sum, const struct builder_counters *x);
+void live_metrics_add_source(struct live_metrics_source *sum, const struct live_metrics_source *x);
 
 /* Writes every family of the catalogue into p, in the table's order: HELP
  * and TYPE lines, then the samples s gives (a per-source family has one

@@ -141,7 +141,8 @@ static int s_run_live(const struct options *o)
         int status;
 
         config_default(&cfg);
-        if (config_load(&cfg, o->cfg_path, err, sizeof err) < 0) {
+        if (config_load(&cfg, o->cfg_path, err, sizeof err) < 0 ||
+            config_check_live(&cfg, o->cfg_path, err, sizeof err) < 0) {
                 fprintf(stderr, "darkdaqd: %s\n", err);
                 config_clear(&cfg);
                 return 2;

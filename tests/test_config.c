@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "check.h"
+#include "config_scan.h"
 #include "config.h"
 #include "tagger.h"
 
@@ -182,7 +183,7 @@ TEST(errors_name_file_line_and_key)
         s_bad("[physics]\nmuon_match_rad = fast\n", "x.ini:2", "muon_match_rad");
         s_bad("[prescale]\nzprime_invisible = 0\n", "x.ini:2", "zprime_invisible");
         s_bad("[nonsense]\na = 1\n", "x.ini:2", "[nonsense]");
-        s_bad("[physics\n", "x.ini:1", "syntax");
+        s_bad("[physics\n", "x.ini:1", "without \"]\"");
         s_bad("[daemon]\ncontrol = 127.0.0.1:5\n", "x.ini:2", "control");
         s_bad("[daemon]\nstorage_buffer_bytes = 12\n", "x.ini:2", "storage_buffer_bytes");
         s_bad("[daemon]\nstop_timeout_ms = soon\n", "x.ini:2", "stop_timeout_ms");
@@ -207,6 +208,108 @@ TEST(errors_name_file_line_and_key)
         s_bad("[auth]\nserver_key = /k\n", "x.ini", "allowed_clients");
         s_bad("[auth]\nallowed_clients = /d\n", "x.ini", "server_key");
         s_bad("[auth]\nrequire_curve = yes\n", "x.ini", "require_curve");
+}
+
+/* The valid base of tests/config-mutations/ loads (each mutation
+ * beside it is refused: test_config_mutations.py). */
+TEST(mutations_base_loads)
+{
+        struct darkdaq_config c;
+        char err[512] = "";
+        config_default(&c);
+        int r = config_load(&c, "tests/config-mutations/base.ini", err, sizeof err);
+        if (r)
+                fprintf(stderr, "%s\n", err);
+        REQUIRE_OK_ZERO(r);
+        CHECK_OK_ZERO(config_check_live(&c, "base.ini", err, sizeof err));
+        CHECK_EQ_U(c.n_sources, 2);
+        config_clear(&c);
+}
+
+/* A comment line is read whole and ignored, however long: a key at its end
+ * stays commented out (libinih alone split it and made the key live). */
+TEST(long_comment_lines_stay_comments)
+{
+        struct darkdaq_config c;
+        char err[512] = "";
+        size_t n = 100 * 1024;
+        char *text = malloc(n + 200);
+        REQUIRE(text != NULL);
+        strcpy(text, "[daemon]\n# ");
+        size_t at = strlen(text);
+        memset(text + at, 'x', n);
+        strcpy(text + at + n, " control = tcp://127.0.0.1:1\nstop_timeout_ms = 7\n");
+        config_default(&c);
+        REQUIRE_OK_ZERO(config_load_string(&c, text, "x.ini", err, sizeof err));
+        CHECK(strcmp(c.daemon.control, "tcp://127.0.0.1:5555") == 0);
+        CHECK_EQ_U(c.daemon.stop_timeout_ms, 7);
+        config_clear(&c);
+        free(text);
+}
+
+/* CONFIG_SCAN_MAX_LINE characters are read as one line; one more is refused. */
+TEST(line_limit_at_the_edge)
+{
+        struct darkdaq_config c;
+        char err[512] = "", text[400];
+        for (int extra = 0; extra <= 1; extra++) {
+                int pad = CONFIG_SCAN_MAX_LINE + extra - (int)strlen("stop_timeout_ms = ") - 4;
+                snprintf(text, sizeof text, "[daemon]\nstop_timeout_ms = %*s1234\n", pad, "");
+                CHECK_EQ_U(strlen(strchr(text, '\n') + 1) - 1, CONFIG_SCAN_MAX_LINE + extra);
+                config_default(&c);
+                int r = config_load_string(&c, text, "x.ini", err, sizeof err);
+                if (!extra) {
+                        CHECK_OK_ZERO(r);
+                        CHECK_EQ_U(c.daemon.stop_timeout_ms, 1234);
+                } else {
+                        CHECK_ERRNO(r, -EINVAL);
+                        CHECK(strstr(err, "x.ini:2: line of 199 characters") != NULL);
+                }
+                config_clear(&c);
+        }
+}
+
+/* What the pre-scan says, and that it never lets libinih see a NUL. */
+TEST(scan_refusals_and_lines)
+{
+        config_scan_t *s = NULL;
+        unsigned line = 0;
+        char err[256];
+        const char text[] = "[a]\n  x = 1\n; c\n[b]\ny=2\n";
+        REQUIRE_OK_ZERO(config_scan_new(&s, text, sizeof text - 1, &line, err, sizeof err));
+        CHECK(strcmp(config_scan_text(s), "[a]\nx = 1\n\n[b]\ny=2\n") == 0);
+        CHECK_EQ_U(config_scan_line(s, "a", "x"), 2);
+        CHECK_EQ_U(config_scan_line(s, "b", NULL), 4);
+        CHECK_EQ_U(config_scan_line(s, "b", "x"), 0);
+        CHECK_EQ_U(config_scan_lines(s), 6);
+        s = config_scan_free(s);
+        CHECK_ERRNO(config_scan_new(&s, "[a]\nx = 1\0\ny = 2\n", 17, &line, err, sizeof err),
+                    -EINVAL);
+        CHECK_EQ_U(line, 2);
+        CHECK(strstr(err, "NUL") != NULL);
+        CHECK_ERRNO(config_scan_new(&s, "[a]\nx = 1\n[a]\ny = 1\n", 20, &line, err,
+                                    sizeof err), -EINVAL);
+        CHECK_EQ_U(line, 3);
+        CHECK(s == NULL);
+        /* a key of another section may have the same name */
+        REQUIRE_OK_ZERO(config_scan_new(&s, "[a]\nx=1\n[b]\nx=1", 15, &line, err, sizeof err));
+        s = config_scan_free(s);
+        CHECK(config_scan_free(NULL) == NULL);
+}
+
+/* Doubles print in the shortest form that reads back the same. */
+TEST(print_config_doubles_are_shortest)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        REQUIRE(f != NULL);
+        config_print_defaults(f);
+        fclose(f);
+        CHECK(strstr(out, "track_min_pt_gev = 0.1 ") != NULL);
+        CHECK(strstr(out, "0.10000000000000001") == NULL);
+        CHECK(strstr(out, "dv_max_turn_rad = 1.5707963267948966 ") != NULL);
+        free(out);
 }
 
 TEST(missing_file)

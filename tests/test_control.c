@@ -63,6 +63,47 @@ TEST(parse_refuses_bad_text)
         CHECK_ERRNO(control_parse("stop\0x", 6, &rq, err, sizeof err), -EINVAL);
 }
 
+/* Each refusal names what was wrong, not a neighbouring rule. */
+TEST(parse_names_the_real_error)
+{
+        struct control_request rq;
+        char err[256];
+        const struct { const char *text, *says; } cases[] = {
+                { "{\"cmd\":5}", "\"cmd\" must be a string, not 5" },
+                { "{\"cmd\":\"start\",\"run\":1e3}", "decimal digits only (0..4294967295), not 1e3" },
+                { "{\"cmd\":\"start\",\"run\":1.5}", "not 1.5" },
+                { "{\"cmd\":\"start\",\"run\":-1}", "not -1" },
+                { "{\"cmd\":\"start\",\"run\":\"7\"}", "not the string \"7\"" },
+                { "{\"cmd\":\"start\",\"run\":4294967296}", "4294967296 is beyond 0..4294967295" },
+                { "{\"cmd\":\"start\",\"cmd\":\"stop\"}", "key \"cmd\" given twice" },
+                { "{\"cmd\":\"status\",\"text\":yes}", "\"text\" must be true or false, not yes" },
+                { "{\"cmd\":\"status\",\"what\":1}", "unknown key \"what\"" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                err[0] = '\0';
+                CHECK_ERRNO(control_parse(cases[i].text, strlen(cases[i].text), &rq, err,
+                                          sizeof err), -EINVAL);
+                if (!strstr(err, cases[i].says))
+                        fprintf(stderr, "%s: said \"%s\", not \"%s\"\n", cases[i].text, err,
+                                cases[i].says);
+                CHECK(strstr(err, cases[i].says) != NULL);
+        }
+}
+
+/* One message, one command: a request of several parts is refused whole. */
+TEST(parse_parts_refuses_several)
+{
+        struct control_request rq = { .cmd = CONTROL_RESET };
+        char err[256] = "";
+        CHECK_OK_ZERO(control_parse_parts("stop", 4, 1, &rq, err, sizeof err));
+        CHECK_EQ_U(rq.cmd, CONTROL_STOP);
+        rq.cmd = CONTROL_RESET;
+        CHECK_ERRNO(control_parse_parts("status", 6, 2, &rq, err, sizeof err), -EINVAL);
+        CHECK(strstr(err, "2 message parts") != NULL);
+        CHECK_EQ_U(rq.cmd, CONTROL_RESET);
+        CHECK_ERRNO(control_parse_parts("", 0, 0, &rq, err, sizeof err), -EINVAL);
+}
+
 static enum control_action s_do(control_t *c, const char *text, char *reply, uint32_t *run)
 {
         struct control_request rq;

@@ -198,12 +198,13 @@ TEST(a_test_driver_s_bad_values_name_the_file_line_and_key)
         s_refused("[source.p]\ndriver = probe\npath = /x\n",
                   "x.ini:3: unknown key \"path\" in [source.p] for its driver "
                   "(darkdaqd --print-config lists them)");
-        /* what no single line can say: its required key, its check(), its boards */
-        s_refused("[source.p]\ndriver = probe\n", "x.ini: [source.p] (driver probe) needs host");
+        /* what no single line can say (at the section's line): its required key,
+         * its check(), its boards */
+        s_refused("[source.p]\ndriver = probe\n", "x.ini:1: [source.p] (driver probe) needs host");
         s_refused("[source.p]\ndriver = probe\nhost = h\ngain = 4\nlane = 5\n",
-                  "x.ini: [source.p]: lane 5 is not below gain 4");
+                  "x.ini:1: [source.p]: lane 5 is not below gain 4");
         s_refused("[source.p]\ndriver = probe\nhost = h\n[source.q]\ndriver = sim\nboard = 3\n",
-                  "x.ini: [source.q]: board 3 is played by another source too");
+                  "x.ini:4: [source.q]: board 3 is played by another source too");
 }
 
 TEST(the_messages_and_print_config_list_the_registered_driver)

@@ -332,7 +332,7 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
                     "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                    % (others[0], others[1], port, others[2]))
+                    "[source.a]\ndriver = sim\n" % (others[0], others[1], port, others[2]))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
     held.close()
@@ -404,6 +404,31 @@ def test_control_rejects_bad_requests(tmp_path, live_factory):
     assert json.loads(req.recv())["state"] == "configured"
     req.close()
     ctx.term()
+
+
+def test_multi_part_request_is_refused_whole(tmp_path, live_factory):
+    """["status", "stop"] is one message: it gets one refusal, and the run
+    goes on (each part used to run as a command, the stop included)."""
+    lv = live_factory(sim_sources(0, 4, rate=200))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "5")
+    ctx = zmq.Context()
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.connect(lv.ep["control"])
+    for parts in ([b"status", b"stop"], [b"stop", b"status"], [b"stop", b""]):
+        req.send_multipart(parts)
+        assert req.poll(30000), "no reply to %r" % parts
+        reply = req.recv_multipart()
+        assert len(reply) == 1, reply
+        r = json.loads(reply[0])
+        assert r["ok"] is False and "2 message parts" in r["message"], r
+        assert r["state"] == "running" and r["run"] == 5, r
+    req.close()
+    ctx.term()
+    s = lv.status()
+    assert s["state"] == "running" and s["run"] == 5, s
+    assert lv.ctl("stop")["state"] == "configured"
 
 
 # ---- crashes: the store killed mid-run, the daemon killed mid-run ----

@@ -82,6 +82,11 @@ TEST(samples_come_from_their_fields)
         s.bc.forced_by_bytes = 2;
         s.bc.per_source_late[5] = 2;
         s.tags[TAG_FOUR_MUON] = 3;
+        s.records = 12;
+        s.records_total = 40;
+        s.run_bc.events = 9;
+        s.run_bc.incomplete = 2;
+        s.run_tags[TAG_FOUR_MUON] = 1;
         s.tag_rate_hz[TAG_TAU_1X3] = 0.5;
         s.ev_rate_hz = 12.25;
         s.open_events = 4;
@@ -100,6 +105,13 @@ TEST(samples_come_from_their_fields)
         CHECK_LINE(text, "darkdaq_state{state=\"running\"} 1\n");
         CHECK_LINE(text, "\ndarkdaq_run 7\n");
         CHECK_LINE(text, "\ndarkdaq_run_seconds 1.5\n");
+        /* one run's figures are gauges; the _total counters hold the life's */
+        CHECK_LINE(text, "# TYPE darkdaq_run_records gauge\ndarkdaq_run_records 12\n");
+        CHECK_LINE(text, "\ndarkdaq_run_built_events 9\n");
+        CHECK_LINE(text, "darkdaq_run_events{status=\"incomplete\"} 2\n");
+        CHECK_LINE(text, "darkdaq_run_tag_events{tag=\"four_muon\"} 1\n");
+        CHECK_LINE(text, "# TYPE darkdaq_records_total counter\ndarkdaq_records_total 40\n");
+        CHECK_EQ_U(s_count(text, "darkdaq_run_records_total"), 0);
         CHECK_LINE(text, "darkdaq_source_fragments_total{source=\"klm\"} 10\n"
                          "darkdaq_source_fragments_total{source=\"svd\"} 20\n");
         CHECK_LINE(text, "darkdaq_source_unplugs_total{source=\"svd\"} 3\n");
@@ -113,8 +125,8 @@ TEST(samples_come_from_their_fields)
         CHECK_LINE(text, "darkdaq_tag_events_total{tag=\"four_muon\"} 3\n");
         CHECK_LINE(text, "darkdaq_tag_rate_hz{tag=\"tau_1x3\"} 0.5\n");
         CHECK_LINE(text, "\ndarkdaq_event_rate_hz 12.25\n");
-        CHECK_LINE(text, "# HELP darkdaq_builder_junk_total Junk records. In the run; resets "
-                         "at each start.\n# TYPE darkdaq_builder_junk_total counter\n"
+        CHECK_LINE(text, "# HELP darkdaq_builder_junk_total Junk records. Over every run of "
+                         "the process.\n# TYPE darkdaq_builder_junk_total counter\n"
                          "darkdaq_builder_junk_total 5\n");
         CHECK_LINE(text, "darkdaq_builder_forced_total{by=\"bytes\"} 2\n");
         /* a source id with any count shows in all three per-id families */
@@ -132,6 +144,35 @@ TEST(samples_come_from_their_fields)
         CHECK_LINE(text, "\ndarkdaq_storage_store_full 0\n");   /* false, busy true */
         CHECK_LINE(text, "\ndarkdaq_auth_refusals_total 4\n");
         prom_free(p);
+}
+
+/* Sums over the life: each counted field added, flags left alone. */
+TEST(adding_a_run_and_a_closed_source)
+{
+        static struct builder_counters sum, run;
+        struct live_metrics_source a = { .silences = 1 }, b = { .silences = 2, .stalls = 3 };
+        sum.events = 5;
+        sum.out_of_step = 1;
+        run.events = 7;
+        run.out_of_step = 2;
+        run.bytes_in = 11;
+        run.per_source_missing[63] = 4;
+        live_metrics_add_builder(&sum, &run);
+        live_metrics_add_builder(&sum, &run);
+        CHECK_EQ_U(sum.events, 19);
+        CHECK_EQ_U(sum.out_of_step, 5);
+        CHECK_EQ_U(sum.bytes_in, 22);
+        CHECK_EQ_U(sum.per_source_missing[63], 8);
+        a.c.fragments = 10;
+        b.c.fragments = 20;
+        b.c.health.unplugs = 1;
+        b.c.running = true;
+        live_metrics_add_source(&a, &b);
+        CHECK_EQ_U(a.c.fragments, 30);
+        CHECK_EQ_U(a.c.health.unplugs, 1);
+        CHECK_EQ_U(a.silences, 3);
+        CHECK_EQ_U(a.stalls, 3);
+        CHECK(!a.c.running);
 }
 
 TEST_MAIN()

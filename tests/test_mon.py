@@ -46,21 +46,13 @@ def wait_until(cond, what, bound_s=60, procs=()):
         pause.wait(0.05)
 
 
-def metrics_off():
-    """[daemon] text that turns the daemon's metrics endpoint off where the
-    daemon has one (its default 127.0.0.1:9464 may be taken by another
-    darkdaqd on this machine); older daemons know no such key."""
-    with open(program("darkdaqd"), "rb") as f:
-        knows = b"HTTP GET /metrics (Prometheus)" in f.read()
-    return "metrics =\n" if knows else ""
-
-
 @pytest.fixture
 def live(tmp_path):
     made = []
 
     def make(*a, **k):
-        k["daemon_extra"] = metrics_off() + k.get("daemon_extra", "")
+        # Live turns the metrics endpoint off itself (a second "metrics ="
+        # would be a key given twice)
         lv = Live(tmp_path, *a, **k)
         made.append(lv)
         return lv

@@ -215,7 +215,8 @@ def test_a_monitor_key_cannot_control_the_daemon(tmp_path, daemons):
 def test_non_local_endpoint_without_keys_is_a_configuration_error(tmp_path):
     port = free_ports(1)[0]
     conf = tmp_path / "d.ini"
-    conf.write_text("[daemon]\ncontrol = tcp://0.0.0.0:%d\nmetrics =\n" % port)
+    conf.write_text("[daemon]\ncontrol = tcp://0.0.0.0:%d\nmetrics =\n[source.a]\ndriver = sim\n"
+                    % port)
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2, p.stderr
@@ -292,9 +293,122 @@ def test_metrics_during_and_after_a_run_equal_the_trailer(tmp_path, daemons):
             counts["source_%d_fragments" % b]
         assert one(m, "darkdaq_source_fragments_total", source="board%d" % b) == \
             counts["source_%d_fragments" % b]
-    assert one(m, "darkdaq_run_records_total") == len(recs)
+    assert one(m, "darkdaq_run_records") == len(recs)
+    assert one(m, "darkdaq_records_total") == len(recs)
     assert one(m, "darkdaq_storage_acked_total") == len(recs)
     assert one(m, "darkdaq_storage_held_records") == 0
+
+
+def test_totals_are_cumulative_over_runs_and_run_gauges_reset(tmp_path, daemons):
+    """Two runs (and a reset between them): every _total holds both runs'
+    counts and never goes down, so a run shorter than a scrape interval still
+    shows in rate(); the darkdaq_run_* gauges hold the last run's."""
+    n = 400
+    d = daemons(tmp_path, sim_sources(n, 5, boards=2))
+    trailers, records = [], []
+    before = None
+    for run in (1, 2):
+        d.ctl("configure")
+        d.ctl("start", "--run", str(run))
+        if before is not None:
+            m = d.metrics()
+            for name in ("darkdaq_built_events_total", "darkdaq_records_total"):
+                assert one(m, name) >= one(before, name), name
+            assert one(m, "darkdaq_source_fragments_total", source="board0") >= \
+                one(before, "darkdaq_source_fragments_total", source="board0")
+        d.wait_for(lambda: d.ctl("status")["builder"].get("events") == n, "run %d built" % run)
+        d.wait_for(lambda: d.ctl("status")["storage"]["held_records"] == 0, "store caught up")
+        assert d.ctl("stop")["store_confirmed"] is True
+        recs = list(read_run(str(d.store_dir / ("run-%06d-000.dkr" % run))))
+        records.append(len(recs))
+        trailers.append({c.name: c.value for c in recs[-1].run_trailer.counts})
+        before = d.metrics()
+        if run == 1:
+            d.ctl("reset")
+    m = before
+    assert one(m, "darkdaq_built_events_total") == trailers[0]["events"] + trailers[1]["events"]
+    assert one(m, "darkdaq_run_built_events") == trailers[1]["events"] == n
+    assert one(m, "darkdaq_records_total") == sum(records)
+    assert one(m, "darkdaq_run_records") == records[1]
+    for k, flag in FLAG_COUNTS.items():
+        assert one(m, "darkdaq_events_total", status=flag) == trailers[0][k] + trailers[1][k]
+        assert one(m, "darkdaq_run_events", status=flag) == trailers[1][k]
+    for t in TAGS:
+        assert one(m, "darkdaq_tag_events_total", tag=t) == \
+            trailers[0]["tag_" + t] + trailers[1]["tag_" + t]
+        assert one(m, "darkdaq_run_tag_events", tag=t) == trailers[1]["tag_" + t]
+    for b in range(2):
+        both = trailers[0]["source_%d_fragments" % b] + trailers[1]["source_%d_fragments" % b]
+        assert one(m, "darkdaq_builder_source_fragments_total", source_id=str(b)) == both
+        # the source was closed by the reset and opened again: still both runs
+        assert one(m, "darkdaq_source_fragments_total", source="board%d" % b) == both
+    assert one(m, "darkdaq_run") == 2
+    assert "darkdaq_run_records_total" not in m
+
+
+def test_metrics_answer_while_slow_clients_hold_connections(tmp_path, daemons):
+    """200 connections from 127.0.0.1 that send half a request head and
+    then trickle do not stop a scrape from 127.0.0.2 (a limit per address),
+    a client that trickles a header every half second is cut although it is
+    never idle (a bound on the time to a whole head), and the run goes on."""
+    import http.client
+    import select
+    d = daemons(tmp_path, sim_sources(0, 8, rate=300, boards=2, events_key=False), store=False)
+    port = int(d.metrics_url.split(":")[2].split("/")[0])
+    d.metrics()
+    d.ctl("configure")
+    d.ctl("start", "--run", "4")
+    slow = []
+    try:
+        for _ in range(200):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            slow.append(c)
+        # half a request head on each that the kernel connected (beyond the
+        # per-address limit the daemon closes them; that is the point)
+        _, connected, _ = select.select([], slow, [], 10)
+        for c in connected:
+            try:
+                c.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                pass
+        events = d.ctl("status")["builder"].get("events", 0)
+        for _ in range(3):
+            h = http.client.HTTPConnection("127.0.0.1", port, timeout=8,
+                                           source_address=("127.0.0.2", 0))
+            h.request("GET", "/metrics")
+            r = h.getresponse()
+            assert r.status == 200 and b"darkdaq_state" in r.read()
+            h.close()
+        # one that is never idle: a header line every half second (pacing
+        # the client, not waiting on the daemon); it must be cut while it
+        # still trickles
+        t = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                     source_address=("127.0.0.3", 0))
+        t.sendall(b"GET /metrics HTTP/1.1\r\n")
+        t.settimeout(0.5)
+        end = time.monotonic() + 60
+        cut = False
+        i = 0
+        while time.monotonic() < end and not cut:
+            try:
+                t.sendall(b"X-Slow-%d: 1\r\n" % i)
+                i += 1
+                cut = t.recv(4096) == b""
+            except socket.timeout:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                cut = True
+        t.close()
+        assert cut, "a trickling client was never cut"
+        st = d.ctl("status")
+        assert st["state"] == "running" and st["run"] == 4
+        d.wait_for(lambda: d.ctl("status")["builder"].get("events", 0) > events,
+                   "events still built")
+    finally:
+        for c in slow:
+            c.close()
 
 
 # ---- (c) sd_notify and the watchdog ----

@@ -12,14 +12,18 @@
 
 #include "tags.h"
 
-#define D(field, unit, help) \
-        { #field, PHYSICS_KEY_DOUBLE, offsetof(struct physics_config, field), unit, help }
-#define U(field, unit, help) \
-        { #field, PHYSICS_KEY_UNSIGNED, offsetof(struct physics_config, field), unit, help }
+/* Each key with the range of values that is physics (a negative beam
+ * energy, a cut beyond the detector or sqrt(s) is a mistake, not a choice). */
+#define D(field, lo, hi, unit, help) \
+        { #field, PHYSICS_KEY_DOUBLE, offsetof(struct physics_config, field), unit, help, \
+          lo, hi }
+#define U(field, lo, hi, unit, help) \
+        { #field, PHYSICS_KEY_UNSIGNED, offsetof(struct physics_config, field), unit, help, \
+          lo, hi }
 #define P(tag) \
         { "prescale." #tag, PHYSICS_KEY_PRESCALE, \
           offsetof(struct physics_config, prescale) + TAG_##tag##_ * sizeof(uint32_t), "", \
-          "monitor stream samples every Nth event with tag " #tag }
+          "monitor stream samples every Nth event with tag " #tag, 1, UINT32_MAX }
 
 /* Upper-case tag ids under lower-case names, for the P() table rows. */
 enum {
@@ -37,54 +41,54 @@ enum {
 _Static_assert(TAG_COUNT_ == PHYSICS_N_TAGS, "PHYSICS_N_TAGS must equal TAG_COUNT_");
 
 static const struct physics_config_key s_keys[] = {
-        D(b_field_t, "T", "solenoid field along +z"),
-        D(e_her_gev, "GeV", "electron (HER) beam energy"),
-        D(e_ler_gev, "GeV", "positron (LER) beam energy"),
-        D(crossing_angle_mrad, "mrad", "full crossing angle; each beam tilted by half to +x"),
-        D(r_ecl_cm, "cm", "calorimeter radius for cluster matching"),
-        D(r_klm_cm, "cm", "muon system radius for muon matching"),
-        D(track_min_pt_gev, "GeV/c", "good track: pt >= this"),
-        U(track_min_hits, "", "good track: n_hits >= this"),
-        D(prompt_d0_cm, "cm", "prompt track: |d0| < this"),
-        D(prompt_z0_cm, "cm", "prompt track: |z0| < this"),
-        U(muon_min_layers, "", "MUON records with layers >= this identify muons"),
-        D(muon_match_rad, "rad", "muon record to track crossing at r_klm: distance < this"),
-        D(cluster_match_rad, "rad", "cluster to track crossing at r_ecl: distance < this"),
-        D(electron_eop_min, "", "electron: matched cluster energy / |p| >= this"),
-        D(photon_min_gev, "GeV", "photon: unmatched cluster energy >= this (lab)"),
-        D(extra_cluster_min_gev, "GeV", "E_extra sums unmatched clusters >= this (lab)"),
-        D(barrel_theta_min_rad, "rad", "barrel acceptance, lower edge (inclusive)"),
-        D(barrel_theta_max_rad, "rad", "barrel acceptance, upper edge (inclusive)"),
-        D(zprime_extra_max_gev, "GeV", "zprime_invisible: E_extra < this"),
-        D(zprime_m2_min_gev2, "GeV^2", "zprime_invisible: recoil mass squared >= this"),
-        D(zprime_m2_max_gev2, "GeV^2", "zprime_invisible: recoil mass squared <= this"),
-        D(mumutautau_mrec_min_gev, "GeV", "mumu_tautau: dimuon recoil mass >= this"),
-        U(fourmu_min_muons, "", "four_muon: at least this many of the 4 tracks are muons"),
-        D(fourmu_photon_max_gev, "GeV",
+        D(b_field_t, 0.1, 5, "T", "solenoid field along +z"),
+        D(e_her_gev, 1, 20, "GeV", "electron (HER) beam energy"),
+        D(e_ler_gev, 1, 20, "GeV", "positron (LER) beam energy"),
+        D(crossing_angle_mrad, 0, 200, "mrad", "full crossing angle; each beam tilted by half to +x"),
+        D(r_ecl_cm, 10, 1000, "cm", "calorimeter radius for cluster matching"),
+        D(r_klm_cm, 10, 1000, "cm", "muon system radius for muon matching"),
+        D(track_min_pt_gev, 0, 10, "GeV/c", "good track: pt >= this"),
+        U(track_min_hits, 0, 1000, "", "good track: n_hits >= this"),
+        D(prompt_d0_cm, 0, 100, "cm", "prompt track: |d0| < this"),
+        D(prompt_z0_cm, 0, 100, "cm", "prompt track: |z0| < this"),
+        U(muon_min_layers, 0, 100, "", "MUON records with layers >= this identify muons"),
+        D(muon_match_rad, 0, M_PI, "rad", "muon record to track crossing at r_klm: distance < this"),
+        D(cluster_match_rad, 0, M_PI, "rad", "cluster to track crossing at r_ecl: distance < this"),
+        D(electron_eop_min, 0, 10, "", "electron: matched cluster energy / |p| >= this"),
+        D(photon_min_gev, 0, 20, "GeV", "photon: unmatched cluster energy >= this (lab)"),
+        D(extra_cluster_min_gev, 0, 20, "GeV", "E_extra sums unmatched clusters >= this (lab)"),
+        D(barrel_theta_min_rad, 0, M_PI, "rad", "barrel acceptance, lower edge (inclusive)"),
+        D(barrel_theta_max_rad, 0, M_PI, "rad", "barrel acceptance, upper edge (inclusive)"),
+        D(zprime_extra_max_gev, 0, 20, "GeV", "zprime_invisible: E_extra < this"),
+        D(zprime_m2_min_gev2, -400, 400, "GeV^2", "zprime_invisible: recoil mass squared >= this"),
+        D(zprime_m2_max_gev2, -400, 400, "GeV^2", "zprime_invisible: recoil mass squared <= this"),
+        D(mumutautau_mrec_min_gev, 0, 20, "GeV", "mumu_tautau: dimuon recoil mass >= this"),
+        U(fourmu_min_muons, 0, 4, "", "four_muon: at least this many of the 4 tracks are muons"),
+        D(fourmu_photon_max_gev, 0, 20, "GeV",
           "four_muon: no photon with lab E >= this (darkdaq addition; physics.md's 0.2)"),
-        D(fourmu_extra_max_gev, "GeV", "four_muon: E_extra < this"),
-        D(fourmu_sqrt_s_window_gev, "GeV", "four_muon: |m(4 mu) - sqrt(s)| <= this"),
-        D(dv_track_d0_min_cm, "cm", "displaced_vertex: tracks with |d0| >= this take part"),
-        D(dv_max_turn_rad, "rad", "displaced_vertex: drop points reached by |alpha| >= this"),
-        D(dv_doca_max_cm, "cm", "displaced_vertex: doca <= this"),
-        D(dv_rxy_min_cm, "cm", "displaced_vertex: r_xy >= this"),
-        D(dv_rxy_max_cm, "cm", "displaced_vertex: r_xy <= this"),
-        D(dv_open_min_rad, "rad", "displaced_vertex: opening angle > this"),
-        D(dv_open_max_rad, "rad", "displaced_vertex: opening angle < this"),
-        D(veto_ks_gev, "GeV", "displaced_vertex: K0S veto, |m_pipi - m_KS| < this"),
-        D(veto_lambda_gev, "GeV", "displaced_vertex: Lambda veto, |m_ppi - m_Lambda| < this"),
-        D(veto_phi_gev, "GeV", "displaced_vertex: phi veto, |m_KK - m_phi| < this"),
-        D(dv_pointing_max_rad, "rad", "displaced_vertex: points_to_ip when the angle < this"),
-        U(dv_max_tracks, "",
+        D(fourmu_extra_max_gev, 0, 20, "GeV", "four_muon: E_extra < this"),
+        D(fourmu_sqrt_s_window_gev, 0, 20, "GeV", "four_muon: |m(4 mu) - sqrt(s)| <= this"),
+        D(dv_track_d0_min_cm, 0, 100, "cm", "displaced_vertex: tracks with |d0| >= this take part"),
+        D(dv_max_turn_rad, 0, 2 * M_PI, "rad", "displaced_vertex: drop points reached by |alpha| >= this"),
+        D(dv_doca_max_cm, 0, 100, "cm", "displaced_vertex: doca <= this"),
+        D(dv_rxy_min_cm, 0, 200, "cm", "displaced_vertex: r_xy >= this"),
+        D(dv_rxy_max_cm, 0, 200, "cm", "displaced_vertex: r_xy <= this"),
+        D(dv_open_min_rad, 0, M_PI, "rad", "displaced_vertex: opening angle > this"),
+        D(dv_open_max_rad, 0, M_PI, "rad", "displaced_vertex: opening angle < this"),
+        D(veto_ks_gev, 0, 10, "GeV", "displaced_vertex: K0S veto, |m_pipi - m_KS| < this"),
+        D(veto_lambda_gev, 0, 10, "GeV", "displaced_vertex: Lambda veto, |m_ppi - m_Lambda| < this"),
+        D(veto_phi_gev, 0, 10, "GeV", "displaced_vertex: phi veto, |m_KK - m_phi| < this"),
+        D(dv_pointing_max_rad, 0, M_PI, "rad", "displaced_vertex: points_to_ip when the angle < this"),
+        U(dv_max_tracks, 0, 4096, "",
           "displaced_vertex: skip the pair search when more tracks take part (darkdaq addition)"),
-        D(missing_e_min_gev, "GeV", "missing_energy: E*_miss >= this"),
-        D(idm_missing_e_min_gev, "GeV", "idm_dark_higgs: E*_miss >= this"),
-        D(single_photon_min_gev, "GeV", "single_photon: photon E* >= this"),
-        D(single_photon_extra_max_gev, "GeV",
+        D(missing_e_min_gev, 0, 20, "GeV", "missing_energy: E*_miss >= this"),
+        D(idm_missing_e_min_gev, 0, 20, "GeV", "idm_dark_higgs: E*_miss >= this"),
+        D(single_photon_min_gev, 0, 20, "GeV", "single_photon: photon E* >= this"),
+        D(single_photon_extra_max_gev, 0, 20, "GeV",
           "single_photon: E_extra minus the photon < this (darkdaq addition; physics.md's 0.2)"),
-        D(three_photon_min_gev, "GeV",
+        D(three_photon_min_gev, 0, 20, "GeV",
           "three_photon: each photon E* >= this (darkdaq addition; physics.md's 0.25)"),
-        D(three_photon_window_gev, "GeV", "three_photon: |sum E* - sqrt(s)| <= this"),
+        D(three_photon_window_gev, 0, 20, "GeV", "three_photon: |sum E* - sqrt(s)| <= this"),
         P(zprime_invisible),
         P(mumu_tautau),
         P(four_muon),
@@ -159,7 +163,7 @@ const struct physics_config_key *physics_config_key_at(size_t i)
         return i < N_KEYS ? &s_keys[i] : NULL;
 }
 
-static const struct physics_config_key *s_find(const char *key)
+const struct physics_config_key *physics_config_find(const char *key)
 {
         for (size_t i = 0; i < N_KEYS; i++)
                 if (strcmp(s_keys[i].name, key) == 0)
@@ -229,7 +233,7 @@ static int s_parse_unsigned(const char *s, unsigned long max, unsigned long *ret
 
 int physics_config_set(struct physics_config *cfg, const char *key, const char *value)
 {
-        const struct physics_config_key *k = s_find(key);
+        const struct physics_config_key *k = physics_config_find(key);
         char *field;
         double d;
         unsigned long u;
@@ -245,12 +249,16 @@ int physics_config_set(struct physics_config *cfg, const char *key, const char *
                 r = s_parse_double(value, &d);
                 if (r < 0)
                         return r;
+                if (!(d >= k->min && d <= k->max))
+                        return -ERANGE;
                 memcpy(field, &d, sizeof(d));
                 return 0;
         case PHYSICS_KEY_UNSIGNED:
                 r = s_parse_unsigned(value, UINT_MAX, &u);
                 if (r < 0)
                         return r;
+                if (u < k->min || u > k->max)
+                        return -ERANGE;
                 *(unsigned *)(void *)field = (unsigned)u;
                 return 0;
         case PHYSICS_KEY_PRESCALE:
@@ -276,7 +284,12 @@ const char *physics_config_format(const struct physics_config *cfg,
                 double d;
 
                 memcpy(&d, field, sizeof(d));
-                snprintf(buf, size, "%.17g", d);
+                /* the shortest form that reads back the same double */
+                for (int prec = 1; prec <= 17; prec++) {
+                        snprintf(buf, size, "%.*g", prec, d);
+                        if (strtod(buf, NULL) == d)
+                                break;
+                }
                 break;
         }
         case PHYSICS_KEY_UNSIGNED:

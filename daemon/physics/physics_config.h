@@ -79,23 +79,29 @@ struct physics_config_key {
         size_t offset;                  /* of the field in struct physics_config */
         const char *unit;               /* "GeV", "rad", "" ... */
         const char *help;               /* one line; "(darkdaq addition)" if not in physics.md */
+        double min, max;                /* the values that are physics, inclusive */
 };
 
 /* Fills cfg with physics.md's defaults. */
 void physics_config_default(struct physics_config *cfg);
 
 /* Sets one key from its text value.  Returns 0; -ENOENT for an unknown key;
- * -EINVAL for a value that does not parse whole, is not finite, or is out of
- * range (unsigned keys take decimal integers, prescales >= 1).  cfg is left
- * unchanged on error.  Doubles also accept "pi", "pi/N" and "pi-X". */
+ * -EINVAL for a value that does not parse whole or is not finite (unsigned
+ * keys take decimal integers, prescales >= 1); -ERANGE for one outside the
+ * key's physical range [min, max].  cfg is left unchanged on error.  Doubles
+ * also accept "pi", "pi/N" and "pi-X". */
 int physics_config_set(struct physics_config *cfg, const char *key, const char *value);
+
+/* The key of that name ("prescale.TAG" for prescales), or NULL. */
+const struct physics_config_key *physics_config_find(const char *name);
 
 /* Number of keys, and key i (0 <= i < count), in documentation order. */
 size_t physics_config_key_count(void);
 const struct physics_config_key *physics_config_key_at(size_t i);
 
 /* Writes the value of key k in cfg as text that physics_config_set() reads
- * back to the same value ("%.17g" for doubles).  Returns buf. */
+ * back to the same value (for doubles the shortest such form: 0.1, not
+ * 0.10000000000000001).  Returns buf. */
 const char *physics_config_format(const struct physics_config *cfg,
                                   const struct physics_config_key *k,
                                   char *buf, size_t size);

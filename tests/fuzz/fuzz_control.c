@@ -1,7 +1,10 @@
 /* Fuzzes the control command parser on arbitrary bytes: no crash, no read
  * outside the input; an accepted request is one of the five commands with
  * options only where they belong, and deciding it in every state writes a
- * reply that is one JSON object. */
+ * reply that is one JSON object.  An input whose first byte is 0..3 is a
+ * message of that many parts (the rest split evenly): any count but one
+ * is refused whole, whatever the parts hold. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!buf)
                 return 0;
         memcpy(buf, data, size);
-        int r = control_parse(buf, size, &rq, err, sizeof err);
+        size_t n_parts = 1, first = size;
+        const uint8_t *part = buf;
+        if (size > 0 && data[0] < 4) {
+                n_parts = data[0];
+                part = buf + 1;
+                first = n_parts ? (size - 1) / n_parts : 0;
+        }
+        err[0] = '\0';
+        int r = control_parse_parts(part, first, n_parts, &rq, err, sizeof err);
+        if (n_parts != 1 && r != -EINVAL)
+                abort();
         if (r == 0) {
                 if ((unsigned)rq.cmd > CONTROL_RESET)
                         abort();
