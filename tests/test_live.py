@@ -570,7 +570,8 @@ def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
                     "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                    "metrics =\nstate_dir = %s\n" % (*p, state))
+                    "metrics =\nstate_dir = %s\n" % (*p, state) +
+                    "[source.b0]\ndriver = sim\nboard = 0\nboards = 1\n")
     r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 1
@@ -622,7 +623,7 @@ def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live
     _, _, t4 = summary(lv.run_file(4))
     assert len(t4.reloads) == 0
     # a file that cannot be used changes nothing and stops nothing
-    lv.conf.write_text(text + "[daemon]\nno_such_key = 1\n")
+    lv.conf.write_text(text.replace("[daemon]\n", "[daemon]\nno_such_key = 1\n", 1))
     lv.d.send_signal(signal.SIGHUP)
     lv.wait_for(lambda: "stays as it was" in lv.daemon_log(), "the refused reload")
     assert "no_such_key" in lv.daemon_log()
