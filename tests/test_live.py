@@ -56,7 +56,7 @@ class Live:
         self.tmp = tmp
         p = free_ports(4)
         self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage", "storage_ack"), p)}
+                   for k, v in zip(("control", "monitor", "storage"), p)}
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         text += "metrics =\n"      # off: the default port would clash between daemons
@@ -65,8 +65,8 @@ class Live:
         self.store_dir = tmp / "store"
         self.store_dir.mkdir()
         self.store_conf = tmp / "store.ini"
-        self.store_conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\n" % (
-            self.store_dir, self.ep["storage"], self.ep["storage_ack"]) + store_extra)
+        self.store_conf.write_text("[store]\ndir = %s\ndata = %s\n" % (
+            self.store_dir, self.ep["storage"]) + store_extra)
         self.log = open(tmp / "darkdaqd.log", "w+")
         self.start_daemon()
         self.store_log = open(tmp / "store.log", "w+")
@@ -329,8 +329,7 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     others = free_ports(3)
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                    % (others[0], others[1], port, others[2]))
+                    "storage = tcp://127.0.0.1:%d\n" % (others[0], others[1], port))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
     held.close()
