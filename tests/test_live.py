@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -441,6 +442,62 @@ def test_store_killed_mid_run_loses_nothing_the_daemon_held(tmp_path, live_facto
     assert r["store_confirmed"] is True, r
     triggers, reasons, files = run_files_events(lv, 3)
     assert len(files) >= 2                        # the dead store's file and the new one
+    assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
+    assert reasons[-1] == "stop"
+
+
+def forge_all(lv, session):
+    """A foreign DEALER on the storage endpoint sends every store message,
+    forged: HELLO, ACK of seq 2^64-1, FULL, RESUME, NAK, each naming the
+    real session.  Returns the socket (still connected)."""
+    ctx = zmq.Context.instance()
+    rogue = ctx.socket(zmq.DEALER)
+    rogue.setsockopt(zmq.LINGER, 0)
+    rogue.connect(lv.ep["storage"])
+    for kind, seq in ((1, 0), (3, 2**64 - 1), (4, 0), (5, 0), (6, 5), (3, 2**64 - 1)):
+        rogue.send(struct.pack("<IIIIIIQ", 0x43534B44, kind, 0 if kind == 1 else session,
+                               7, 1, 0, seq))
+    return rogue
+
+
+@pytest.mark.parametrize("store_state", ["running", "paused", "restarting"])
+def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_state):
+    n = 6000
+    lv = live_factory(sim_sources(n, 23, rate=3000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "7")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 500, "the store to ack some")
+    session = lv.status()["storage"]["session"]
+    if store_state == "paused":
+        lv.store.send_signal(signal.SIGSTOP)
+    elif store_state == "restarting":
+        lv.store.kill()
+        lv.store.wait()
+    rogue = forge_all(lv, session)
+    lv.wait_for(lambda: lv.status()["storage"]["refused_hellos"] +
+                lv.status()["storage"]["forged"] >= 5, "the forgeries to be counted")
+    st = lv.status()["storage"]
+    assert st["forged"] == 5 and st["store_full"] is False, st
+    if store_state == "restarting":
+        # the rogue's HELLO found no live store: it holds the session but
+        # never ACKs; nothing is freed for it
+        assert st["session"] != session
+    else:
+        assert st["refused_hellos"] == 1 and st["session"] == session, st
+    held = st["held_records"]
+    assert held > 0 or store_state == "running"
+    if store_state == "paused":
+        lv.store.send_signal(signal.SIGCONT)
+    rogue.close()                       # a rogue that goes away frees the session
+    if store_state == "restarting":
+        lv.start_store()
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built",
+                bound_s=120)
+    lv.wait_for(lambda: lv.status()["storage"]["held_records"] == 0,
+                "the store to take everything", bound_s=120)
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    triggers, reasons, _ = run_files_events(lv, 7)
     assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
     assert reasons[-1] == "stop"
 

@@ -83,6 +83,7 @@ struct loop {
         struct sender sd;               /* the ack socket, for store.c's callback */
         void *zctx;
         void *pull;                     /* the DEALER (the same socket as sd.push) */
+        void *events;                   /* PAIR: its connection events */
         int sigfd;                      /* SIGTERM and SIGINT; -1 before it is made */
         zmq_msg_t msg;                  /* the last data message received */
         bool paused;                    /* FULL sent: the data socket is not read */
@@ -156,7 +157,11 @@ static int s_open(struct loop *lp)
         lp->pull = lp->sd.push = zmq_socket(lp->zctx, ZMQ_DEALER);
         int linger = 2000;
         zmq_setsockopt(lp->sd.push, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(lp->pull, cfg->data) < 0) {
+        lp->events = zmq_socket(lp->zctx, ZMQ_PAIR);
+        if (!lp->events ||
+            zmq_socket_monitor(lp->pull, "inproc://store-events", ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+            zmq_connect(lp->events, "inproc://store-events") < 0 ||
+            zmq_connect(lp->pull, cfg->data) < 0) {
                 store_log("cannot connect to %s: %s; exiting", cfg->data,
                           zmq_strerror(zmq_errno()));
                 return 1;
@@ -173,8 +178,12 @@ static int s_open(struct loop *lp)
 static void s_close(struct loop *lp)
 {
         zmq_msg_close(&lp->msg);
-        if (lp->pull)
+        if (lp->pull) {
+                zmq_socket_monitor(lp->pull, NULL, 0);
                 zmq_close(lp->pull);
+        }
+        if (lp->events)
+                zmq_close(lp->events);
         if (lp->zctx)
                 zmq_ctx_term(lp->zctx);
         lp->s = store_free(lp->s);
@@ -281,6 +290,23 @@ static void s_receive(struct loop *lp, uint64_t now)
         }
 }
 
+/* A handshake with the daemon (at start, or again: maybe a new daemon):
+ * our session may be gone, ask for one. */
+static void s_connection_events(struct loop *lp, uint64_t now)
+{
+        zmq_msg_t m;
+        bool handshake = false;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0) {
+                handshake |= zmq_msg_more(&m);
+                while (zmq_msg_more(&m) && zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0)
+                        ;
+        }
+        zmq_msg_close(&m);
+        if (handshake)
+                store_reconnected(lp->s, now);
+}
+
 /* Polls the signal descriptor and (unless paused) the data socket until
  * SIGTERM or SIGINT, whose name goes to *signame.  Returns 0, or 1 when the
  * poll failed (logged). */
@@ -291,12 +317,13 @@ static int s_loop(struct loop *lp, const char **signame)
                 s_check_disk(lp, now);
                 int timeout = s_timeout_ms(lp, now);
 
-                zmq_pollitem_t items[2] = {
+                zmq_pollitem_t items[3] = {
                         { .fd = lp->sigfd, .events = ZMQ_POLLIN },
+                        { .socket = lp->events, .events = ZMQ_POLLIN },
                         { .socket = lp->pull, .events = ZMQ_POLLIN },
                 };
                 bool data = !lp->paused || !store_has_session(lp->s);
-                int n = zmq_poll(items, data ? 2 : 1, timeout);
+                int n = zmq_poll(items, data ? 3 : 2, timeout);
                 if (n < 0) {
                         if (zmq_errno() == EINTR)
                                 continue;
@@ -309,7 +336,9 @@ static int s_loop(struct loop *lp, const char **signame)
                                 *signame = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
                         return 0;
                 }
-                if (data && (items[1].revents & ZMQ_POLLIN))
+                if (items[1].revents & ZMQ_POLLIN)
+                        s_connection_events(lp, clock_mono_ms());
+                if (data && (items[2].revents & ZMQ_POLLIN))
                         s_receive(lp, clock_mono_ms());
         }
 }

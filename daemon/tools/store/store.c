@@ -1051,6 +1051,12 @@ int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms)
         return 0;
 }
 
+void store_reconnected(store_t *s, uint64_t now_ms)
+{
+        s->session = 0;
+        store_hello(s, now_ms);
+}
+
 bool store_has_session(const store_t *s)
 {
         return s->session != 0;

@@ -45,6 +45,10 @@ void store_recover(store_t *s);
  * store_disk_ok() later and then say HELLO, so that the daemon sends again). */
 int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms);
 
+/* The connection to the daemon was made again (it may be a new daemon):
+ * forgets the session and says HELLO. */
+void store_reconnected(store_t *s, uint64_t now_ms);
+
 /* Has a WELCOME given us a session?  (A paused store still reads its
  * socket until one has, so that it can say FULL.) */
 bool store_has_session(const store_t *s);
