@@ -73,6 +73,9 @@ class FakeDaemon:
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
+        # a full queue blocks the send instead of dropping the record, as
+        # darkdaqd's window holds it
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.router.bind("tcp://127.0.0.1:*")
         self.data_ep = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.peer = None

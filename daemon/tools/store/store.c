@@ -1053,7 +1053,9 @@ int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms)
 
 void store_reconnected(store_t *s, uint64_t now_ms)
 {
-        s->session = 0;
+        /* the session stays until a WELCOME names another: the same daemon
+         * answers with the same one, and a new one sends nothing before
+         * its WELCOME */
         store_hello(s, now_ms);
 }
 

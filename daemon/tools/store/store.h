@@ -46,7 +46,7 @@ void store_recover(store_t *s);
 int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms);
 
 /* The connection to the daemon was made again (it may be a new daemon):
- * forgets the session and says HELLO. */
+ * says HELLO; the WELCOME that answers it decides the session. */
 void store_reconnected(store_t *s, uint64_t now_ms);
 
 /* Has a WELCOME given us a session?  (A paused store still reads its
