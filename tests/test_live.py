@@ -484,8 +484,6 @@ def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_stat
         assert st["session"] != session
     else:
         assert st["refused_hellos"] == 1 and st["session"] == session, st
-    held = st["held_records"]
-    assert held > 0 or store_state == "running"
     if store_state == "paused":
         lv.store.send_signal(signal.SIGCONT)
     rogue.close()                       # a rogue that goes away frees the session
