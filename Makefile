@@ -176,6 +176,14 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $< $(LIB) $(LDLIBS_ALL) -o $@
 
+# The store's data handling is fuzzed with the store's own sources.
+STORE_LOGIC := daemon/tools/store/store.c daemon/tools/store/store_file.c \
+               daemon/tools/store/store_config.c
+$(BUILD)/fuzz/fuzz_store_data: tests/fuzz/fuzz_store_data.c $(STORE_LOGIC) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Idaemon/tools/store -fsanitize=fuzzer $< $(STORE_LOGIC) $(LIB) \
+	    $(LDLIBS_ALL) -o $@
+
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) tests/run-fuzz.sh $(FUZZ_SRC:tests/fuzz/%.c=%)
 

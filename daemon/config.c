@@ -32,7 +32,7 @@ void config_default(struct darkdaq_config *cfg)
         snprintf(d->control, sizeof d->control, "tcp://127.0.0.1:5555");
         snprintf(d->monitor, sizeof d->monitor, "tcp://127.0.0.1:5556");
         snprintf(d->storage, sizeof d->storage, "tcp://127.0.0.1:5557");
-        snprintf(d->storage_ack, sizeof d->storage_ack, "tcp://127.0.0.1:5558");
+        d->sender_id = 1;
         d->storage_buffer_bytes = DEFAULT_BUFFER_BYTES;
         d->busy_high_bytes = DEFAULT_BUFFER_BYTES / 4 * 3;
         d->busy_low_bytes = DEFAULT_BUFFER_BYTES / 4;
@@ -235,8 +235,12 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
                 return config_parse_endpoint(value, d->monitor, sizeof d->monitor);
         if (!strcmp(key, "storage"))
                 return config_parse_endpoint(value, d->storage, sizeof d->storage);
-        if (!strcmp(key, "storage_ack"))
-                return config_parse_endpoint(value, d->storage_ack, sizeof d->storage_ack);
+        if (!strcmp(key, "sender_id")) {
+                if (s_u64(value, UINT32_MAX, &x) < 0 || x == 0)
+                        return -EINVAL;
+                d->sender_id = (uint32_t)x;
+                return 0;
+        }
         if (!strcmp(key, "storage_buffer_bytes")) {
                 if (s_u64(value, 1ull << 40, &x) < 0 || x < (1u << 20))
                         return -EINVAL;
@@ -703,8 +707,9 @@ void config_print_defaults(FILE *out)
         fprintf(out, "[daemon]\n"
                 "control = %s    # REP: run control (darkdaq-ctl)\n"
                 "monitor = %s    # PUB: sampled records, topic = tag name or \"all\"\n"
-                "storage = %s    # PUSH: every record, lossless, to darkdaq-store\n"
-                "storage_ack = %s    # PULL: darkdaq-store's HELLO/ACK/FULL/RESUME\n"
+                "storage = %s    # ROUTER: the storage channel to darkdaq-store (records, "
+                "its HELLO/ACK/FULL/RESUME/NAK)\n"
+                "sender_id = %" PRIu32 "    # this daemon's id in every record it sends (1..2^32-1)\n"
                 "storage_buffer_bytes = %" PRIu64 "    # records held until the store ACKs "
                 "them, at most (>= 1 MiB)\n"
                 "busy_high_bytes = %" PRIu64 "    # held above this: BUSY on every source "
@@ -732,7 +737,7 @@ void config_print_defaults(FILE *out)
                 "storage_clients =    # the same, on the storage sockets only (stores)\n"
                 "monitor_clients =    # the same, on the monitor socket only (monitors)\n"
                 "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
-                d->control, d->monitor, d->storage, d->storage_ack, d->storage_buffer_bytes,
+                d->control, d->monitor, d->storage, d->sender_id, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
                 d->monitor_hwm, d->ring_bytes, d->metrics, d->state_dir);
         s_print_sources(out);

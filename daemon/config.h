@@ -24,8 +24,8 @@
 struct daemon_config {
         char control[CONFIG_ENDPOINT_MAX];      /* REP, run control */
         char monitor[CONFIG_ENDPOINT_MAX];      /* PUB, sampled records */
-        char storage[CONFIG_ENDPOINT_MAX];      /* PUSH, lossless records */
-        char storage_ack[CONFIG_ENDPOINT_MAX];  /* PULL, the store's acks */
+        char storage[CONFIG_ENDPOINT_MAX];      /* ROUTER: the storage channel (v2) */
+        uint32_t sender_id;             /* this daemon's id in the records it sends */
         uint64_t storage_buffer_bytes;  /* records held unacknowledged, at most */
         uint64_t busy_high_bytes;       /* held above this: BUSY on every source */
         uint64_t busy_low_bytes;        /* held below this: BUSY cleared */

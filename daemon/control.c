@@ -523,11 +523,17 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       ",\"held_records\":%" PRIu64 ",\"max_held_bytes\":%" PRIu64
                       ",\"records\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"resent\":%" PRIu64
                       ",\"acked\":%" PRIu64 ",\"spilled\":%" PRIu64 ",\"hellos\":%" PRIu64
-                      ",\"store_full\":%s,\"ack_run\":%" PRIu32 ",\"ack_seq\":%" PRIu64 "}"
+                      ",\"store_full\":%s,\"ack_run\":%" PRIu32 ",\"ack_seq\":%" PRIu64
+                      ",\"session\":%" PRIu32 ",\"sessions\":%" PRIu64 ",\"forged\":%" PRIu64
+                      ",\"refused_hellos\":%" PRIu64 ",\"bad_acks\":%" PRIu64
+                      ",\"refused_records\":%" PRIu64 ",\"resent_on_connect\":%" PRIu64
+                      ",\"resent_on_silence\":%" PRIu64 "}"
                       ",\"monitor\":{\"sent\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
                       s->storage_buffer_bytes, p->held_bytes, p->held_records, p->max_held_bytes,
                       p->records, p->sent, p->resent, p->acked, p->spilled, p->hellos,
-                      s_b(p->store_full), p->ack_run, p->ack_seq, p->monitor_sent,
+                      s_b(p->store_full), p->ack_run, p->ack_seq, p->session, p->sessions,
+                      p->forged, p->refused_hellos, p->bad_acks, p->refused_records,
+                      p->resent_on_connect, p->resent_on_silence, p->monitor_sent,
                       p->monitor_dropped);
         }
         s_put(&o, ",\"auth\":{\"keys\":%s,\"allowed_clients\":%" PRIu64 ",\"refusals\":%"
@@ -578,9 +584,11 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
                       s->tag_counts ? s->tag_counts[t] : 0, s->tag_rate_hz[t]);
         if (s->pub)
                 s_put(&o, "\nstorage  %" PRIu64 " of %" PRIu64 " bytes held (%" PRIu64
-                      " records), %" PRIu64 " sent, %" PRIu64 " acked%s\nmonitor  %" PRIu64
+                      " records), %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " refused by "
+                      "the store, %" PRIu64 " forged messages%s\nmonitor  %" PRIu64
                       " sent, %" PRIu64 " dropped\n", s->pub->held_bytes, s->storage_buffer_bytes,
                       s->pub->held_records, s->pub->sent, s->pub->acked,
+                      s->pub->refused_records, s->pub->forged,
                       s->pub->store_full ? ", store FULL" : "", s->pub->monitor_sent,
                       s->pub->monitor_dropped);
         s_put(&o, "auth     %s, %" PRIu64 " connection%s refused\n",

@@ -115,6 +115,7 @@ struct live {
          * can be observed, so that sources time out for silence measured
          * where it happens, never for the core's or their threads' stall. */
         bool paused;                    /* BUSY or the storage window full */
+        uint64_t refused_base;          /* the store's NAKs before this run began */
         uint64_t clock_ms;              /* the builder's clock */
         uint64_t clock_at_ms;           /* CLOCK_MONOTONIC of its last step */
         uint64_t core_ok_since_ms;      /* the core has run without a gap since */
@@ -263,6 +264,9 @@ static void s_put_record(live_t *l, const Darkdaq__Record *rec)
                 return;
         }
         darkdaq__record__pack(rec, d);
+        if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER &&
+            publish_set_header(l->pub, l->run, d, len) < 0)
+                l->enc_error = l->enc_error ? l->enc_error : -ENOMEM;
         l->seq++;
 }
 
@@ -727,6 +731,9 @@ static int s_start(live_t *l, uint32_t run, char *msg, size_t len)
                 .config_text = cfg->text ? cfg->text : "",
                 .sources = bc.expected,
         };
+        struct publish_counters pc0;
+        publish_get_counters(l->pub, &pc0);
+        l->refused_base = pc0.refused_records;
         s_put_record(l, record_run_header(l->enc, &info));
         for (size_t i = 0; i < l->n_st; i++) {
                 struct stream_state *s = &l->st[i];
@@ -831,6 +838,9 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                 .end_time_ns = clock_real_ns(),
         };
         uint64_t trailer_seq = l->seq;
+        struct publish_counters pc;
+        publish_get_counters(l->pub, &pc);
+        tot.refused_by_store = pc.refused_records - l->refused_base;
         Darkdaq__Record *tr = record_trailer(l->enc, &tot);
         /* every record of the run, for a store that keeps a run in one file
          * (a store that rotates files sets its own count per file) */
@@ -1276,7 +1286,7 @@ static void s_needs_restart(const struct darkdaq_config *o, const struct darkdaq
         buf[0] = '\0';
 #define S_STR(k) do { if (strcmp(a->k, b->k)) s_append(buf, len, "[daemon] " #k); } while (0)
 #define S_NUM(k) do { if (a->k != b->k) s_append(buf, len, "[daemon] " #k); } while (0)
-        S_STR(control); S_STR(monitor); S_STR(storage); S_STR(storage_ack); S_STR(metrics);
+        S_STR(control); S_STR(monitor); S_STR(storage); S_STR(metrics);
         S_STR(state_dir); S_NUM(storage_buffer_bytes); S_NUM(busy_high_bytes);
         S_NUM(busy_low_bytes); S_NUM(stop_timeout_ms); S_NUM(monitor_hwm); S_NUM(ring_bytes);
 #undef S_STR
@@ -1391,9 +1401,9 @@ static void s_signal(live_t *l)
 
 int live_run(live_t *l)
 {
-        s_log(l, "%s ready: control %s, monitor %s, storage %s (acks %s), %zu source%s "
+        s_log(l, "%s ready: control %s, monitor %s, storage %s (sender %" PRIu32 "), %zu source%s "
               "configured in the file; state idle", DARKDAQ_VERSION, l->cfg->daemon.control,
-              l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.storage_ack,
+              l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.sender_id,
               l->cfg->n_sources, l->cfg->n_sources == 1 ? "" : "s");
         if (l->metrics)
                 s_log(l, "metrics at http://%s/metrics (port %u)", l->cfg->daemon.metrics,
@@ -1457,7 +1467,7 @@ int live_run(live_t *l)
                                 timeout = 0;
                         it[n++] = (zmq_pollitem_t){ NULL, ring_wake_fd(rg), ZMQ_POLLIN, 0 };
                 }
-                if (publish_has_unsent(l->pub) && timeout < 0)
+                if ((publish_has_unsent(l->pub) || publish_holds(l->pub)) && timeout < 0)
                         timeout = LOOP_TIMEOUT_MS;
                 if (zmq_poll(it, n, s_poll_timeout(l, timeout)) < 0 && zmq_errno() != EINTR) {
                         s_log(l, "zmq_poll: %s; exiting", zmq_strerror(zmq_errno()));

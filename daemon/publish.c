@@ -8,10 +8,14 @@
 #include "publish.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -22,6 +26,10 @@
 #define MAX_SUBS        64              /* distinct monitor subscriptions tracked */
 #define SUB_BYTES       32              /* longer ones match none of our topics */
 
+#define RESEND_MS       2000u           /* no ACK this long while records are held: send again */
+#define LOG_EVERY_MS    1000u           /* refusals are logged at most this often */
+#define ID_MAX          255             /* a ZeroMQ routing id */
+
 struct entry {
         uint64_t start;                 /* in the byte ring (absolute), if !spill */
         uint8_t *spill;                 /* heap copy when the ring had no room */
@@ -30,8 +38,22 @@ struct entry {
         uint64_t seq;
 };
 
+/* The store that owns the channel now: its connection and its session. */
+struct session {
+        uint32_t id;                    /* 0: no session */
+        uint8_t peer[ID_MAX];           /* the ROUTER identity of its connection */
+        size_t peer_len;
+        uint64_t last_heard_ms;         /* CLOCK_MONOTONIC: its last valid message */
+        bool header_due;                /* send the open run's header before anything else */
+        uint64_t sent_hi;               /* window index past the last record sent in it */
+        bool acked;                     /* an ACK came in it: */
+        uint32_t ack_run;               /* ... the last one */
+        uint64_t ack_seq;
+};
+
 struct publish {
-        void *storage, *ack, *monitor;  /* PUSH, PULL, XPUB */
+        void *storage, *monitor;        /* ROUTER, XPUB */
+        void *events;                   /* PAIR: the storage socket's monitor events */
         char subs[MAX_SUBS][SUB_BYTES]; /* the monitor's subscriptions (prefixes) */
         uint8_t sub_len[MAX_SUBS];
         unsigned n_subs;
@@ -44,10 +66,37 @@ struct publish {
         uint64_t e_head, e_send, e_tail;        /* oldest unacked, next to send, end */
         uint64_t busy_high, busy_low;
         bool busy;
+        uint32_t sender;                /* our sender id */
+        struct session ses;
+        uint32_t next_session;          /* the id the next session gets */
+        uint8_t *hdr;                   /* the open run's header message (prefix + record) */
+        size_t hdr_len, hdr_cap;
+        uint32_t hdr_run;
+        bool blocked;                   /* the last send found the peer's queue full */
+        uint64_t last_progress_ms;      /* last valid ACK, or the last (re)send from the head */
+        uint64_t refused_logged_ms;
+        uint64_t refused_unlogged;
+        uint64_t naks_logged_ms;
+        uint64_t naks_unlogged;
         uint32_t prescale[TAG_COUNT_];
         uint64_t tag_seen[TAG_COUNT_];  /* events offered per tag */
         struct publish_counters c;
 };
+
+static uint64_t s_now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ZeroMQ creates ipc:// sockets with the process umask; the storage and
+ * control sockets must be reachable by the service's group (0770). */
+static void s_chmod_ipc(const char *ep)
+{
+        if (!strncmp(ep, "ipc://", 6) && ep[6] && ep[6] != '@')
+                chmod(ep + 6, 0770);
+}
 
 static int s_bind(void **sock, void *zctx, int type, const char *what, const char *ep,
                   auth_t *auth, enum auth_role role, char *err, size_t errlen)
@@ -67,6 +116,7 @@ static int s_bind(void **sock, void *zctx, int type, const char *what, const cha
                          zmq_strerror(e));
                 return -e;
         }
+        s_chmod_ipc(ep);
         return 0;
 }
 
@@ -75,12 +125,17 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
 {
         publish_t *p = calloc(1, sizeof(*p));
         int r, one = 1, hwm = (int)d->monitor_hwm, linger = 0, big = 100000;
+        char mon[64];
 
         if (!p)
                 return -ENOMEM;
         p->cap = d->storage_buffer_bytes;
         p->busy_high = d->busy_high_bytes;
         p->busy_low = d->busy_low_bytes;
+        p->sender = d->sender_id;
+        /* session ids differ across daemon restarts, so that a store never
+         * takes a new daemon's records for an old session's */
+        p->next_session = (uint32_t)(s_now_ms() * 2654435761u) ^ (uint32_t)getpid();
         p->e_cap = 1024;
         /* Committed now (MAP_POPULATE): a run must not pay a page fault and
          * the zeroing of a fresh page every 4 KiB of records (a third of the
@@ -99,18 +154,28 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 publish_free(p);
                 return -ENOMEM;
         }
-        if ((r = s_bind(&p->storage, zctx, ZMQ_PUSH, "storage", d->storage, auth,
-                        AUTH_ROLE_STORAGE, err, errlen)) < 0 ||
-            (r = s_bind(&p->ack, zctx, ZMQ_PULL, "storage_ack", d->storage_ack, auth,
+        if ((r = s_bind(&p->storage, zctx, ZMQ_ROUTER, "storage", d->storage, auth,
                         AUTH_ROLE_STORAGE, err, errlen)) < 0) {
                 publish_free(p);
                 return r;
         }
-        /* queue only to a connected store: otherwise records wait in the window */
-        zmq_setsockopt(p->storage, ZMQ_IMMEDIATE, &one, sizeof one);
+        /* a send to a connection that is gone fails (EHOSTUNREACH) instead
+         * of vanishing: that is how a session's end is noticed */
+        zmq_setsockopt(p->storage, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
         zmq_setsockopt(p->storage, ZMQ_SNDHWM, &big, sizeof big);
         zmq_setsockopt(p->storage, ZMQ_LINGER, &linger, sizeof linger);
-        zmq_setsockopt(p->ack, ZMQ_LINGER, &linger, sizeof linger);
+        snprintf(mon, sizeof mon, "inproc://darkdaq-storage-events-%p", (void *)p);
+        p->events = zmq_socket(zctx, ZMQ_PAIR);
+        if (!p->events ||
+            zmq_socket_monitor(p->storage, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+            zmq_connect(p->events, mon) < 0) {
+                r = -zmq_errno();
+                snprintf(err, errlen, "the storage socket %s: cannot monitor it: %s",
+                         d->storage, zmq_strerror(-r));
+                publish_free(p);
+                return r;
+        }
+        zmq_setsockopt(p->events, ZMQ_LINGER, &linger, sizeof linger);
         /* the monitor socket needs CURVE on a non-local endpoint too: the
          * events it samples are the experiment's data */
         p->monitor = zmq_socket(zctx, ZMQ_XPUB);
@@ -134,6 +199,7 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 publish_free(p);
                 return r;
         }
+        s_chmod_ipc(d->monitor);
         *ret = p;
         return 0;
 }
@@ -142,15 +208,18 @@ publish_t *publish_free(publish_t *p)
 {
         if (!p)
                 return NULL;
-        if (p->storage)
+        if (p->storage) {
+                zmq_socket_monitor(p->storage, NULL, 0);
                 zmq_close(p->storage);
-        if (p->ack)
-                zmq_close(p->ack);
+        }
+        if (p->events)
+                zmq_close(p->events);
         if (p->monitor)
                 zmq_close(p->monitor);
         for (uint64_t i = p->e_head; p->e && i < p->e_tail; i++)
                 free(p->e[i & (p->e_cap - 1)].spill);
         free(p->e);
+        free(p->hdr);
         if (p->buf)
                 munmap(p->buf, p->cap);
         free(p);
@@ -213,27 +282,169 @@ uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len)
         p->c.held_bytes += need;
         if (p->c.held_bytes > p->c.max_held_bytes)
                 p->c.max_held_bytes = p->c.held_bytes;
+        if (p->e_head + 1 == p->e_tail)
+                p->last_progress_ms = s_now_ms();
         uint8_t *d = s_data(p, e);
-        storage_data_prefix(d, run, seq);
+        storage_data_prefix(d, &(struct storage_data){ .run = run, .sender = p->sender,
+                                                       .seq = seq });
         return d + STORAGE_DATA_PREFIX;
+}
+
+int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len)
+{
+        size_t need = STORAGE_DATA_PREFIX + len;
+        if (need > p->hdr_cap) {
+                uint8_t *h = realloc(p->hdr, need);
+                if (!h)
+                        return -ENOMEM;
+                p->hdr = h;
+                p->hdr_cap = need;
+        }
+        storage_data_prefix(p->hdr, &(struct storage_data){ .run = run, .sender = p->sender,
+                                                            .seq = 0 });
+        memcpy(p->hdr + STORAGE_DATA_PREFIX, rec, len);
+        p->hdr_len = need;
+        p->hdr_run = run;
+        return 0;
+}
+
+/* Sends one message to the session's connection.  Returns 0, -EAGAIN (its
+ * queue is full) or -EHOSTUNREACH (the connection is gone). */
+static int s_send_peer(publish_t *p, uint8_t *msg, size_t len, bool data)
+{
+        if (data)
+                storage_data_set_session(msg, p->ses.id);
+        if (zmq_send(p->storage, p->ses.peer, p->ses.peer_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+                return -zmq_errno();
+        if (zmq_send(p->storage, msg, len, ZMQ_DONTWAIT) < 0)
+                return -zmq_errno();
+        return 0;
+}
+
+static void s_end_session(publish_t *p, const char *why)
+{
+        if (!p->ses.id)
+                return;
+        fprintf(stderr, "darkdaqd: storage: session %08" PRIx32 " ended (%s); records stay held "
+                "until a store says HELLO\n", p->ses.id, why);
+        p->ses.id = 0;
+        p->c.session = 0;
+        p->c.store_full = false;
+        p->e_send = p->e_head;
+}
+
+static int s_welcome(publish_t *p)
+{
+        uint8_t m[STORAGE_CTL_BYTES];
+        storage_ctl_encode(m, &(struct storage_ctl){ .kind = STORAGE_WELCOME,
+                                                    .session = p->ses.id, .sender = p->sender });
+        return s_send_peer(p, m, sizeof m, false);
+}
+
+/* Sends again from the oldest unacknowledged record, the header first. */
+static void s_resend(publish_t *p, uint64_t *counter)
+{
+        *counter += p->e_send - p->e_head;
+        p->e_send = p->e_head;
+        p->ses.header_due = p->hdr_len > 0;
+        p->last_progress_ms = s_now_ms();
 }
 
 void publish_flush(publish_t *p)
 {
-        while (!p->c.store_full && p->e_send < p->e_tail) {
-                const struct entry *e = s_entry(p, p->e_send);
-                if (zmq_send(p->storage, s_data(p, e), e->len, ZMQ_DONTWAIT) < 0)
-                        break;          /* EAGAIN: no store, or its queue is full */
+        p->blocked = false;
+        if (!p->ses.id || p->c.store_full)
+                return;
+        if (p->ses.header_due) {
+                /* skip it when the window's first record is that header anyway */
+                const struct entry *h = p->e_head < p->e_tail ? s_entry(p, p->e_head) : NULL;
+                bool in_window = h && p->e_send == p->e_head && h->run == p->hdr_run &&
+                                 h->seq == 0;
+                int r = in_window ? 0 : s_send_peer(p, p->hdr, p->hdr_len, true);
+                if (r == -EAGAIN) {
+                        p->blocked = true;
+                        return;
+                }
+                if (r == -EHOSTUNREACH) {
+                        s_end_session(p, "its connection is gone");
+                        return;
+                }
+                p->ses.header_due = false;
+                if (!in_window)
+                        p->c.sent++;
+        }
+        while (p->e_send < p->e_tail) {
+                struct entry *e = s_entry(p, p->e_send);
+                int r = s_send_peer(p, s_data(p, e), e->len, true);
+                if (r == -EAGAIN) {
+                        p->blocked = true;
+                        break;
+                }
+                if (r == -EHOSTUNREACH) {
+                        s_end_session(p, "its connection is gone");
+                        break;
+                }
                 p->e_send++;
                 p->c.sent++;
         }
+        if (p->ses.sent_hi < p->e_send)
+                p->ses.sent_hi = p->e_send;
 }
 
-static void s_ack(publish_t *p, uint32_t run, uint64_t seq)
+/* A message that counts for nothing: counted, logged at most once a second. */
+static void s_refuse(publish_t *p, const char *what, const struct storage_ctl *c)
 {
+        uint64_t now = s_now_ms();
+        p->c.refused_msgs++;
+        p->refused_unlogged++;
+        if (now - p->refused_logged_ms < LOG_EVERY_MS)
+                return;
+        fprintf(stderr, "darkdaqd: storage: refused %" PRIu64 " message(s); the last: %s %s "
+                "(session %08" PRIx32 ", run %" PRIu32 ", seq %" PRIu64 "); nothing changed\n",
+                p->refused_unlogged, c ? storage_kind_name(c->kind) : "message", what,
+                c ? c->session : 0, c ? c->run : 0, c ? c->seq : 0);
+        p->refused_unlogged = 0;
+        p->refused_logged_ms = now;
+}
+
+/* The highest seq of run sent in this session among held records, or none
+ * (false). */
+static bool s_sent_max(const publish_t *p, uint32_t run, uint64_t *ret)
+{
+        bool any = false;
+        for (uint64_t i = p->ses.sent_hi; i-- > p->e_head;) {
+                const struct entry *e = s_entry(p, i);
+                if (e->run == run) {
+                        *ret = e->seq;
+                        any = true;
+                        break;
+                }
+        }
+        return any;
+}
+
+static void s_ack(publish_t *p, const struct storage_ctl *c)
+{
+        uint64_t top;
+        if (p->ses.acked && c->run == p->ses.ack_run && c->seq < p->ses.ack_seq) {
+                s_refuse(p, "going backwards", c);
+                p->c.bad_acks++;
+                return;
+        }
+        if (p->c.ack_seen && c->run == p->c.ack_run && c->seq <= p->c.ack_seq) {
+                p->ses.acked = true;    /* a new session's first word: nothing new */
+                p->ses.ack_run = c->run;
+                p->ses.ack_seq = c->seq;
+                return;
+        }
+        if (!s_sent_max(p, c->run, &top) || c->seq > top) {
+                s_refuse(p, "beyond what this session was sent", c);
+                p->c.bad_acks++;
+                return;
+        }
         while (p->e_head < p->e_tail) {
                 struct entry *e = s_entry(p, p->e_head);
-                if (e->run != run || e->seq > seq)
+                if (e->run != c->run || e->seq > c->seq)
                         break;
                 if (e->spill) {
                         free(e->spill);
@@ -250,45 +461,157 @@ static void s_ack(publish_t *p, uint32_t run, uint64_t seq)
                 p->head = p->tail;
         if (p->e_send < p->e_head)
                 p->e_send = p->e_head;
-        p->c.ack_run = run;
-        p->c.ack_seq = seq;
+        if (p->ses.sent_hi < p->e_head)
+                p->ses.sent_hi = p->e_head;
+        p->c.ack_run = c->run;
+        p->c.ack_seq = c->seq;
         p->c.ack_seen = true;
+        p->ses.acked = true;
+        p->ses.ack_run = c->run;
+        p->ses.ack_seq = c->seq;
+        p->last_progress_ms = s_now_ms();
+}
+
+static void s_nak(publish_t *p, const struct storage_ctl *c)
+{
+        uint64_t top, now = s_now_ms();
+        if (!s_sent_max(p, c->run, &top) || c->seq > top) {
+                s_refuse(p, "beyond what this session was sent", c);
+                return;
+        }
+        p->c.refused_records++;
+        p->naks_unlogged++;
+        if (now - p->naks_logged_ms < LOG_EVERY_MS)
+                return;
+        fprintf(stderr, "darkdaqd: storage: the store refused %" PRIu64 " record(s) as "
+                "unreadable (the last: run %" PRIu32 " seq %" PRIu64 "); it keeps them in the "
+                "run's reject file, not in the run file\n", p->naks_unlogged, c->run, c->seq);
+        p->naks_unlogged = 0;
+        p->naks_logged_ms = now;
+}
+
+/* HELLO from peer: a session for it, unless another live store has one. */
+static void s_hello(publish_t *p, const uint8_t *peer, size_t peer_len)
+{
+        bool same = p->ses.id && peer_len == p->ses.peer_len &&
+                    !memcmp(peer, p->ses.peer, peer_len);
+        if (p->ses.id && !same) {
+                /* the owner keeps its session while its connection lives */
+                if (s_welcome(p) != -EHOSTUNREACH) {
+                        p->c.refused_hellos++;
+                        s_refuse(p, "from another connection while a store holds the session",
+                                 &(struct storage_ctl){ .kind = STORAGE_HELLO });
+                        return;
+                }
+                s_end_session(p, "its connection is gone");
+        }
+        p->c.hellos++;
+        if (!same) {
+                if (!++p->next_session)
+                        p->next_session++;
+                p->ses.id = p->next_session;
+                memcpy(p->ses.peer, peer, peer_len);
+                p->ses.peer_len = peer_len;
+                p->ses.sent_hi = p->e_head;
+                p->ses.acked = false;
+                p->c.sessions++;
+                p->c.session = p->ses.id;
+        }
+        p->c.store_full = false;
+        p->ses.last_heard_ms = s_now_ms();
+        s_resend(p, &p->c.resent);
+        if (s_welcome(p) == -EHOSTUNREACH)
+                s_end_session(p, "its connection is gone");
+}
+
+static void s_handle(publish_t *p, const uint8_t *peer, size_t peer_len, const uint8_t *msg,
+                     size_t len)
+{
+        struct storage_ctl c;
+        if (storage_ctl_parse(msg, len, &c) < 0) {
+                p->c.bad_acks++;
+                s_refuse(p, "that does not parse", NULL);
+                return;
+        }
+        if (c.kind == STORAGE_HELLO) {
+                s_hello(p, peer, peer_len);
+                return;
+        }
+        if (!p->ses.id || c.session != p->ses.id || peer_len != p->ses.peer_len ||
+            memcmp(peer, p->ses.peer, peer_len) || c.kind == STORAGE_WELCOME ||
+            (c.kind != STORAGE_FULL && c.kind != STORAGE_RESUME && c.sender != p->sender)) {
+                p->c.forged++;
+                s_refuse(p, "not from the session's store", &c);
+                return;
+        }
+        p->ses.last_heard_ms = s_now_ms();
+        switch (c.kind) {
+        case STORAGE_ACK:
+                s_ack(p, &c);
+                break;
+        case STORAGE_NAK:
+                s_nak(p, &c);
+                break;
+        case STORAGE_FULL:
+                p->c.fulls++;
+                p->c.store_full = true;
+                break;
+        case STORAGE_RESUME:
+                p->c.store_full = false;
+                break;
+        default:
+                break;
+        }
+}
+
+/* Connection events: on every handshake (a store came or came back), the
+ * session's store is sent again what it has not acknowledged. */
+static void s_events(publish_t *p)
+{
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) >= 0) {
+                bool first = zmq_msg_more(&m);
+                if (first && p->ses.id)
+                        s_resend(p, &p->c.resent_on_connect);
+                while (zmq_msg_more(&m) && zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) >= 0)
+                        ;
+        }
+        zmq_msg_close(&m);
 }
 
 int publish_handle_acks(publish_t *p)
 {
-        uint8_t msg[64];
+        uint8_t peer[ID_MAX], msg[64];
         int n = 0;
 
+        s_events(p);
         for (;;) {
-                int len = zmq_recv(p->ack, msg, sizeof msg, ZMQ_DONTWAIT);
-                struct storage_ack a;
-                if (len < 0)
+                int pl = zmq_recv(p->storage, peer, sizeof peer, ZMQ_DONTWAIT), more = 0;
+                size_t ms = sizeof more;
+                if (pl < 0)
                         break;
+                zmq_getsockopt(p->storage, ZMQ_RCVMORE, &more, &ms);
+                int len = more ? zmq_recv(p->storage, msg, sizeof msg, ZMQ_DONTWAIT) : -1;
+                for (;;) {      /* the rest of a message longer than it should be */
+                        zmq_getsockopt(p->storage, ZMQ_RCVMORE, &more, &ms);
+                        if (!more)
+                                break;
+                        zmq_recv(p->storage, msg, 0, ZMQ_DONTWAIT);
+                        len = -1;
+                }
                 n++;
-                if (storage_ack_parse(msg, (size_t)len, &a) < 0) {
+                if (len < 0 || (size_t)len > sizeof msg || (size_t)pl > sizeof peer) {
                         p->c.bad_acks++;
+                        s_refuse(p, "that does not parse", NULL);
                         continue;
                 }
-                switch (a.kind) {
-                case STORAGE_HELLO:
-                        p->c.hellos++;
-                        p->c.resent += p->e_send - p->e_head;
-                        p->e_send = p->e_head;
-                        p->c.store_full = false;
-                        break;
-                case STORAGE_ACK:
-                        s_ack(p, a.run, a.seq);
-                        break;
-                case STORAGE_FULL:
-                        p->c.fulls++;
-                        p->c.store_full = true;
-                        break;
-                case STORAGE_RESUME:
-                        p->c.store_full = false;
-                        break;
-                }
+                s_handle(p, peer, (size_t)pl, msg, (size_t)len);
         }
+        uint64_t now = s_now_ms();
+        if (p->ses.id && !p->c.store_full && p->e_head < p->e_send &&
+            now - p->last_progress_ms >= RESEND_MS)
+                s_resend(p, &p->c.resent_on_silence);
         publish_flush(p);
         return n;
 }
@@ -315,7 +638,7 @@ bool publish_acked(const publish_t *p, uint32_t run, uint64_t seq)
 
 void *publish_ack_socket(publish_t *p)
 {
-        return p->ack;
+        return p->storage;
 }
 
 void *publish_storage_socket(publish_t *p)
@@ -325,7 +648,13 @@ void *publish_storage_socket(publish_t *p)
 
 bool publish_has_unsent(const publish_t *p)
 {
-        return !p->c.store_full && p->e_send < p->e_tail;
+        return p->ses.id && !p->c.store_full && !p->blocked &&
+               (p->e_send < p->e_tail || p->ses.header_due);
+}
+
+bool publish_holds(const publish_t *p)
+{
+        return p->e_head < p->e_tail;
 }
 
 /* Does a subscription take topic?  SUB subscriptions are prefixes. */

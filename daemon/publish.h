@@ -1,7 +1,9 @@
 /* publish: the daemon's two outputs.  Storage: every record, lossless, over
- * ZeroMQ PUSH by the protocol of storage_proto.h; each record is held in a
- * bounded window until the store ACKs it, sent again after a HELLO, held
- * while the store says FULL; the window's fill decides BUSY.  Monitor: a PUB
+ * a ZeroMQ ROUTER by the protocol of storage_proto.h (channel v2): one
+ * store at a time holds a session; each record is held in a bounded window
+ * until that session ACKs it, sent again from the oldest unacknowledged one
+ * (the run's header first) on every new session, reconnection or silence,
+ * held while the store says FULL; the window's fill decides BUSY.  Monitor: a PUB
  * socket, topic = tag name or "all", sampled by the per-tag prescale, never
  * blocking (samples beyond the high-water mark are dropped and counted).
  * Samples go only to topics someone subscribed to.  Owns the three sockets;
@@ -21,7 +23,9 @@ typedef struct publish publish_t;
 struct publish_counters {
         uint64_t records;               /* appended to the window */
         uint64_t sent;                  /* storage sends, re-sends included */
-        uint64_t resent;                /* of those, after a HELLO */
+        uint64_t resent;                /* records sent again after a HELLO */
+        uint64_t resent_on_connect;     /* ... after a connection's handshake */
+        uint64_t resent_on_silence;     /* ... after no ACK for a while */
         uint64_t acked;                 /* records the store acknowledged */
         uint64_t held_records, held_bytes;      /* in the window now */
         uint64_t max_held_bytes;        /* the most ever held */
@@ -33,11 +37,17 @@ struct publish_counters {
         bool ack_seen;
         uint64_t monitor_sent;          /* messages (topic + record) */
         uint64_t monitor_dropped;       /* samples not sent: high-water mark reached */
-        uint64_t bad_acks;              /* ack messages that did not parse */
+        uint64_t bad_acks;              /* acks that did not parse, or beyond/behind what was sent */
+        uint64_t forged;                /* messages naming another session or from another connection */
+        uint64_t refused_hellos;        /* HELLOs while another store held the session */
+        uint64_t refused_msgs;          /* every message that counted for nothing */
+        uint64_t refused_records;       /* records the store NAKed (unreadable) */
+        uint64_t sessions;              /* sessions granted */
+        uint32_t session;               /* the session now, 0: none */
 };
 
-/* Binds storage (PUSH), storage_ack (PULL) and monitor (PUB) of d on zctx;
- * the two storage sockets go through auth_apply_server(auth) first (auth
+/* Binds storage (ROUTER) and monitor (XPUB) of d on zctx, ipc:// ones made
+ * 0770; the storage socket goes through auth_apply_server(auth) first (auth
  * may be NULL: local endpoints only).  Returns 0 and *ret, or -errno with
  * err naming the socket and endpoint; -EPERM when auth refuses to serve an
  * endpoint (a configuration error). */
@@ -53,10 +63,16 @@ publish_t *publish_free(publish_t *p);
  * room (a record that does not fit in the window is kept on the heap and
  * counted as spilled); NULL only on out of memory. */
 uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len);
-/* Sends what the window holds unsent, as far as the socket takes it. */
+/* Keeps a copy of the open run's header (a packed Record, seq 0), sent
+ * first in every new session.  Returns 0 or -ENOMEM. */
+int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len);
+/* Sends what the window holds unsent to the session's store, as far as its
+ * queue takes it; nothing without a session. */
 void publish_flush(publish_t *p);
-/* Takes every waiting message from the ack socket (HELLO, ACK, FULL,
- * RESUME) and flushes.  Returns the number handled. */
+/* Takes every waiting message from the storage socket (HELLO, ACK, FULL,
+ * RESUME, NAK; a message that is not its session's counts for nothing and
+ * is counted) and the socket's connection events, sends again when no ACK
+ * came for a while, and flushes.  Returns the number of messages. */
 int publish_handle_acks(publish_t *p);
 /* May the core take more input?  False when the window is within a margin of
  * storage_buffer_bytes: the core then stops taking from the rings. */
@@ -64,13 +80,16 @@ bool publish_can_take(const publish_t *p);
 /* BUSY as the window wants it: on above busy_high_bytes or while the store
  * is FULL, off again below busy_low_bytes; in between it keeps its state. */
 bool publish_busy(publish_t *p);
-/* Has the store acknowledged record seq of run? */
+/* Has a session's store acknowledged record seq of run? */
 bool publish_acked(const publish_t *p, uint32_t run, uint64_t seq);
-/* Sockets for the core's zmq_poll: the ack PULL (POLLIN) and the storage
- * PUSH (POLLOUT, when publish_has_unsent()). */
+/* Sockets for the core's zmq_poll: the storage ROUTER, both for POLLIN and
+ * (when publish_has_unsent()) POLLOUT. */
 void *publish_ack_socket(publish_t *p);
 void *publish_storage_socket(publish_t *p);
 bool publish_has_unsent(const publish_t *p);
+/* Does the window hold records?  Then call publish_handle_acks() now and
+ * then, even when no socket wakes the loop (re-send timer). */
+bool publish_holds(const publish_t *p);
 
 /* ---- monitor ---- */
 

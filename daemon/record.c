@@ -433,6 +433,8 @@ Darkdaq__Record *record_trailer(record_enc_t *e, const struct record_totals *t)
                         s_count(e, name, c->per_source_missing[s]);
                 }
         }
+        if (t->refused_by_store)
+                s_count(e, "refused_by_store", t->refused_by_store);
         const uint64_t *tc = t->tag_counts ? t->tag_counts : e->c.tags;
         for (unsigned i = 0; i < TAG_COUNT_; i++) {
                 char name[COUNT_NAME_BYTES];

@@ -39,6 +39,9 @@ struct record_totals {
         const uint64_t *tag_counts;
         const char *end_reason;         /* "stop", "end of input", "signal", "silence" */
         uint64_t end_time_ns;           /* CLOCK_REALTIME */
+        /* Records of the run the store refused as unreadable (NAK); written
+         * as the count refused_by_store only when not 0. */
+        uint64_t refused_by_store;
 };
 
 /* Each function below returns a Record held by the encoder, valid (with the

@@ -1,6 +1,6 @@
 """A stand-in for darkdaq-store in the live tests, until the real one is
-built: same command line (-c FILE with [store] dir, data, ack), same storage
-protocol (daemon/storage_proto.h) and same run files (run-NNNNNN-000.dkr,
+built: same command line (-c FILE with [store] dir, data), same storage
+channel (v2, proto/storage-channel.md: a DEALER, HELLO until WELCOME) and same run files (run-NNNNNN-000.dkr,
 frames of u32 length, u32 CRC-32C, packed Record).  It says HELLO at start,
 skips records it already wrote, and ACKs after each batch it has written.
 Not a test module itself (no test_ prefix)."""
@@ -14,9 +14,9 @@ import zmq
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
 from darkdaq_reader import crc32c  # noqa: E402
 
-DATA_MAGIC = 0x4D534B44
-ACK_MAGIC = 0x41534B44
-HELLO, ACK = 1, 2
+DATA_MAGIC = 0x32534B44
+CTL_MAGIC = 0x43534B44
+HELLO, WELCOME, ACK = 1, 2, 3
 
 
 def main():
@@ -25,11 +25,15 @@ def main():
     cp.read(sys.argv[2])
     st = cp["store"]
     ctx = zmq.Context()
-    pull = ctx.socket(zmq.PULL)
+    pull = push = ctx.socket(zmq.DEALER)
     pull.connect(st["data"])
-    push = ctx.socket(zmq.PUSH)
-    push.connect(st["ack"])
-    push.send(struct.pack("<IIIIQ", ACK_MAGIC, HELLO, 0, 0, 0))
+    session = sender = 0
+    while not session:
+        push.send(struct.pack("<IIIIIIQ", CTL_MAGIC, HELLO, 0, 0, 0, 0, 0))
+        if pull.poll(1000):
+            m = pull.recv()
+            if struct.unpack_from("<II", m) == (CTL_MAGIC, WELCOME):
+                session, _, sender = struct.unpack_from("<III", m, 8)
     files = {}      # run -> [file, next seq]
     while True:
         batch = [pull.recv()]
@@ -40,9 +44,10 @@ def main():
                 break
         acks = {}
         for m in batch:
-            magic, run, seq = struct.unpack_from("<IIQ", m)
-            assert magic == DATA_MAGIC
-            payload = m[16:]
+            magic, run, ses, _, seq = struct.unpack_from("<IIIIQ", m)
+            if magic != DATA_MAGIC or ses != session:
+                continue
+            payload = m[24:]
             if run not in files:
                 if seq != 0:
                     continue
@@ -63,7 +68,7 @@ def main():
         for run, seq in acks.items():
             if files[run][0] is not None:
                 files[run][0].flush()
-            push.send(struct.pack("<IIIIQ", ACK_MAGIC, ACK, run, 0, seq))
+            push.send(struct.pack("<IIIIIIQ", CTL_MAGIC, ACK, session, run, sender, 0, seq))
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ TEST(defaults)
         CHECK_STR(c.daemon.control, "tcp://127.0.0.1:5555");
         CHECK_STR(c.daemon.monitor, "tcp://127.0.0.1:5556");
         CHECK_STR(c.daemon.storage, "tcp://127.0.0.1:5557");
-        CHECK_STR(c.daemon.storage_ack, "tcp://127.0.0.1:5558");
+        CHECK_EQ_U(c.daemon.sender_id, 1);
         CHECK_EQ_U(c.daemon.storage_buffer_bytes, 256u << 20);
         CHECK_EQ_U(c.daemon.busy_high_bytes, 192u << 20);
         CHECK_EQ_U(c.daemon.busy_low_bytes, 64u << 20);

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -56,7 +57,7 @@ class Live:
         self.tmp = tmp
         p = free_ports(4)
         self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage", "storage_ack"), p)}
+                   for k, v in zip(("control", "monitor", "storage"), p)}
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         text += "metrics =\n"      # off: the default port would clash between daemons
@@ -67,8 +68,8 @@ class Live:
         self.store_dir = tmp / "store"
         self.store_dir.mkdir()
         self.store_conf = tmp / "store.ini"
-        self.store_conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\n" % (
-            self.store_dir, self.ep["storage"], self.ep["storage_ack"]) + store_extra)
+        self.store_conf.write_text("[store]\ndir = %s\ndata = %s\n" % (
+            self.store_dir, self.ep["storage"]) + store_extra)
         self.log = open(tmp / "darkdaqd.log", "w+")
         self.start_daemon()
         self.store_log = open(tmp / "store.log", "w+")
@@ -331,8 +332,8 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     others = free_ports(3)
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
-                    "[source.a]\ndriver = sim\n" % (others[0], others[1], port, others[2]))
+                    "storage = tcp://127.0.0.1:%d\n"
+                    "[source.a]\ndriver = sim\n" % (others[0], others[1], port))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
     held.close()
@@ -473,6 +474,60 @@ def test_store_killed_mid_run_loses_nothing_the_daemon_held(tmp_path, live_facto
     assert reasons[-1] == "stop"
 
 
+def forge_all(lv, session):
+    """A foreign DEALER on the storage endpoint sends every store message,
+    forged: HELLO, ACK of seq 2^64-1, FULL, RESUME, NAK, each naming the
+    real session.  Returns the socket (still connected)."""
+    ctx = zmq.Context.instance()
+    rogue = ctx.socket(zmq.DEALER)
+    rogue.setsockopt(zmq.LINGER, 0)
+    rogue.connect(lv.ep["storage"])
+    for kind, seq in ((1, 0), (3, 2**64 - 1), (4, 0), (5, 0), (6, 5), (3, 2**64 - 1)):
+        rogue.send(struct.pack("<IIIIIIQ", 0x43534B44, kind, 0 if kind == 1 else session,
+                               7, 1, 0, seq))
+    return rogue
+
+
+@pytest.mark.parametrize("store_state", ["running", "paused", "restarting"])
+def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_state):
+    n = 6000
+    lv = live_factory(sim_sources(n, 23, rate=3000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "7")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 500, "the store to ack some")
+    session = lv.status()["storage"]["session"]
+    if store_state == "paused":
+        lv.store.send_signal(signal.SIGSTOP)
+    elif store_state == "restarting":
+        lv.store.kill()
+        lv.store.wait()
+    rogue = forge_all(lv, session)
+    lv.wait_for(lambda: lv.status()["storage"]["refused_hellos"] +
+                lv.status()["storage"]["forged"] >= 5, "the forgeries to be counted")
+    st = lv.status()["storage"]
+    assert st["forged"] == 5 and st["store_full"] is False, st
+    if store_state == "restarting":
+        # the rogue's HELLO found no live store: it holds the session but
+        # never ACKs; nothing is freed for it
+        assert st["session"] != session
+    else:
+        assert st["refused_hellos"] == 1 and st["session"] == session, st
+    if store_state == "paused":
+        lv.store.send_signal(signal.SIGCONT)
+    rogue.close()                       # a rogue that goes away frees the session
+    if store_state == "restarting":
+        lv.start_store()
+    lv.wait_for(lambda: lv.status()["builder"].get("events") == n, "every event built",
+                bound_s=120)
+    lv.wait_for(lambda: lv.status()["storage"]["held_records"] == 0,
+                "the store to take everything", bound_s=120)
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    triggers, reasons, _ = run_files_events(lv, 7)
+    assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
+    assert reasons[-1] == "stop"
+
+
 def test_daemon_killed_store_closes_after_silence_and_a_new_daemon_goes_on(
         tmp_path, live_factory):
     lv = live_factory(sim_sources(0, 22, rate=2000, events_key=False),
@@ -566,10 +621,10 @@ def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     (state / "last_run").write_text("run forty\n")
-    p = free_ports(4)
+    p = free_ports(3)
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\nstorage_ack = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\n"
                     "metrics =\nstate_dir = %s\n" % (*p, state) +
                     "[source.b0]\ndriver = sim\nboard = 0\nboards = 1\n")
     r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,

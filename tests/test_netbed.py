@@ -142,13 +142,13 @@ def test_ctl_on_another_host_runs_the_daemon_over_curve(tmp_path, bed):
     conf = tmp_path / "darkdaqd.ini"
     conf.write_text(
         "[daemon]\ncontrol = %s\nmonitor = tcp://127.0.0.1:5556\nstorage = tcp://127.0.0.1:5557\n"
-        "storage_ack = tcp://127.0.0.1:5558\nmetrics =\nstate_dir = %s\n[auth]\n"
+        "metrics =\nstate_dir = %s\n[auth]\n"
         "server_key = %s\nallowed_clients = %s\n" % (control, tmp_path / "state",
                                                     tmp_path / "server.key", allowed) +
         "".join("[source.board%d]\ndriver = sim\nboard = %d\nboards = 2\nseed = 5\n"
                 "events = 2000\nrate_hz = 2000\n" % (k, k) for k in range(2)))
     (tmp_path / "store.ini").write_text(
-        "[store]\ndir = %s\ndata = tcp://127.0.0.1:5557\nack = tcp://127.0.0.1:5558\n"
+        "[store]\ndir = %s\ndata = tcp://127.0.0.1:5557\n"
         % store_dir)
     log = open(tmp_path / "darkdaqd.log", "w")
     d = b.popen("readout", [program("darkdaqd"), "-c", conf], stderr=log,

@@ -48,7 +48,7 @@ class Daemon:
         self.tmp = tmp
         p = free_ports(5)
         self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage", "storage_ack"), p)}
+                   for k, v in zip(("control", "monitor", "storage"), p)}
         self.metrics_url = "http://127.0.0.1:%d/metrics" % p[4]
         self.conf = tmp / "darkdaqd.ini"
         self.conf.write_text("[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
@@ -62,8 +62,8 @@ class Daemon:
             self.store_dir = tmp / "store"
             self.store_dir.mkdir()
             conf = tmp / "store.ini"
-            conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\n" % (
-                self.store_dir, self.ep["storage"], self.ep["storage_ack"]))
+            conf.write_text("[store]\ndir = %s\ndata = %s\n" % (
+                self.store_dir, self.ep["storage"]))
             self.store_log = open(tmp / "store.log", "w+")
             self.store = subprocess.Popen(store_command(conf), stderr=self.store_log,
                                           stdout=subprocess.DEVNULL)

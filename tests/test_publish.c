@@ -1,5 +1,7 @@
 /* test_publish: the storage window over real ZeroMQ sockets (inproc), with
- * this test as the store.  Every record arrives once, in order, with its
+ * this test as the store (a DEALER that says HELLO and takes the session).
+ * Forged ACKs from another connection free nothing; a rogue connection is
+ * sent nothing.  Every record arrives once, in order, with its
  * bytes, while acks keep up, while they lag so that the window runs to its
  * end and wraps, and while the store stops acking so that records spill to
  * the heap; held bytes come back to zero. */
@@ -15,7 +17,8 @@
 #include "tagger.h"
 
 struct store {
-        void *data, *ack;
+        void *data, *ack;               /* the same DEALER */
+        uint32_t session;               /* from WELCOME */
         uint64_t next;                  /* seq expected next */
         uint64_t acked;                 /* records acked so far */
         uint64_t bad;                   /* out of order or wrong bytes */
@@ -43,13 +46,19 @@ static unsigned take(struct store *s, bool ack)
 
         zmq_msg_init(&m);
         while (zmq_msg_recv(&m, s->data, ZMQ_DONTWAIT) >= 0) {
-                uint32_t run;
-                uint64_t seq;
+                struct storage_data d;
+                struct storage_ctl w;
                 const uint8_t *pay;
                 size_t len;
-                bool ok = storage_data_parse(zmq_msg_data(&m), zmq_msg_size(&m), &run, &seq,
-                                             &pay, &len) == 0 && run == 3 && seq == s->next &&
-                          len == rec_len(seq);
+                if (storage_ctl_parse(zmq_msg_data(&m), zmq_msg_size(&m), &w) == 0 &&
+                    w.kind == STORAGE_WELCOME) {
+                        s->session = w.session;
+                        continue;
+                }
+                bool ok = storage_data_parse(zmq_msg_data(&m), zmq_msg_size(&m), &d, &pay,
+                                             &len) == 0 && d.run == 3 && d.seq == s->next &&
+                          d.session == s->session && d.sender == 1 && len == rec_len(d.seq);
+                uint64_t seq = d.seq;
 
                 for (size_t i = 0; ok && i < len; i++)
                         ok = pay[i] == pattern(seq, i);
@@ -59,14 +68,31 @@ static unsigned take(struct store *s, bool ack)
         }
         zmq_msg_close(&m);
         if (ack && s->next > s->acked) {
-                uint8_t a[STORAGE_ACK_BYTES];
+                uint8_t a[STORAGE_CTL_BYTES];
 
                 s->acked = s->next;
 
-                storage_ack_encode(a, &(struct storage_ack){ STORAGE_ACK, 3, s->next - 1 });
+                storage_ctl_encode(a, &(struct storage_ctl){ .kind = STORAGE_ACK,
+                                                            .session = s->session, .run = 3,
+                                                            .sender = 1, .seq = s->next - 1 });
                 zmq_send(s->ack, a, sizeof a, 0);
         }
         return n;
+}
+
+/* Says HELLO and waits (bounded) for the WELCOME. */
+static void hello(publish_t *p, struct store *s)
+{
+        uint8_t h[STORAGE_CTL_BYTES];
+        storage_ctl_encode(h, &(struct storage_ctl){ .kind = STORAGE_HELLO });
+        REQUIRE(zmq_send(s->ack, h, sizeof h, 0) == (int)sizeof h);
+        for (int i = 0; i < 100 && !s->session; i++) {
+                zmq_pollitem_t it = { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                publish_handle_acks(p);
+                take(s, false);
+        }
+        REQUIRE(s->session != 0);
 }
 
 static void append(publish_t *p, uint64_t seq)
@@ -115,7 +141,6 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
 
         config_default(&cfg);
         strcpy(cfg.daemon.storage, "inproc://test-storage");
-        strcpy(cfg.daemon.storage_ack, "inproc://test-ack");
         strcpy(cfg.daemon.monitor, "inproc://test-monitor");
         cfg.daemon.storage_buffer_bytes = 8u << 20;
         cfg.daemon.busy_high_bytes = 6u << 20;
@@ -123,11 +148,10 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;
         REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
-        s.data = zmq_socket(z, ZMQ_PULL);
-        s.ack = zmq_socket(z, ZMQ_PUSH);
+        s.data = s.ack = zmq_socket(z, ZMQ_DEALER);
         zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
         REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
-        REQUIRE(zmq_connect(s.ack, cfg.daemon.storage_ack) == 0);
+        hello(p, &s);
 
         /* acks keep up: a few records held at a time, ~50 MB through */
         for (int i = 0; i < 1000; i++) {
@@ -166,7 +190,6 @@ TEST(window_keeps_order_and_bytes_through_every_wrap)
         CHECK(c.held_bytes == 0 && c.acked == 2300);
 
         zmq_close(s.data);
-        zmq_close(s.ack);
         publish_free(p);
         zmq_ctx_term(z);
 }
@@ -203,6 +226,71 @@ static void await_subscription(publish_t *p)
 
 /* Samples go out only under topics someone subscribed to (prefixes, as
  * SUB sockets match), and stop when the subscription goes. */
+/* A second connection's HELLO, ACK, FULL and NAK count for nothing while
+ * the session's store lives, and it is sent no record. */
+TEST(forged_messages_from_another_connection_change_nothing)
+{
+        struct darkdaq_config cfg;
+        uint32_t prescale[16];
+        void *z = zmq_ctx_new();
+        publish_t *p = NULL;
+        struct store s = { 0 };
+        struct publish_counters c;
+        char err[256];
+        uint8_t m[STORAGE_CTL_BYTES];
+
+        config_default(&cfg);
+        strcpy(cfg.daemon.storage, "inproc://test3-storage");
+        strcpy(cfg.daemon.monitor, "inproc://test3-monitor");
+        for (int i = 0; i < 16; i++)
+                prescale[i] = 1;
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
+        s.data = s.ack = zmq_socket(z, ZMQ_DEALER);
+        REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
+        hello(p, &s);
+        for (uint64_t q = 0; q < 10; q++)
+                append(p, q);
+        publish_flush(p);
+
+        void *rogue = zmq_socket(z, ZMQ_DEALER);
+        REQUIRE(zmq_connect(rogue, cfg.daemon.storage) == 0);
+        static const enum storage_kind kinds[] = { STORAGE_HELLO, STORAGE_ACK, STORAGE_FULL,
+                                                   STORAGE_NAK, STORAGE_ACK };
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                struct storage_ctl f = { .kind = kinds[i], .run = 3, .sender = 1,
+                                         .seq = i == 4 ? UINT64_MAX : 9,
+                                         .session = kinds[i] == STORAGE_HELLO ? 0 : s.session };
+                storage_ctl_encode(m, &f);
+                REQUIRE(zmq_send(rogue, m, sizeof m, 0) == (int)sizeof m);
+        }
+        /* the real store, ACKing beyond what it was sent: refused too */
+        storage_ctl_encode(m, &(struct storage_ctl){ .kind = STORAGE_ACK, .session = s.session,
+                                                    .run = 3, .sender = 1, .seq = 10 });
+        REQUIRE(zmq_send(s.ack, m, sizeof m, 0) == (int)sizeof m);
+        for (int i = 0; i < 100; i++) {
+                zmq_pollitem_t it = { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                publish_handle_acks(p);
+                publish_get_counters(p, &c);
+                if (c.refused_msgs == 6)
+                        break;
+        }
+        publish_get_counters(p, &c);
+        CHECK_EQ_U(c.refused_hellos, 1);
+        CHECK_EQ_U(c.forged, 4);
+        CHECK_EQ_U(c.bad_acks, 1);
+        CHECK_EQ_U(c.held_records, 10);
+        CHECK(!c.store_full && !publish_busy(p));
+        CHECK_EQ_U(c.refused_records, 0);
+        zmq_pollitem_t it = { rogue, 0, ZMQ_POLLIN, 0 };
+        CHECK_EQ_I(zmq_poll(&it, 1, 0), 0);     /* the rogue got nothing */
+        settle(p, &s, 10);
+        zmq_close(rogue);
+        zmq_close(s.data);
+        publish_free(p);
+        zmq_ctx_term(z);
+}
+
 TEST(monitor_sends_only_what_is_subscribed)
 {
         struct darkdaq_config cfg;
@@ -216,7 +304,6 @@ TEST(monitor_sends_only_what_is_subscribed)
 
         config_default(&cfg);
         strcpy(cfg.daemon.storage, "inproc://test2-storage");
-        strcpy(cfg.daemon.storage_ack, "inproc://test2-ack");
         strcpy(cfg.daemon.monitor, "inproc://test2-monitor");
         for (int i = 0; i < 16; i++)
                 prescale[i] = 1;

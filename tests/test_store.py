@@ -19,9 +19,10 @@ import darkdaq_pb2 as pb
 from conftest import program
 from darkdaq_reader import RunFile, crc32c
 
-DATA_MAGIC = 0x4D534B44
-ACK_MAGIC = 0x41534B44
-HELLO, ACK, FULL, RESUME = 1, 2, 3, 4
+DATA_MAGIC = 0x32534B44          # "DKS2"
+CTL_MAGIC = 0x43534B44           # "DKSC"
+HELLO, WELCOME, ACK, FULL, RESUME, NAK = 1, 2, 3, 4, 5, 6
+SENDER = 7
 BOUND_S = 30            # catches hangs only
 
 
@@ -59,36 +60,59 @@ def trailer(counts, reason="stop", records=0):
 
 # ---- the daemon's side ----------------------------------------------------------
 
+def ctl(kind, session, run=0, seq=0, sender=SENDER):
+    return struct.pack("<IIIIIIQ", CTL_MAGIC, kind, session, run, sender, 0, seq)
+
+
 class FakeDaemon:
-    """Binds the storage PUSH and the ack PULL on free ports (port 0)."""
+    """Binds the storage ROUTER on a free port (port 0) and plays the
+    daemon's side of channel v2: a HELLO gets a session (WELCOME), records go
+    to the session's connection only."""
 
     def __init__(self):
         self.ctx = zmq.Context()
-        self.push = self.ctx.socket(zmq.PUSH)
-        self.push.setsockopt(zmq.LINGER, 0)
-        self.push.bind("tcp://127.0.0.1:*")
-        self.pull = self.ctx.socket(zmq.PULL)
-        self.pull.setsockopt(zmq.LINGER, 0)
-        self.pull.bind("tcp://127.0.0.1:*")
-        self.data_ep = self.push.getsockopt(zmq.LAST_ENDPOINT).decode()
-        self.ack_ep = self.pull.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        # a full queue blocks the send instead of dropping the record, as
+        # darkdaqd's window holds it
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.bind("tcp://127.0.0.1:*")
+        self.data_ep = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
+        self.peer = None
+        self.session = 0
+        self.sessions = 0
         self.acked = {}         # run -> highest seq ACKed
+        self.naks = []          # (run, seq) of every NAK
         self.kinds = []         # every message kind received, in order
 
-    def send(self, run, seq, rec):
-        self.push.send(struct.pack("<IIQ", DATA_MAGIC, run, seq) + rec)
+    def send(self, run, seq, rec, session=None, sender=SENDER):
+        self.send_raw(struct.pack("<IIIIQ", DATA_MAGIC, run,
+                                  self.session if session is None else session, sender, seq) + rec)
+
+    def send_raw(self, m):
+        self.router.send_multipart([self.peer, m])
 
     def next_msg(self, timeout_s=BOUND_S):
-        """The next ack-socket message as (kind, run, seq), or None at timeout."""
-        if not self.pull.poll(int(timeout_s * 1000)):
+        """The next store message as (kind, run, seq), or None at timeout."""
+        if not self.router.poll(int(timeout_s * 1000)):
             return None
-        m = self.pull.recv()
-        assert len(m) == 24
-        magic, kind, run, reserved, seq = struct.unpack("<IIIIQ", m)
-        assert magic == ACK_MAGIC and reserved == 0 and kind in (HELLO, ACK, FULL, RESUME)
+        peer, m = self.router.recv_multipart()
+        assert len(m) == 32
+        magic, kind, session, run, sender, reserved, seq = struct.unpack("<IIIIIIQ", m)
+        assert magic == CTL_MAGIC and reserved == 0 and kind in (HELLO, ACK, FULL, RESUME, NAK)
         self.kinds.append(kind)
+        if kind == HELLO:
+            if peer != self.peer:
+                self.peer = peer
+                self.sessions += 1
+                self.session = 0x5E550000 + self.sessions
+            self.router.send_multipart([peer, ctl(WELCOME, self.session)])
+        else:
+            assert session == self.session and peer == self.peer and sender == SENDER, m
         if kind == ACK:
             self.acked[run] = max(self.acked.get(run, -1), seq)
+        if kind == NAK:
+            self.naks.append((run, seq))
         return kind, run, seq
 
     def wait_kind(self, kind):
@@ -121,8 +145,8 @@ class Store:
         self.dir = tmp / "runs"
         self.dir.mkdir(exist_ok=True)
         self.conf = tmp / (name + ".ini")
-        self.conf.write_text("[store]\ndir = %s\ndata = %s\nack = %s\nmin_free_bytes = 0\n%s" % (
-            self.dir, daemon.data_ep, daemon.ack_ep, extra))
+        self.conf.write_text("[store]\ndir = %s\ndata = %s\nmin_free_bytes = 0\n%s" % (
+            self.dir, daemon.data_ep, extra))
         self.log_path = tmp / (name + ".log")
         self.log_file = open(self.log_path, "w+")
         self.p = subprocess.Popen([program("darkdaq-store"), "-c", str(self.conf)],
@@ -420,17 +444,62 @@ def test_sigkill_then_restart_keeps_every_record_once(tmp_path, daemon, stores):
     assert s2.stop() == 0
 
 
-def test_run_without_its_header_gets_one_made_by_the_store(tmp_path, daemon, stores):
+def wait_log(s, text):
+    deadline = time.monotonic() + BOUND_S
+    while text not in s.log():
+        assert time.monotonic() < deadline, "no %r in the store's log:\n%s" % (text, s.log())
+        time.sleep(0.05)        # polls the log file; the bound only catches hangs
+
+
+def test_records_without_a_run_header_open_no_file(tmp_path, daemon, stores):
     s = start(stores, tmp_path, daemon)
     for i in range(10, 20):
         daemon.send(8, i, event(i))
     daemon.send(8, 20, trailer({"events": 10}))
+    wait_log(s, "without a run header")
+    assert list(s.dir.iterdir()) == []
+    # the header, sent first in the next session, opens the file
+    daemon.send(8, 0, header(8))
+    for i in range(1, 20):
+        daemon.send(8, i, event(i))
+    daemon.send(8, 20, trailer({"events": 19}))
     daemon.wait_ack(8, 20)
     recs = check_closed_file(s.dir / "run-000008-000.dkr", 0, last=True)
-    assert "store restart" in recs[0].run_header.software_version
-    assert recs[0].run_header.run == 8
-    assert [r.event.trigger for r in recs[1:-1]] == list(range(10, 20))
+    assert [r.event.trigger for r in recs[1:-1]] == list(range(1, 20))
     assert s.stop() == 0
+
+
+def test_garbage_record_is_refused_kept_and_nakked(tmp_path, daemon, stores):
+    s = start(stores, tmp_path, daemon)
+    daemon.send(3, 0, header(3))
+    garbage = b"\xff\xff\xff\xff not a record"
+    for i in range(1, 21):
+        daemon.send(3, i, garbage if i == 7 else event(i))
+    daemon.send(3, 21, trailer({"events": 19}))
+    daemon.wait_ack(3, 21)
+    assert daemon.naks == [(3, 7)]
+    rej = (s.dir / "run-000003.rejects").read_bytes()
+    magic, length, sender, _, seq = struct.unpack_from("<IIIIQ", rej)
+    assert (magic, length, sender, seq) == (0x4A524B44, len(garbage), SENDER, 7)
+    assert rej[24:] == garbage
+    triggers = []
+    for f in sorted(s.dir.glob("run-000003-*.dkr")):
+        triggers += [r.event.trigger for r in RunFile(str(f)) if r.WhichOneof("body") == "event"]
+    assert triggers == [i for i in range(1, 21) if i != 7]
+    # garbage prefixes and records of another session open no file
+    for run in range(100, 150):
+        daemon.send_raw(struct.pack("<IIIIQ", DATA_MAGIC, run, daemon.session, SENDER, 0) +
+                        b"\x0a\x05garbage")
+        daemon.send(run + 100, 0, header(run + 100), session=daemon.session ^ 1)
+        daemon.send_raw(b"DKS2" + bytes(run % 30))
+    daemon.send(9, 0, header(9))            # taken in order: all of the above came first
+    daemon.wait_ack(9, 0)
+    assert s.stop() == 0
+    names = sorted(p.name for p in s.dir.iterdir())
+    assert not [n for n in names if n.startswith("run-0001") or n.startswith("run-0002")], names
+    log = s.log()
+    assert "30 bad messages, 70 of another session" in log, log
+    assert "1 refused records, 50 without a run header" in log, log
 
 
 def test_disk_below_floor_sends_full_and_writes_nothing(tmp_path, daemon, stores):
@@ -479,7 +548,7 @@ def test_help_lists_every_key_with_its_default():
     p = subprocess.run([program("darkdaq-store"), "--help"], capture_output=True, text=True,
                        timeout=BOUND_S)
     assert p.returncode == 0
-    for line in ("data = tcp://127.0.0.1:5557", "ack = tcp://127.0.0.1:5558", "dir =",
+    for line in ("data = tcp://127.0.0.1:5557", "dir =",
                  "max_file_bytes = 1073741824", "max_file_seconds = 3600",
                  "min_free_bytes = 1073741824", "silence_close_ms = 30000",
                  "ack_interval_ms = 100"):

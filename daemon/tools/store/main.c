@@ -1,7 +1,7 @@
-/* darkdaq-store: the storage writer.  Connects a PULL socket to darkdaqd's
- * storage PUSH and a PUSH socket to its storage_ack PULL, writes every
- * record into run files (store.c) and says HELLO/ACK/FULL/RESUME
- * (storage_proto.h).  This file owns the sockets, signals and the loop. */
+/* darkdaq-store: the storage writer.  Connects a DEALER socket to
+ * darkdaqd's storage ROUTER (channel v2, storage_proto.h), writes every
+ * record into run files (store.c) and says HELLO/ACK/FULL/RESUME/NAK on the
+ * same socket.  This file owns the socket, signals and the loop. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -29,16 +29,16 @@
 #define STATUS_EVERY_MS         1000            /* STATUS= for systemctl status, this often */
 
 struct sender {
-        void *push;                     /* the ack socket */
+        void *push;                     /* the DEALER: data in, acks out */
         uint64_t failed;                /* sends that found the queue full */
         uint64_t logged_ms;
 };
 
-static void s_send(void *ctx, const struct storage_ack *a)
+static void s_send(void *ctx, const struct storage_ctl *a)
 {
         struct sender *sd = ctx;
-        uint8_t buf[STORAGE_ACK_BYTES];
-        storage_ack_encode(buf, a);
+        uint8_t buf[STORAGE_CTL_BYTES];
+        storage_ctl_encode(buf, a);
         if (zmq_send(sd->push, buf, sizeof buf, ZMQ_DONTWAIT) == (int)sizeof buf)
                 return;
         sd->failed++;
@@ -66,14 +66,15 @@ static void s_usage(FILE *out)
               "Configuration keys and defaults:\n", out);
         store_config_print_defaults(out);
         fputs("\n"
-              "Protocol (daemon/storage_proto.h): HELLO at start, so that the daemon sends\n"
-              "again every record not yet ACKed; records of a run already on disk are\n"
-              "skipped.  ACK (highest seq fsync'd) at most every ack_interval_ms, and at once\n"
+              "Protocol (storage channel v2, proto/storage-channel.md): HELLO until the\n"
+              "daemon's WELCOME names our session; it then sends every record not yet\n"
+              "ACKed, the run header first; records of a run already on disk are skipped, a\n"
+              "record that does not parse goes to run-NNNNNN.rejects and is NAKed.  ACK (highest seq fsync'd) at most every ack_interval_ms, and at once\n"
               "after a run trailer.  Below min_free_bytes: FULL, no intake, RESUME when space\n"
               "returns.  A run silent for silence_close_ms is closed (end_reason \"silence\").\n"
               "SIGTERM/SIGINT close every open file (end_reason \"signal\").  SIGHUP reloads\n"
               "min_free_bytes, silence_close_ms, ack_interval_ms, and max_file_bytes and\n"
-              "max_file_seconds for the files opened after it; dir, data and ack need a\n"
+              "max_file_seconds for the files opened after it; dir and data need a\n"
               "restart.  Under systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1 at half\n"
               "WatchdogSec=, STOPPING=1.  At start, files a\n"
               "killed store left as NAME.part are read to their last whole frame and renamed\n"
@@ -89,13 +90,13 @@ struct loop {
         store_t *s;
         struct sender sd;               /* the ack socket, for store.c's callback */
         void *zctx;
-        void *pull;                     /* the data socket */
+        void *pull;                     /* the DEALER (the same socket as sd.push) */
+        void *events;                   /* PAIR: its connection events */
         int sigfd;                      /* SIGTERM and SIGINT; -1 before it is made */
         zmq_msg_t msg;                  /* the last data message received */
         bool paused;                    /* FULL sent: the data socket is not read */
         bool held;                      /* msg's record is not stored yet (no room for its file) */
         uint64_t next_disk_ms;          /* CLOCK_MONOTONIC of the next disk check */
-        uint64_t bad, bad_logged_ms;    /* messages without the DKSM prefix since the last log */
         uint64_t wd_interval_ms;        /* WATCHDOG=1 this often; 0: no watchdog */
         uint64_t wd_next_ms;            /* CLOCK_MONOTONIC of the next WATCHDOG=1 */
         uint64_t status_at_ms;          /* the last STATUS= */
@@ -167,21 +168,22 @@ static int s_open(struct loop *lp)
                 return 1;
         }
         lp->zctx = zmq_ctx_new();
-        lp->pull = zmq_socket(lp->zctx, ZMQ_PULL);
-        lp->sd.push = zmq_socket(lp->zctx, ZMQ_PUSH);
+        lp->pull = lp->sd.push = zmq_socket(lp->zctx, ZMQ_DEALER);
         int linger = 2000;
         zmq_setsockopt(lp->sd.push, ZMQ_LINGER, &linger, sizeof linger);
-        linger = 0;
-        zmq_setsockopt(lp->pull, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(lp->pull, cfg->data) < 0 || zmq_connect(lp->sd.push, cfg->ack) < 0) {
-                store_log("cannot connect to %s or %s: %s; exiting", cfg->data, cfg->ack,
+        lp->events = zmq_socket(lp->zctx, ZMQ_PAIR);
+        if (!lp->events ||
+            zmq_socket_monitor(lp->pull, "inproc://store-events", ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+            zmq_connect(lp->events, "inproc://store-events") < 0 ||
+            zmq_connect(lp->pull, cfg->data) < 0) {
+                store_log("cannot connect to %s: %s; exiting", cfg->data,
                           zmq_strerror(zmq_errno()));
                 return 1;
         }
-        store_log("darkdaq-store %s: dir %s, data %s (PULL), ack %s (PUSH), max_file_bytes %"
+        store_log("darkdaq-store %s: dir %s, data %s (DEALER), max_file_bytes %"
                   PRIu64 ", max_file_seconds %" PRIu64 ", min_free_bytes %" PRIu64
                   ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
-                  cfg->dir, cfg->data, cfg->ack, cfg->max_file_bytes, cfg->max_file_seconds,
+                  cfg->dir, cfg->data, cfg->max_file_bytes, cfg->max_file_seconds,
                   cfg->min_free_bytes, cfg->silence_close_ms, cfg->ack_interval_ms);
         return 0;
 }
@@ -190,10 +192,12 @@ static int s_open(struct loop *lp)
 static void s_close(struct loop *lp)
 {
         zmq_msg_close(&lp->msg);
-        if (lp->pull)
+        if (lp->pull) {
+                zmq_socket_monitor(lp->pull, NULL, 0);
                 zmq_close(lp->pull);
-        if (lp->sd.push)
-                zmq_close(lp->sd.push);
+        }
+        if (lp->events)
+                zmq_close(lp->events);
         if (lp->zctx)
                 zmq_ctx_term(lp->zctx);
         lp->s = store_free(lp->s);
@@ -216,12 +220,8 @@ static void s_pause(struct loop *lp, uint64_t now, const char *why)
  * still no room for its file. */
 static bool s_store_held(struct loop *lp, uint64_t now)
 {
-        size_t len = zmq_msg_size(&lp->msg);
-        const uint8_t *payload;
-        uint32_t run;
-        uint64_t seq;
-        storage_data_parse(zmq_msg_data(&lp->msg), len, &run, &seq, &payload, &len);
-        return store_data(lp->s, run, seq, payload, len, now) != -EAGAIN;
+        return store_message(lp->s, zmq_msg_data(&lp->msg), zmq_msg_size(&lp->msg), now) !=
+               -EAGAIN;
 }
 
 /* Every DISK_CHECK_MS, or after DISK_CHECK_BYTES: pauses when the disk is
@@ -362,7 +362,6 @@ static void s_reload(struct loop *lp)
         S_U64(max_file_seconds);
         S_STR(dir);
         S_STR(data);
-        S_STR(ack);
 #undef S_U64
 #undef S_STR
         s_file_hash(lp->conf, hash);
@@ -371,19 +370,6 @@ static void s_reload(struct loop *lp)
                   strstr(changed, "max_file_") ? " (file limits from the next file)" : "",
                   rn ? "; needs a restart, not applied: " : "", restart);
         lp->next_disk_ms = 0;   /* min_free_bytes may have moved: check now */
-}
-
-/* A data message without the DKSM prefix: counted, logged at most every
- * LOG_EVERY_MS. */
-static void s_bad_message(struct loop *lp, uint64_t now)
-{
-        lp->bad++;
-        if (now - lp->bad_logged_ms >= LOG_EVERY_MS) {
-                store_log("data socket: %" PRIu64 " message(s) without "
-                          "the DKSM prefix ignored", lp->bad);
-                lp->bad = 0;
-                lp->bad_logged_ms = now;
-        }
 }
 
 /* Stores up to BATCH_MAX waiting data messages; stops early on a pause, or
@@ -395,16 +381,13 @@ static void s_receive(struct loop *lp, uint64_t now)
         for (int i = 0; i < BATCH_MAX; i++) {
                 if (zmq_msg_recv(&lp->msg, lp->pull, ZMQ_DONTWAIT) < 0)
                         break;
+                struct storage_data d = { 0 };
                 const uint8_t *payload;
                 size_t len;
-                uint32_t run;
-                uint64_t seq;
-                if (storage_data_parse(zmq_msg_data(&lp->msg), zmq_msg_size(&lp->msg), &run,
-                                       &seq, &payload, &len) < 0) {
-                        s_bad_message(lp, now);
-                        continue;
-                }
-                int r = store_data(lp->s, run, seq, payload, len, now);
+                storage_data_parse(zmq_msg_data(&lp->msg), zmq_msg_size(&lp->msg), &d, &payload,
+                                   &len);
+                uint32_t run = d.run;
+                int r = store_message(lp->s, zmq_msg_data(&lp->msg), zmq_msg_size(&lp->msg), now);
                 if (r == -EAGAIN) {
                         uint64_t avail = 0;
                         store_disk_ok(lp->s, &avail);
@@ -427,6 +410,23 @@ static void s_receive(struct loop *lp, uint64_t now)
         }
 }
 
+/* A handshake with the daemon (at start, or again: maybe a new daemon):
+ * our session may be gone, ask for one. */
+static void s_connection_events(struct loop *lp, uint64_t now)
+{
+        zmq_msg_t m;
+        bool handshake = false;
+        zmq_msg_init(&m);
+        while (zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0) {
+                handshake |= zmq_msg_more(&m);
+                while (zmq_msg_more(&m) && zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0)
+                        ;
+        }
+        zmq_msg_close(&m);
+        if (handshake)
+                store_reconnected(lp->s, now);
+}
+
 /* Polls the signal descriptor and (unless paused) the data socket until
  * SIGTERM or SIGINT, whose name goes to *signame.  Returns 0, or 1 when the
  * poll failed (logged). */
@@ -438,11 +438,13 @@ static int s_loop(struct loop *lp, const char **signame)
                 s_notify_tick(lp, now, false);
                 int timeout = s_timeout_ms(lp, now);
 
-                zmq_pollitem_t items[2] = {
+                zmq_pollitem_t items[3] = {
                         { .fd = lp->sigfd, .events = ZMQ_POLLIN },
+                        { .socket = lp->events, .events = ZMQ_POLLIN },
                         { .socket = lp->pull, .events = ZMQ_POLLIN },
                 };
-                int n = zmq_poll(items, lp->paused ? 1 : 2, timeout);
+                bool data = !lp->paused || !store_has_session(lp->s);
+                int n = zmq_poll(items, data ? 3 : 2, timeout);
                 if (n < 0) {
                         if (zmq_errno() == EINTR)
                                 continue;
@@ -461,7 +463,9 @@ static int s_loop(struct loop *lp, const char **signame)
                         s_notified(lp, notify_stopping(), "STOPPING=1");
                         return 0;
                 }
-                if (!lp->paused && (items[1].revents & ZMQ_POLLIN))
+                if (items[1].revents & ZMQ_POLLIN)
+                        s_connection_events(lp, clock_mono_ms());
+                if (data && (items[2].revents & ZMQ_POLLIN))
                         s_receive(lp, clock_mono_ms());
         }
 }
@@ -498,8 +502,15 @@ static int s_run(const char *conf)
                 status = s_loop(&lp, &signame);
                 now = clock_mono_ms();
                 int closed = store_close_all(lp.s, "signal", now);
-                store_log("%s: closed %d open file(s) with end_reason \"signal\"; exiting",
-                          signame, closed);
+                struct store_counters c;
+                store_get_counters(lp.s, &c);
+                store_log("%s: closed %d open file(s) with end_reason \"signal\"; over this "
+                          "store's life: %" PRIu64 " session(s), %" PRIu64 " bad messages, %"
+                          PRIu64 " of another session, %" PRIu64 " of another sender, %" PRIu64
+                          " refused records, %" PRIu64 " without a run header, %" PRIu64
+                          " header conflicts; exiting", signame, closed, c.sessions,
+                          c.bad_messages, c.other_session, c.other_sender, c.rejected,
+                          c.headerless, c.header_conflicts);
         }
         s_close(&lp);
         return status;

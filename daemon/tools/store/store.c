@@ -57,6 +57,9 @@ struct run_state {
         uint64_t skipped, dropped;      /* duplicates and out-of-order records, to log */
         uint64_t skip_lo, skip_hi;      /* seq range of the skipped ones not yet logged */
         uint64_t pending_ms;            /* when the skips or drops not yet logged began */
+        uint32_t rx_session;            /* the session rx_hi belongs to */
+        uint64_t rx_hi;                 /* highest seq received in it: ACKs go no further */
+        uint32_t conflict_session;      /* a different header came in this session: refused */
 };
 
 struct store {
@@ -74,6 +77,12 @@ struct store {
         uint64_t records_written;       /* records appended to files, since start */
         uint8_t *scratch;               /* headers and trailers packed here */
         size_t scratch_cap;
+        uint32_t session, sender;       /* ours (WELCOME), and the daemon's sender id */
+        uint8_t *arena;                 /* every record is unpacked here to check it */
+        size_t arena_cap, arena_used;
+        bool arena_short;               /* the last unpack ran out of arena */
+        uint64_t logged_ms;             /* drops of the counters below, logged this often */
+        struct store_counters c;
 };
 
 void store_log(const char *fmt, ...)
@@ -120,6 +129,7 @@ store_t *store_free(store_t *s)
                 s_run_clear(&s->runs[i]);
         close(s->dir_fd);
         free(s->scratch);
+        free(s->arena);
         free(s);
         return NULL;
 }
@@ -148,17 +158,23 @@ static Darkdaq__Record *s_copy(store_t *s, const Darkdaq__Record *rec)
         return darkdaq__record__unpack(NULL, n, buf);
 }
 
-static void s_send(store_t *s, enum storage_ack_kind kind, uint32_t run, uint64_t seq)
+static void s_send(store_t *s, enum storage_kind kind, uint32_t run, uint64_t seq)
 {
-        struct storage_ack a = { .kind = kind, .run = run, .seq = seq };
-        s->send(s->send_ctx, &a);
+        struct storage_ctl c = { .kind = kind, .session = kind == STORAGE_HELLO ? 0 : s->session,
+                                 .run = run, .sender = s->sender, .seq = seq };
+        if (kind != STORAGE_HELLO && !s->session)
+                return;         /* nobody to say it to yet */
+        s->send(s->send_ctx, &c);
 }
 
+/* ACKs what is on disk, as far as this session has sent it: the daemon
+ * refuses an ACK beyond what it sent in the session. */
 static void s_ack(store_t *s, struct run_state *r)
 {
-        if (!r->seq_known)
+        if (!r->seq_known || !s->session || r->rx_session != s->session)
                 return;
-        s_send(s, STORAGE_ACK, r->run, r->last_seq);
+        uint64_t seq = r->last_seq < r->rx_hi ? r->last_seq : r->rx_hi;
+        s_send(s, STORAGE_ACK, r->run, seq);
         r->acked = true;
         r->acked_seq = r->last_seq;
         r->ack_due = false;
@@ -494,26 +510,6 @@ static const Darkdaq__RunHeader *s_hdr(const struct run_state *r)
         return r->hdr ? r->hdr->run_header : NULL;
 }
 
-static int s_synth_header(store_t *s, struct run_state *r)
-{
-        static char note[] = "darkdaq-store " DARKDAQ_VERSION ": run continued after a store "
-                             "restart; the daemon's run header was not seen";
-        char hash[SHA256_HEX_BYTES];
-        Darkdaq__Record rec = DARKDAQ__RECORD__INIT;
-        Darkdaq__RunHeader h = DARKDAQ__RUN_HEADER__INIT;
-
-        sha256_hex("", 0, hash);
-        h.run = r->run;
-        h.config_text = (char *)"";
-        h.config_hash = hash;
-        h.software_version = note;
-        rec.body_case = DARKDAQ__RECORD__BODY_RUN_HEADER;
-        rec.run_header = &h;
-        r->hdr = s_copy(s, &rec);
-        r->hdr_synth = true;
-        return r->hdr ? 0 : -ENOMEM;
-}
-
 static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t first_seq,
                   uint64_t now_ms)
 {
@@ -748,14 +744,94 @@ static void s_log_skips(struct run_state *r, uint64_t now_ms, bool force)
         r->skipped = r->dropped = 0;
 }
 
-static bool s_same_start(const struct run_state *r, const uint8_t *rec, size_t len)
+/* Is the header h (checked) the run's header on disk? */
+static bool s_same_header(const struct run_state *r, const Darkdaq__Record *h)
 {
-        Darkdaq__Record *h = darkdaq__record__unpack(NULL, len, rec);
-        bool same = h && h->run_header && r->hdr && !r->hdr_synth &&
-                    h->run_header->start_time_ns == r->hdr->run_header->start_time_ns;
-        if (h)
-                darkdaq__record__free_unpacked(h, NULL);
-        return same || !r->hdr || r->hdr_synth;
+        const Darkdaq__RunHeader *a = h->run_header, *b = r->hdr ? r->hdr->run_header : NULL;
+        if (!b || r->hdr_synth)
+                return !b;
+        return a->start_time_ns == b->start_time_ns && !strcmp(a->config_hash, b->config_hash) &&
+               !strcmp(a->software_version, b->software_version);
+}
+
+/* ---- checking a record without allocating ------------------------------------ */
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+        store_t *s = data;
+        size = (size + 15) & ~(size_t)15;
+        if (size > s->arena_cap - s->arena_used) {
+                s->arena_short = true;
+                return NULL;
+        }
+        void *p = s->arena + s->arena_used;
+        s->arena_used += size;
+        return p;
+}
+
+static void s_arena_free(void *data, void *ptr)
+{
+        (void)data;
+        (void)ptr;
+}
+
+/* Unpacks rec into the arena (grown, rarely, when a record needs more).
+ * Returns the Record, valid until the next call, or NULL: it does not parse. */
+static const Darkdaq__Record *s_check(store_t *s, const uint8_t *rec, size_t len)
+{
+        ProtobufCAllocator al = { s_arena_alloc, s_arena_free, s };
+        for (;;) {
+                s->arena_used = 0;
+                s->arena_short = false;
+                Darkdaq__Record *r = darkdaq__record__unpack(&al, len, rec);
+                if (r)
+                        return r->body_case != DARKDAQ__RECORD__BODY__NOT_SET ? r : NULL;
+                size_t want = s->arena_cap ? s->arena_cap * 2 : 1u << 16;
+                if (!s->arena_short || want > (64u << 20) + 8 * len)
+                        return NULL;
+                uint8_t *p = realloc(s->arena, want);
+                if (!p)
+                        return NULL;
+                s->arena = p;
+                s->arena_cap = want;
+        }
+}
+
+/* Keeps a refused record in dir/run-NNNNNN.rejects: per record u32 "DKRJ",
+ * u32 length, u32 sender, u32 0, u64 seq, then its bytes; fsync'd. */
+static int s_reject_file(store_t *s, uint32_t run, uint32_t sender, uint64_t seq,
+                         const uint8_t *rec, size_t len)
+{
+        char name[64];
+        uint8_t h[24];
+        uint32_t v[4] = { 0x4A524B44u, (uint32_t)len, sender, 0 };
+        snprintf(name, sizeof name, "run-%06" PRIu32 ".rejects", run);
+        int fd = openat(s->dir_fd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        for (int i = 0; i < 4; i++)
+                for (int k = 0; k < 4; k++)
+                        h[4 * i + k] = (uint8_t)(v[i] >> (8 * k));
+        for (int k = 0; k < 8; k++)
+                h[16 + k] = (uint8_t)(seq >> (8 * k));
+        int r = 0;
+        if (write(fd, h, sizeof h) != (ssize_t)sizeof h ||
+            (len && write(fd, rec, len) != (ssize_t)len) || fsync(fd) < 0)
+                r = errno ? -errno : -EIO;
+        close(fd);
+        return r;
+}
+
+static void s_count_log(store_t *s, uint64_t now_ms, const char *what)
+{
+        if (now_ms - s->logged_ms < LOG_EVERY_MS)
+                return;
+        s->logged_ms = now_ms;
+        store_log("data socket: %s (so far: %" PRIu64 " bad messages, %" PRIu64 " of another "
+                  "session, %" PRIu64 " of another sender, %" PRIu64 " refused records, %" PRIu64
+                  " without a run header, %" PRIu64 " header conflicts)", what, s->c.bad_messages,
+                  s->c.other_session, s->c.other_sender, s->c.rejected, s->c.headerless,
+                  s->c.header_conflicts);
 }
 
 /* Frames in f so far, its header included (once per record: a small copy). */
@@ -766,32 +842,97 @@ static uint64_t s_records_in_file(const store_file_t *f)
         return c.records;
 }
 
-int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_t len,
-               uint64_t now_ms)
+/* A record that does not read back: kept in the reject file, NAKed, and
+ * settled as handled.  The file is closed after it, so that every file's
+ * frames still carry consecutive seqs (what restart recovery relies on). */
+static int s_refuse(store_t *s, struct run_state *r, uint32_t sender, uint64_t seq,
+                    const uint8_t *rec, size_t len, const char *why, uint64_t now_ms)
 {
-        struct run_state *r = s->last = s_get(s, run, now_ms);
-        enum store_kind kind = store_kind_of(rec, len);
-        bool is_header = kind == STORE_KIND_HEADER && seq == 0;
+        int err = s_reject_file(s, r->run, sender, seq, rec, len);
+        if (err < 0) {
+                store_log("run %" PRIu32 ": record seq %" PRIu64 " %s, and run-%06" PRIu32
+                          ".rejects cannot be written: %s; not acknowledged, asked again later",
+                          r->run, seq, why, r->run, strerror(-err));
+                s->want_hello = true;
+                return -EIO;
+        }
+        s->c.rejected++;
+        store_log("run %" PRIu32 ": record seq %" PRIu64 " (%zu bytes) %s: not written; kept in "
+                  "%s/run-%06" PRIu32 ".rejects, NAK sent", r->run, seq, len, why, s->cfg->dir,
+                  r->run);
+        s_send(s, STORAGE_NAK, r->run, seq);
+        if (r->f)
+                s_close(s, r, "rotate", true, now_ms);
+        r->last_seq = seq;
+        r->seq_known = true;
+        r->ack_due = true;
+        return 0;
+}
+
+static int s_data(store_t *s, const struct storage_data *d, const uint8_t *rec, size_t len,
+                  uint64_t now_ms)
+{
+        uint32_t run = d->run;
+        uint64_t seq = d->seq;
         int err;
 
-        r->last_rx_ms = now_ms;
-        if (is_header && r->seq_known && !s_same_start(r, rec, len)) {
-                store_log("run %" PRIu32 ": a new run header with another start time: the "
-                          "daemon began run %" PRIu32 " again; its records go to new files",
-                          run, run);
-                s_close(s, r, "daemon restart", false, now_ms);
-                r->seq_known = false;
-                r->acked = false;
-                r->mid_run = false;
+        if (!s->session || d->session != s->session) {
+                s->c.other_session++;
+                s_count_log(s, now_ms, "a record not of our session dropped");
+                return 0;
         }
-        if (r->mid_run && seq < r->mid_run_first) {
-                /* Started mid-run knowing nothing; the daemon now sends from
-                 * further back: write from there, in a new file. */
-                store_log("run %" PRIu32 ": the daemon sends from seq %" PRIu64 ", before seq %"
-                          PRIu64 " where this store began; continuing in a new file", run, seq,
-                          r->mid_run_first);
-                s_close(s, r, "rotate", true, now_ms);
-                r->seq_known = false;
+        if (d->sender != s->sender || seq == STORAGE_NO_SEQ) {
+                s->c.other_sender++;
+                s_count_log(s, now_ms, "a record with a sender or seq that does not fit dropped");
+                return 0;
+        }
+        const Darkdaq__Record *chk = s_check(s, rec, len);
+        enum store_kind kind = store_kind_of(rec, len);
+        bool is_header = chk && chk->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER && seq == 0;
+        struct run_state *r = s_find(s, run);
+
+        if (!r && !is_header) {
+                /* maybe on disk already: look, but open nothing without a header */
+                r = s_get(s, run, now_ms);
+                if (!r->hdr) {
+                        s_run_clear(r);
+                        if (s->last == r)
+                                s->last = NULL;
+                        s->c.headerless++;
+                        s->want_hello = true;
+                        s_count_log(s, now_ms, "a record of a run whose header was not seen "
+                                    "dropped (no file opened; the daemon is asked again)");
+                        return 0;
+                }
+        }
+        if (!r)
+                r = s_get(s, run, now_ms);
+        s->last = r;
+        r->last_rx_ms = now_ms;
+        if (r->rx_session != s->session) {
+                r->rx_session = s->session;
+                r->rx_hi = seq;
+                r->conflict_session = 0;
+        } else if (seq > r->rx_hi) {
+                r->rx_hi = seq;
+        }
+        if (r->conflict_session == s->session) {
+                s->c.header_conflicts++;
+                s_count_log(s, now_ms, "a record of a run whose header conflicts dropped");
+                return 0;
+        }
+        if (is_header && chk->run_header->run != run) {
+                return s_refuse(s, r, d->sender, seq, rec, len, "is a run header of another run",
+                                now_ms);
+        }
+        if (is_header && r->hdr && !s_same_header(r, chk)) {
+                store_log("run %" PRIu32 ": refused a run header that differs from the one on "
+                          "disk (start time, config hash or version); run %" PRIu32 " takes no "
+                          "records in this session", run, run);
+                s->c.header_conflicts++;
+                r->conflict_session = s->session;
+                s_send(s, STORAGE_NAK, run, seq);
+                return 0;
         }
         if ((r->seq_known && seq <= r->last_seq) || (r->seq_known && seq > r->last_seq + 1)) {
                 if (!r->skipped && !r->dropped)
@@ -807,7 +948,8 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
                 s_log_skips(r, now_ms, false);
                 return 0;
         }
-        if (r->seq_known && seq > r->last_seq + 1) {
+        if ((r->seq_known && seq > r->last_seq + 1) || (!r->seq_known && !is_header && !r->f &&
+                                                        seq != 0 && !r->hdr)) {
                 /* Lost on the way, or sent before the daemon read our
                  * HELLO and so ahead of its resend: ask again (at most once
                  * a second; a resend that was under way anyway costs only
@@ -818,6 +960,12 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
                 return 0;
         }
         s_log_skips(r, now_ms, true);
+        if (!chk)
+                return s_refuse(s, r, d->sender, seq, rec, len, "does not parse as a Record",
+                                now_ms);
+        if (!is_header && kind == STORE_KIND_HEADER)
+                return s_refuse(s, r, d->sender, seq, rec, len, "is a run header with seq > 0",
+                                now_ms);
 
         if (r->f && kind != STORE_KIND_TRAILER && s_records_in_file(r->f) > 1) {
                 uint64_t cap = r->file_max_bytes;
@@ -833,28 +981,22 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
                         return -EAGAIN;
                 if (is_header) {
                         Darkdaq__Record *h = darkdaq__record__unpack(NULL, len, rec);
-                        if (h && h->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER) {
-                                if (r->hdr)
-                                        darkdaq__record__free_unpacked(r->hdr, NULL);
-                                r->hdr = h;
-                                r->hdr_synth = false;
-                        } else {
-                                if (h)
-                                        darkdaq__record__free_unpacked(h, NULL);
-                                store_log("run %" PRIu32 ": its run header does not parse; "
-                                          "written as a record after a header of the store's",
-                                          run);
-                                is_header = false;
-                        }
+                        if (!h)
+                                return -ENOMEM;
+                        if (r->hdr)
+                                darkdaq__record__free_unpacked(r->hdr, NULL);
+                        r->hdr = h;
+                        r->hdr_synth = false;
                 }
-                if (!r->hdr && s_synth_header(s, r) < 0)
-                        return -ENOMEM;
+                if (!r->hdr) {
+                        r->dropped++;
+                        s->want_hello = true;
+                        return 0;
+                }
                 if (!r->seq_known && !is_header && !r->mid_run) {
                         r->mid_run = true;
                         r->mid_run_first = seq;
                 }
-                if (r->mid_run && seq < r->mid_run_first)
-                        r->mid_run_first = seq;
                 err = s_open(s, r, is_header ? 0 : STORE_NO_SEQ, is_header ? 1 : seq, now_ms);
                 if (err < 0) {
                         s->want_hello = true;
@@ -889,10 +1031,53 @@ int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_
         return 0;
 }
 
+int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms)
+{
+        struct storage_data d;
+        struct storage_ctl c;
+        const uint8_t *rec;
+        size_t rlen;
+
+        if (storage_data_parse(msg, len, &d, &rec, &rlen) == 0)
+                return s_data(s, &d, rec, rlen, now_ms);
+        if (storage_ctl_parse(msg, len, &c) == 0 && c.kind == STORAGE_WELCOME) {
+                if (c.session != s->session || c.sender != s->sender) {
+                        store_log("session %08" PRIx32 " (sender %" PRIu32 "): the daemon took "
+                                  "our HELLO; it sends from its oldest unacknowledged record",
+                                  c.session, c.sender);
+                        s->session = c.session;
+                        s->sender = c.sender;
+                        s->c.sessions++;
+                        for (int i = 0; i < MAX_RUNS; i++)
+                                s->runs[i].rx_session = 0;
+                        if (s->paused)
+                                s_send(s, STORAGE_FULL, 0, 0);
+                }
+                return 0;
+        }
+        s->c.bad_messages++;
+        s_count_log(s, now_ms, "a message that is neither a record nor a WELCOME ignored");
+        return 0;
+}
+
+void store_reconnected(store_t *s, uint64_t now_ms)
+{
+        /* the session stays until a WELCOME names another: the same daemon
+         * answers with the same one, and a new one sends nothing before
+         * its WELCOME */
+        store_hello(s, now_ms);
+}
+
+bool store_has_session(const store_t *s)
+{
+        return s->session != 0;
+}
+
 void store_get_counters(const store_t *s, struct store_counters *ret)
 {
-        memset(ret, 0, sizeof *ret);
+        *ret = s->c;
         ret->records_written = s->records_written;
+        ret->runs_open = 0;
         for (size_t i = 0; i < MAX_RUNS; i++)
                 if (s->runs[i].used && s->runs[i].f)
                         ret->runs_open++;
@@ -961,8 +1146,16 @@ int store_tick(store_t *s, uint64_t now_ms)
                 if (next < 0 || left < next)
                         next = left;
         }
-        if (s->want_hello && !s->paused && now_ms - s->last_hello_ms >= HELLO_EVERY_MS)
+        if ((s->want_hello || !s->session) && !s->paused &&
+            now_ms - s->last_hello_ms >= HELLO_EVERY_MS)
                 store_hello(s, now_ms);
+        if (!s->session) {
+                int64_t left = (int64_t)(s->last_hello_ms + HELLO_EVERY_MS - now_ms);
+                if (left < 0)
+                        left = 0;
+                if (next < 0 || left < next)
+                        next = left;
+        }
         if (due) {
                 uint64_t since = now_ms - s->last_ack_ms;
                 if (since >= s->cfg->ack_interval_ms) {

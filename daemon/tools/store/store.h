@@ -16,8 +16,8 @@
 
 typedef struct store store_t;
 
-/* Sends one HELLO/ACK/FULL/RESUME message to the daemon. */
-typedef void (*store_send_fn)(void *ctx, const struct storage_ack *a);
+/* Sends one HELLO/ACK/FULL/RESUME/NAK message to the daemon. */
+typedef void (*store_send_fn)(void *ctx, const struct storage_ctl *c);
 
 /* "darkdaq-store: " and the message, one line on stderr. */
 void store_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -36,13 +36,40 @@ store_t *store_free(store_t *s);
  * frame, without a trailer), with its sidecar, and logs what it found. */
 void store_recover(store_t *s);
 
-/* Handles one data message.  Returns 0 (written, or skipped as a
- * duplicate or out of order), -EAGAIN (a file had to be opened and the disk
+/* Handles one message from the daemon: a WELCOME (the session it names
+ * becomes ours) or a data message of our session (another session's, or one
+ * whose sender is not the session's, is dropped and counted).  A record
+ * that does not parse as a Record, or whose run does not fit, is not
+ * written: it goes to the run's reject file run-NNNNNN.rejects and is NAKed.
+ * A run's first file is opened only by its run header.  Returns 0 (written,
+ * refused, or skipped as a duplicate or out of order), -EAGAIN (a file had to be opened and the disk
  * is below min_free_bytes: nothing changed, offer the record again later),
  * or -EIO (a write failed, logged: the file is left as NAME.part; call
  * store_disk_ok() later and then say HELLO, so that the daemon sends again). */
-int store_data(store_t *s, uint32_t run, uint64_t seq, const uint8_t *rec, size_t len,
-               uint64_t now_ms);
+int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms);
+
+/* The connection to the daemon was made again (it may be a new daemon):
+ * says HELLO; the WELCOME that answers it decides the session. */
+void store_reconnected(store_t *s, uint64_t now_ms);
+
+/* Has a WELCOME given us a session?  (A paused store still reads its
+ * socket until one has, so that it can say FULL.) */
+bool store_has_session(const store_t *s);
+
+/* What the store refused or dropped so far. */
+struct store_counters {
+        uint64_t sessions;              /* WELCOMEs that gave a new session */
+        uint64_t bad_messages;          /* neither a data message nor a WELCOME */
+        uint64_t other_session;         /* data of another session, or before any */
+        uint64_t other_sender;          /* data whose sender is not the session's */
+        uint64_t rejected;              /* records NAKed and kept in a reject file */
+        uint64_t headerless;            /* records of a run whose header was never seen */
+        uint64_t header_conflicts;      /* different run headers for a run on disk */
+        uint64_t runs_open;             /* runs with a file open now */
+        uint64_t records_written;       /* records appended to run files since start */
+};
+/* What the store has done, for STATUS=, logs and tests. */
+void store_get_counters(const store_t *s, struct store_counters *ret);
 
 /* Whether dir has min_free_bytes free (statvfs); *free_bytes gets the
  * amount (may be NULL). */
@@ -55,9 +82,9 @@ int store_tick(store_t *s, uint64_t now_ms);
 /* Fsyncs every open file and ACKs what is on disk, now. */
 void store_ack_now(store_t *s, uint64_t now_ms);
 
-/* Sends HELLO: the daemon sends again every record not yet ACKed.  At
- * start, and by store_tick() (at most once a second) after records came
- * out of order. */
+/* Sends HELLO: asks for a session (and the daemon sends again every record
+ * not yet ACKed).  At start, and by store_tick() (at most once a second)
+ * while no WELCOME came or after records came out of order. */
 void store_hello(store_t *s, uint64_t now_ms);
 
 /* Pausing (disk below its floor, or a write failed) fsyncs and ACKs what
@@ -68,14 +95,6 @@ void store_set_paused(store_t *s, bool paused, uint64_t now_ms);
 /* Closes every open file with a trailer whose end_reason is reason, and
  * ACKs.  Returns the number of files closed. */
 int store_close_all(store_t *s, const char *reason, uint64_t now_ms);
-
-struct store_counters {
-        uint64_t runs_open;             /* runs with a file open now */
-        uint64_t records_written;       /* records appended to run files since start */
-};
-
-/* What the store has done, for STATUS= and logs. */
-void store_get_counters(const store_t *s, struct store_counters *ret);
 
 /* Bytes written since the last store_disk_ok() call. */
 uint64_t store_bytes_since_check(const store_t *s);

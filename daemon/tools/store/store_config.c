@@ -22,7 +22,6 @@ void store_config_default(struct store_config *c)
 {
         memset(c, 0, sizeof *c);
         snprintf(c->data, sizeof c->data, "tcp://127.0.0.1:5557");
-        snprintf(c->ack, sizeof c->ack, "tcp://127.0.0.1:5558");
         c->max_file_bytes = 1ull << 30;
         c->max_file_seconds = 3600;
         c->min_free_bytes = 1ull << 30;
@@ -35,8 +34,6 @@ static int s_key(struct load_ctx *c, const char *key, const char *v)
         struct store_config *s = c->cfg;
         if (!strcmp(key, "data"))
                 return config_parse_endpoint(v, s->data, sizeof s->data);
-        if (!strcmp(key, "ack"))
-                return config_parse_endpoint(v, s->ack, sizeof s->ack);
         if (!strcmp(key, "dir")) {
                 c->dir_given = true;
                 return config_parse_str(v, s->dir, sizeof s->dir);
@@ -111,8 +108,7 @@ void store_config_print_defaults(FILE *out)
         store_config_default(&d);
         fprintf(out, "[store]\n"
                 "dir =                          # required: the directory for run files\n"
-                "data = %s   # PULL: connects to darkdaqd's storage (PUSH, bind)\n"
-                "ack = %s    # PUSH: connects to darkdaqd's storage_ack (PULL, bind)\n"
+                "data = %s   # DEALER: connects to darkdaqd's storage (ROUTER, bind)\n"
                 "max_file_bytes = %" PRIu64 "    # rotate before a file passes this size "
                 "(>= 1024)\n"
                 "max_file_seconds = %" PRIu64 "        # rotate a file open this long; 0: never\n"
@@ -122,6 +118,6 @@ void store_config_print_defaults(FILE *out)
                 "long; 0: never\n"
                 "ack_interval_ms = %" PRIu64 "          # fsync and ACK at most this often while "
                 "data flows\n",
-                d.data, d.ack, d.max_file_bytes, d.max_file_seconds, d.min_free_bytes,
+                d.data, d.max_file_bytes, d.max_file_seconds, d.min_free_bytes,
                 d.silence_close_ms, d.ack_interval_ms);
 }

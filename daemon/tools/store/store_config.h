@@ -8,8 +8,7 @@
 #include <stdio.h>
 
 struct store_config {
-        char data[256];                 /* PULL, connects to darkdaqd's storage PUSH */
-        char ack[256];                  /* PUSH, connects to darkdaqd's storage_ack PULL */
+        char data[256];                 /* DEALER, connects to darkdaqd's storage ROUTER */
         char dir[4096];                 /* run files go here (required) */
         uint64_t max_file_bytes;        /* rotate before a file would pass this */
         uint64_t max_file_seconds;      /* rotate a file open this long; 0: never */
