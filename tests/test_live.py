@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaqd -c: the live service end to end, with real processes and real
 ZeroMQ sockets on loopback: simulated boards -> darkdaqd -> store -> run
 file, checked against darkdaqd --replay of darkdaq-sim's files; BUSY while
@@ -60,7 +61,8 @@ class Live:
                    for k, v in zip(("control", "monitor", "storage"), p)}
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
-        text += "metrics =\n"      # off: the default port would clash between daemons
+        if not any(line.split("=")[0].strip() == "metrics" for line in daemon_extra.splitlines()):
+            text += "metrics =\n"  # off: the default port would clash between daemons
         # run numbers of its own: never the system's, nor another test's
         text += "state_dir = %s\n" % (tmp / "state")
         text += daemon_extra + "\n" + builder + "\n" + sources
