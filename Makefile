@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # darkdaq build.  `make` builds every program; `make check` runs every test;
 # `make SANITIZE=address,undefined check` does so in its own build directory;
 # `make fuzz` runs each libFuzzer harness for FUZZ_SECONDS; `make bench`;

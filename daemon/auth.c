@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* auth: CURVE keys and the ZAP handler for darkdaq's non-local sockets.
  * Owns the keys read from the configuration and one thread answering ZAP
  * requests; it never touches the sockets it protects after configuring them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* auth: who may connect to darkdaq's ZeroMQ sockets.  Local endpoints
  * (ipc://, inproc://, tcp:// on loopback) stay open as before; any other
  * endpoint gets CURVE encryption and a ZAP handler (RFC 27) that lets in only

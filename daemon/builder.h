@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* builder: joins fragments into events by trigger number, by the rules of
  * interfaces.md s.1.  Pure: no I/O, no logging, time comes in from the caller.
  * Everything that goes in comes out, once: as an event, a late record, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clock: the two clocks every darkdaq program reads, as integers.
  * CLOCK_MONOTONIC for intervals, timeouts, deadlines and rates; CLOCK_REALTIME
  * only for the wall-clock times a run file records.  Header only, no state. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config: INI sections [daemon], [source.NAME], [builder], [physics] and
  * [prescale] over defaults.  config_scan checks the text first and hands
  * libinih a copy it cannot misread; libinih does the parsing; this module

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config: darkdaqd's configuration file (INI, parsed by Debian's libinih):
  * the daemon's sockets and buffers ([daemon]), its sources ([source.NAME]:
  * driver = NAME, then the keys that driver owns), builder settings, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config_scan: one pass over the lines, each copied into the text for
  * libinih (trimmed) or blanked; every section and key goes into one table,
  * hashed by (section, key), which finds repeats and answers the line of a

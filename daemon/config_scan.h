@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config_scan: the pre-scan of an INI file before libinih reads it.  It
  * finds what libinih cannot see or would read silently wrong (a NUL byte, a
  * line libinih would split, a duplicate key or section, text after "]", a

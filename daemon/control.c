@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* control: the parser reads at most CONTROL_MAX_REQUEST bytes, accepts only
  * printable ASCII, and never reads past len; the state machine is a switch
  * over (state, command).  Replies are built with a bounded appender. */

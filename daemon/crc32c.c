@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crc32c: CRC-32C by ISA-L (folding by carry-less multiplication), by the
  * SSE4.2 crc32 instruction (three interleaved chains joined by zero-shift
  * tables) or by slicing-by-8 tables; and CRC arithmetic modulo the

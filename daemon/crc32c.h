@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crc32c: CRC-32C (Castagnoli, reflected, init and final xor 0xFFFFFFFF),
  * the checksum of board fragments and run-file frames.  The path is chosen
  * once, at first use, from CPUID: ISA-L's carry-less-multiplication kernels

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fragment: validation, block iteration and record decoding of board-interface
  * v1 fragments.  Checks run in the order the header, the trailer, the CRC and
  * then the content, so that a CRC failure is reported as such and the caller

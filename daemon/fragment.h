@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fragment: the board-interface v1 fragment codec (board-interface.md s.1).
  * Validates fragments, iterates their blocks and decodes records in place.
  * Pure: no I/O, no logging, no allocation. */

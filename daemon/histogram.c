@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* histogram: the bin of x is computed from (x - lo) / width and then moved
  * by one where rounding put it on the wrong side of an edge, so that a value
  * equal to an exported edge always lands in the bin that edge opens. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* histogram: a fixed-binning 1-D histogram of doubles (equal-width bins over
  * [lo, hi), under- and overflow and NaN counted apart), its rebinning for
  * narrow displays, and its export as JSON and CSV text.  Pure: no I/O, no

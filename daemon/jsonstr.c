@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* jsonstr: jsonstr_quote(), counting like snprintf(). */
 #include "jsonstr.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* jsonstr: a C string as a JSON string literal, for the programs that write
  * JSON by hand (control replies, histograms, darkdaq-dump, darkdaq-mon).
  * Pure: no allocation, no I/O. */

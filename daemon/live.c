@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* live: the core thread.  Items leave the rings in trigger order across
  * sources as far as it can tell: a stream more than LEAD_TRIGGERS ahead of
  * the slowest live stream waits (its ring fills, its thread blocks, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* live: darkdaqd's live service, the core thread.  One zmq_poll loop over
  * the control REP socket, the store's ack PULL socket, the storage PUSH
  * socket (when records wait) and the source rings' wake fds; it takes items

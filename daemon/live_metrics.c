@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* live_metrics: the /metrics catalogue as one table, s_families[], in the
  * order the text shows it.  Each row names a family, its type and help, and
  * the sampler that takes its samples out of the snapshot, most of them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaqd: the darkdaq daemon.  -c FILE alone: the live service (live.c:
  * sources -> builder -> tagger -> storage and monitor, run control on the
  * control socket).  --replay: the offline mode (offline.c), which reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* metrics: GET /metrics over libmicrohttpd.  Owns the listening socket, the
  * libmicrohttpd daemon, the one thread that runs it (its own loop, so that
  * it can cut connections that take too long to send their headers) and the

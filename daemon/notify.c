@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* notify: sd_notify(3)'s datagram protocol over AF_UNIX, without libsystemd.
  * Owns nothing between calls; reads NOTIFY_SOCKET, WATCHDOG_USEC and
  * WATCHDOG_PID from the environment each time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* notify: the service manager's notification protocol (sd_notify(3)) for
  * Type=notify units: READY=1, STATUS=..., WATCHDOG=1, STOPPING=1, and the
  * watchdog interval from WATCHDOG_USEC / WATCHDOG_PID.  Implemented here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* offline: darkdaqd --replay end to end.  Wires replay.c's reader and
  * builder to the tagger's thread (tagpipe.c) and every record into one run
  * file (runfile.c), then prints the one-line summary; the offline

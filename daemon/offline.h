@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* offline: darkdaqd --replay end to end: recorded raw files through the
  * stream readers and the builder (replay.h), the tagger on its own thread
  * (tagpipe.h), every record into one run file, and a one-line summary.  The

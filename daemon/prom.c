@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* prom: Prometheus text exposition written into a growable buffer.  Owns the
  * buffer and the list of families written; no I/O, no locking. */
 #include "prom.h"

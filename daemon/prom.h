@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* prom: a writer of the Prometheus text exposition format (version 0.0.4)
  * into a growable buffer: HELP and TYPE lines, counter and gauge samples
  * with labels, label values and help text escaped.  Pure: no I/O, no

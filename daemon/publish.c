@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* publish: the storage window is a byte ring of storage_buffer_bytes (one
  * allocation) plus a circular index of its records; a record never wraps
  * (the ring skips to 0).  Records leave the window only when ACKed, in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* publish: the daemon's two outputs.  Storage: every record, lossless, over
  * a ZeroMQ ROUTER by the protocol of storage_proto.h (channel v2): one
  * store at a time holds a session; each record is held in a bounded window

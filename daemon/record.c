@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* record: builder outputs and tagger results as darkdaq.Record messages.
  * Owns the encoder's reusable message storage; does no I/O and never copies
  * fragment bytes (ProtobufCBinaryData points at the caller's). */

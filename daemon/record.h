@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* record: builder outputs and tagger results as darkdaq.Record messages
  * (proto/darkdaq.proto), and the run header and trailer.  Pure: no I/O, no
  * logging.  Messages are built in the encoder's own storage, pointing at the

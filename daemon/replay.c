@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replay: reads recorded raw files, stream reader → builder, in the order of
  * interfaces.md s.1: a first pass for the expected set and each source's
  * last file, then the files in turn, one fragment from each.  File I/O

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* replay: the offline driver of darkdaqd --replay.  Reads recorded raw files
  * through the stream reader into the builder, in the order interfaces.md s.1
  * fixes, so that a replay gives the same result on any machine.  Does file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ring: two monotonic byte counters (head: consumer, tail: producer) over a
  * power-of-two buffer.  Each message is an 8-byte length word and its bytes,
  * padded to 8; a message never wraps: when it would, the producer writes a

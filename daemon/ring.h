@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ring: a bounded single-producer/single-consumer queue of variable-length
  * messages between a source thread and the core thread.  Lock-free (C11
  * acquire/release on two counters); a sleeping consumer is woken through an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sha256: SHA-256 (FIPS 180-4) for configuration hashes.  Pure. */
 #include "sha256.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sha256: SHA-256 (FIPS 180-4), for the run header's hash of the
  * configuration text.  Pure: no I/O, no allocation.  Not constant-time and
  * not meant for secrets: it names a configuration, nothing more. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source: the source thread.  Counters are written by the thread with relaxed
  * atomics and read by the core for status; the items themselves cross in the
  * ring (acquire/release). */

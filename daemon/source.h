@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* source: one configured source = a driver + a thread + a stream reader + a
  * ring to the core thread.  The thread reads bytes from the driver, cuts them
  * into stream items (good, bad and cut fragments, bad magics, junk: every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storage_proto: encode and decode the storage channel's messages
  * (storage_proto.h).  Pure: byte order is little-endian, explicit. */
 #include "storage_proto.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* storage_proto: the messages of the storage channel (version 2) between
  * darkdaqd and darkdaq-store; proto/storage-channel.md says who sends what
  * when.  Pure encode/decode; the sockets live in the programs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stream: turns a byte stream, fed in pieces, into fragments, bad fragments
  * and junk by the rules of interfaces.md s.3.  Items are decided in place in
  * the caller's buffer until one straddles two feeds; from then on, until the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stream: the resynchronising reader of board-interface byte streams.
  * Bytes go in as they come (split anywhere); out come good fragments, bad
  * fragments with their reason, and junk with its offset, every byte exactly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tagpipe: two SPSC rings between the caller's thread (A) and the tagging
  * thread (B).  A packs each event's head (record_event_head_write) into
  * the ring to_tag, with where the tagger's fragments are in it; late, junk

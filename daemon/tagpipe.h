@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tagpipe: the tagger on a thread of its own, between the builder and
  * whatever takes the records (the run file in the replay, the storage and
  * monitor sockets in the daemon).  It is a builder sink: events are tagged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* driver: the table of drivers by name (the ones in drivers/, from a table
  * the Makefile generates, then those registered at run time) and the reading
  * of a driver's keys into its options struct, by the driver's key table. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* driver: the transports a source reads board bytes from, chrony-style: one
  * `const struct driver driver_NAME` per file in drivers/ (file.c, sim.c,
  * pcie.c, usb.c; the board helpers beside them define none), gathered into a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* file: a source that reads a recorded raw file as if a board sent it:
  * optionally paced at rate_hz fragments per second, optionally following a
  * file that grows (tail -f), pausing while BUSY.  Reads only; never parses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pcie: a source that reads a board's PCIe DMA ring: the device's mapping
  * (/dev/dkpcieN) or a regular file with the same layout that darkdaq-sim
  * --pcie writes.  RUN and BUSY go through CTRL; OVERFLOW and DROPPED (loss

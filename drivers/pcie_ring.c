@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pcie_ring: the DMA ring protocol.  The registers live in memory another
  * agent writes, so every access goes through __atomic builtins: WR_PTR is
  * read with acquire (the data it covers was written before it) and RD_PTR

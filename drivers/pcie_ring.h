@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pcie_ring: both sides of the board's PCIe DMA ring (board-interface.md
  * s.2) over any shared mapping: the device's, or a regular file or
  * shared-memory object with the same layout.  The host side hands the bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim: a live simulated board.  RUN starts `darkdaq-sim --stream` as a
  * child process writing the board's byte stream into a pipe; BUSY makes the
  * driver stop reading, so the full pipe throttles the child as a board's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usb: a source that reads a board over USB (libusb bulk transfers, hot
  * plug), through usb_board.c.  The libusb events are handled in the
  * source's own thread, inside read().  An unplugged board ends its stream

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usb_board: one readout board on USB through libusb-1.0 (see usb_board.h).
  * Owns a private libusb context, the board's handle and its transfers.  The
  * hot-plug callback only sets flags: opening and closing happen in

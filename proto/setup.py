@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The darkdaq package's C extension (darkdaq._fast: frames, CRC-32C and
 event columns in C); everything else is in pyproject.toml."""
 from setuptools import Extension, setup

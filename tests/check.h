@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* check: the unit-test harness.  A test file defines TEST(name) functions
  * and ends with TEST_MAIN(); each CHECK that fails prints file:line, the
  * expression and what came back, marks the test failed and goes on.  The

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # compare-outputs: proves that a change leaves the pipeline's outputs as they
 # were.  Builds REV (default: HEAD's parent) in a work tree of its own, then
 # with both builds replays every reference directory and a mixed run of

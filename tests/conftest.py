@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures for the Python tests: where the built programs are."""
 import os
 import pathlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for darkdaq-store in the live tests, until the real one is
 built: same command line (-c FILE with [store] dir, data), same storage
 channel (v2, proto/storage-channel.md: a DEALER, HELLO until WELCOME) and same run files (run-NNNNNN-000.dkr,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* frag_build: makes fragments for tests, good or broken in one chosen way. */
 #ifndef DARKDAQ_TEST_FRAG_BUILD_H
 #define DARKDAQ_TEST_FRAG_BUILD_H

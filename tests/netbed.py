@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """netbed: several hosts on one machine, for tests of what crosses a network.
 
 Each host is a Linux network namespace with its own loopback, joined by a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pure-Python reader of board-interface v1 streams, for the tests.
 
 Independent of the C code: its own CRC-32C table, fragment checks

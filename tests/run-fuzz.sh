@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs each named libFuzzer harness for FUZZ_SECONDS, two at a time, seeded
 # from tests/fuzz/corpus/NAME if present, and prints "N passed, N failed".
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every unit-test program given, then the Python tests, and prints the
 # closing line "N passed, N failed".  A program that crashes counts as one
 # failure besides the tests it reported.

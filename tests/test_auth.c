@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of auth: which endpoints are local, key files, and CURVE + ZAP on a
  * real REP socket (require_curve forces CURVE onto loopback, the only
  * network here): the listed key gets a reply, another key and a client

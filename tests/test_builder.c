@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the event builder (interfaces.md s.1): serial arithmetic across
  * the wrap, missing, duplicate, late and corrupt fragments, silent sources
  * on a fake clock, out-of-step sources, the open-event limits, byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of check.h itself: each macro passes a good value and flags a bad
  * one, saying what came back, and evaluates its arguments once.  A
  * deliberate failure runs with stderr caught in a file and is then undone. */

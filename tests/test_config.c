@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the configuration loader: defaults, each section, and errors that
  * name the line and the key. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaqd -c on each mutation of a valid configuration kept in
 tests/config-mutations/: every one exits 2 with FILE:LINE: and the words
 its first line ("# expect LINE: WORDS") names, before anything is started."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of run control: the parser (words and JSON, bounds, refusals), every
  * transition of interfaces.md s.5, repeats that change nothing, faults, and
  * the status object. */

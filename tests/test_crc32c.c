@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of crc32c: the check value, and the SSE4.2, ISA-L and table paths
  * against each other on random buffers of every length 0..4096 at every
  * alignment; combining and splitting CRCs; the running marks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the driver table and of drivers owning their keys: every driver
  * in drivers/ is in the generated table with a sound key table, and a driver
  * defined here, with keys of its own, is configured from an INI file through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaq-dump on raw streams: the reference .dump.jsonl files exactly (the
 error texts are for people and not compared), every byte accounted for once,
 and clear errors for files that cannot be read."""

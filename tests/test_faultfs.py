@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fault seam (tests/preload/faultfs.c): write, fsync, close and rename
 fail on command inside a real process, as a disk that fills or breaks
 would, so that each error path of the store can have a test.  Checked here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the fragment codec: one crafted fragment per rule of
  * "What makes a fragment bad", each with its own code; block iteration;
  * record decoding; unknown block types skipped and counted. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_jsonstr: quoting and escaping, and snprintf-style cutting. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_kinematics: each formula of kinematics.c against values worked out by
  * hand (in the comments) or against an identity that must hold exactly. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of live_metrics: every family of the catalogue is written, in order,
  * with its HELP and TYPE lines, even with nothing to sample; each kind of row
  * takes its samples from the right field (per source, per tag, per source

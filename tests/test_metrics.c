@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of metrics: a server on a free loopback port, fetched over a plain
  * TCP socket: GET /metrics gives the rendered text (checked line by line
  * against the exposition format), other paths 404, other methods 405, a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The /metrics exposition as a Prometheus client reads it.
 
 The C test tests/test_metrics.c serves sample counters through metrics.c on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaq-mon end to end, as the shift crew uses it: the terminal view under
 tmux (numbers equal to the daemon's status, `q` restores the terminal, an
 unreachable daemon is said so and recovered from), the web page in headless

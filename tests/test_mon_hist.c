@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of histogram (darkdaq-mon's histograms): binning at and around the
  * edges, under/overflow and NaN, reset, rebinning for the terminal, and the
  * exact JSON and CSV text that physicists read back. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The test bed of several hosts (tests/netbed.py) and the first programs
 across it: hosts reach each other only on the bed's addresses, a link goes
 down and comes back, a limited link is slow, a bed left by a killed run is

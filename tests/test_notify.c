@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of notify without systemd: the test binds an AF_UNIX datagram socket
  * with SO_PASSCRED and starts a child with NOTIFY_SOCKET, WATCHDOG_USEC=200000
  * and WATCHDOG_PID set; the child runs a small main loop calling notify_*; the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaqd's operations side with real processes: who may connect (CURVE
 on the control socket, darkdaq-ctl with an allowed and a refused key), GET
 /metrics during and after a run (parsed by prometheus_client, counters equal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The pcie driver end to end: darkdaq-sim --pcie plays a board's FPGA on a
 64 KiB ring file, darkdaqd reads it with the pcie driver, the store writes
 the run.  Every fragment arrives exactly once although the fragments wrap

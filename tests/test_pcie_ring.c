@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the PCIe DMA ring protocol: register checks; every fragment
  * exactly once, in order, through a 64 KiB ring whose end they wrap, between
  * two threads (this test also runs under ThreadSanitizer) and between two

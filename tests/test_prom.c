@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of prom: the exact text of families and samples, escaping, number
  * forms, and the mistakes it refuses. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The alerting rules and the Grafana dashboard installed with the units,
 checked with promtool (Debian's prometheus package, the README's test
 dependencies): the rules' unit tests pass, every panel expression is valid

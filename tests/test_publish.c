@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_publish: the storage window over real ZeroMQ sockets (inproc), with
  * this test as the store (a DEALER that says HELLO and takes the session).
  * Forged ACKs from another connection free nothing; a rogue connection is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Python package darkdaq (proto/darkdaq): events() and tables() equal
 darkdaq-dump --json field by field on every reference run; CSV and HDF5
 round trips by value; several files and directories as one run with a

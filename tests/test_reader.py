@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Tests of proto/darkdaq_reader.py: it reads the run file darkdaqd --replay
 writes, counts events per tag as the reference data does, and its CRC-32C
 check catches a flipped byte.  Run by tests/run.sh with

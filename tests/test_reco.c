@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_reco: good and prompt tracks, muon and cluster matching with their tie
  * rules and strict cuts, electrons, photons and E_extra (physics.md s.2-3),
  * and the polar-angle window of the matcher against a plain scan. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of record: builder outputs and tag results to darkdaq.Record and back
  * through protobuf-c's packed form, field by field; and sha256. */
 #include <math.h>

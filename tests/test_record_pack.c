@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* record_event_pack(), and record_event_head_write() + record_event_finish(),
  * must give exactly the bytes protobuf-c packs for record_event()'s message: on every event of every reference directory
  * (tagged), and on synthetic results that fire every tag with zero and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays every reference directory in tests/data and compares the
  * event-building fields with its expected.jsonl: events in order (trigger,
  * time_ticks, trigger_bits, sources, status, missing), late, junk and

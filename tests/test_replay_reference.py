@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End to end on the reference data: darkdaqd --replay of each directory's raw
 files, then darkdaq-dump --json of the run file, must reproduce expected.jsonl
 (made by an independent implementation of the specs): events by trigger

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the SPSC ring: order and contents, wrap-around with skip words,
  * refusal when full, the wake-up fds, and two threads passing a million
  * messages of varied length: each arrives once, in order, intact. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of runfile: write a run file and read it back; a file cut at every
  * byte of its last frame; rotation; damaged frames and garbage; recognising
  * run files.  With DARKDAQ_RUNFILE_SAMPLE=PATH, sample_file also leaves a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaq-sim: determinism, the byte format of every fragment, the stream
 without faults, trigger-number wrap, each injected fault exactly as
 truth.jsonl declares it, and the physics the records carry (checked here in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Physics sanity of darkdaq-sim through the whole chain: darkdaq-sim ->
 darkdaqd --replay -> darkdaq-dump --json.  Prints an efficiency table per
 process and tag, and checks the peaks the tags must find: the Z' recoil

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the source thread with a scripted driver: what a driver hands
  * over reaches the ring as stream items, in order, and a DRIVER_RESET (a USB
  * board unplugged mid-fragment) turns the cut fragment into a bad item while

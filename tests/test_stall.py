@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stalled daemon is not a silent board: darkdaqd stopped (SIGSTOP) in the
 middle of a run on paced file sources, for longer than build_timeout_ms,
 must build exactly the events `darkdaqd --replay` builds from the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of storage_proto (channel v2): the data prefix and the control
  * messages round-trip, their bytes are the little-endian layout
  * storage_proto.h gives (what tests/fake_store.py and tests/test_store.py

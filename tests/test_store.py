@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end tests of darkdaq-store: the test plays darkdaqd with
 python3-zmq (PUSH data and PULL acks bound on free loopback ports, the
 protocol of daemon/storage_proto.h) and reads the run files back with

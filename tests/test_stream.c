@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of the stream reader: each clause of interfaces.md s.3's rule for
  * deciding a region, splits at every byte position, bounded memory, and the
  * inputs that once made it slow (long claims, nested corrupt claims, long

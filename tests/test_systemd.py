@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The files in systemd/: both unit templates, filled in, pass `systemd-analyze
 verify` without a single warning (it needs each ExecStart binary to exist, so
 a copy of the unit runs the built one), keep their sandbox and watchdog

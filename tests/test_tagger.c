@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tagger: every tag of physics.md s.4 firing on a crafted event, and not
  * firing one step (nextafter) past each cut edge: inclusive windows, strict
  * E_extra cuts and vetoes.  Edges are set from the quantity itself, computed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tagpipe: the tagging thread changes nothing in the run file.
  * Every reference directory is replayed with the tagger on the caller's
  * thread, on its own thread, and on its own thread through rings so small

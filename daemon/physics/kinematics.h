@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kinematics: the formulas of physics.md s.1-s.4 as plain functions: four-
  * vectors, beams and the CMS boost, the helix crossing of a cylinder, angular
  * distance, masses, thrust and the two-track helix vertex.  Pure double

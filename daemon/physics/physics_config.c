@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* physics_config: the key table (name, type, field, unit, help), physics.md's
  * defaults and strict parsing of values.  Keys marked "(darkdaq addition)"
  * are not in physics.md; their defaults keep physics.md's behaviour. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* physics_config: every cut and beam parameter of physics.md, with its
  * default, and the key = value setter the configuration loader uses.  Owns
  * names, defaults and parsing only; no I/O, no logging. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reco: physics.md s.2-s.3.  Matching decides "nearest track crossing
  * within the cut" from the dot products of unit vectors, which need no
  * trigonometry for a track crossing (cos(phi0 - q alpha) expands into px/pt,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reco: from decoded records to particles and event quantities (physics.md
  * s.2-s.3): good and prompt tracks, muon and cluster matching, electrons,
  * photons, mass hypotheses, E_extra and the missing four-momentum.  Pure;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tagger: the object behind tagger.h.  Decodes the records of an event's
  * fragments into arrays it owns and reuses, then runs reco and the tags;
  * keeps the per-tag counters.  No I/O, no logging. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tagger: reconstruction and the online tags of physics.md, for one built
  * event.  Pure computation: the same records and configuration give the same
  * result, bit for bit.  No I/O, no logging; no allocation once its scratch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tags: physics.md s.4: the tags' names, and one function per tag, each
  * reading the reconstructed event and writing its own quantities.  Cuts are
  * inclusive windows except the vertex vetoes, as physics.md states; every

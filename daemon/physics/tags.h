@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tags: the online tags of physics.md s.4: their ids and names, what they
  * report for one event, and their evaluation on a reconstructed event.
  * Pure; the displaced-vertex candidate list grows and is reused.  Code that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-ctl: run control from the shell.  Sends one command to darkdaqd's
  * control socket (REQ), waits a bounded time for the reply, and prints it for
  * people (status as a table) or as the daemon's JSON with --json.  With

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-keygen: makes CURVE key pairs for darkdaq's non-local sockets.
  * For each NAME it writes NAME.key (public and secret key, mode 0600) and
  * NAME.pub (public key, 0644) in the format of auth.h; it never overwrites. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaq: darkdaq's run files and monitor stream in Python.
 
     import darkdaq

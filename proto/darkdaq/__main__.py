@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """python -m darkdaq: the package's command line.
 
     python -m darkdaq count RUN...             events per tag

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* _fast: the darkdaq package's C extension, a thin binding of columns.c:
  * CRC-32C, run-file frames and event rows as bytes the Python side views
  * with numpy.  It holds no state between calls and does no I/O. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* columns: run-file frames and the protobuf wire format of darkdaq.Record
  * decoded into event rows (see columns.h).  Pure: the caller owns every
  * buffer; proto3 rules: last scalar wins, packed or unpacked repeated

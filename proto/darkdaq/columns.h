@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* columns: the Python package's decoder of run-file bytes into event rows
  * (pure: no I/O, no Python, no allocation of its own).  It frames run files
  * v1 (u32 length, u32 CRC-32C, one darkdaq.Record), checks each CRC and reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: CRC-32C by ISA-L against the SSE4.2 chains (and the table) over
  * one 256 MiB buffer, whole and in pieces of 64 B to 64 KiB, in the same run,
  * and which one crc32c() runs; the combine step and the running marks that the

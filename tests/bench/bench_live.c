@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Live throughput: darkdaq-sim's raw files -> darkdaqd -c (file sources) ->
  * this program as the store (PULL, run file written with the run-file
  * writer, ACKs) -> a run file, in events per second, and its ratio to

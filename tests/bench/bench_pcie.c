@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: PCIe-ring throughput for 64 KiB fragments through a 4 MiB ring,
  * FPGA stand-in and host in two threads, the host deciding every fragment
  * with the stream reader (CRC included); against single-thread memcpy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: the whole replay pipeline on 1 M events from 4 sources (the
  * mix-clean reference events, renumbered over and over) written as per-board
  * raw files on tmpfs: the bare stream reader, reader + builder, and the full

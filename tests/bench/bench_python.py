@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """make bench, the Python side: read_run() MB/s, events() rows/s and
 darkdaq-dump --json MB/s on the same run file (1 M events replayed from the
 simulator's mix unless DARKDAQ_BENCH_EVENTS says otherwise), with their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: builds 2^20 events from 4 sources of small fragments (sizes
  * like the reference data), in memory, through the stream reader and the
  * builder, read as a replay reads: one fragment from each source in turn.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: darkdaq-sim --stream as a board stand-in, paced at 10 kHz,
  * 100 kHz and 1 MHz, against its unpaced rate in the same run.  Times each
  * run from its first byte to its end, as a reader of its stdout sees it, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: the stream reader against the bare CRC-32C and the machine's
  * sequential-read bandwidth, over the same 256 MiB stream of 4 KiB fragments
  * in the same run, then the reader on its worst inputs against its rate on

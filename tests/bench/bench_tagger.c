@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Benchmark: tagger_run() over the 500 events of tests/data/mix-clean (the
  * four board files decoded once, the i-th fragment of each board being the
  * same trigger there), repeated for about a second; prints events/s.  Also

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the builder behind the stream reader: the input is cut into up to
  * four streams, fed one fragment at a time in turn, under small max_open
  * limits and a clock that jumps; whatever happens, every byte given to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_columns: the Python package's decoder (proto/darkdaq/columns.c) on
  * arbitrary bytes, framed as run file v1 and also taken as one Record:
  * no crash, no read outside the input, rows only within the room given. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the configuration loader (pre-scan, libinih, every section's keys,
  * the drivers' key tables) on arbitrary bytes: no crash, no read outside the
  * input, and nothing accepted that the pre-scan must refuse: a file that

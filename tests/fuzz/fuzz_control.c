@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the control command parser on arbitrary bytes: no crash, no read
  * outside the input; an accepted request is one of the five commands with
  * options only where they belong, and deciding it in every state writes a

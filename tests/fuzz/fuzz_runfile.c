@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the run-file reader and darkdaq-dump's run-file printer on
  * arbitrary bytes: no crash, no leak, no read outside the input; the reader
  * always stops with a reason, at a frame boundary it reached, and the JSON

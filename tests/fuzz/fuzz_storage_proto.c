@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes storage_data_parse() and storage_ctl_parse() on arbitrary bytes:
  * no crash, no read outside the input; whatever parses encodes back to the
  * same bytes, and the payload of a data message is the input after its

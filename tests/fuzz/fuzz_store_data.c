@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the store's handling of data-channel messages (store_message():
  * WELCOMEs, records, prefixes, sessions) without sockets: the input is a
  * sequence of messages, each u16 length + bytes, fed to a store writing into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the stream reader: whatever the bytes and however they are split,
  * every input byte is accounted for exactly once, in order (as a good
  * fragment, a bad fragment or junk), good fragments pass frag_check, and a

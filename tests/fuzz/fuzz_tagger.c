@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_tagger: arbitrary bytes become tracks, clusters and muons (any value
  * each field can hold, charges and angles included) for tagger_run_records;
  * aborts if any reported quantity is NaN or infinite.  Byte 0 picks the

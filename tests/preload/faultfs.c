@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* faultfs: a test-only LD_PRELOAD library that makes write, pwrite, fsync,
  * fdatasync, close and rename fail on command, as real disks fail where
  * tmpfs never does (EIO from fsync after the kernel lost dirty pages,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The USB tests, each against boards umockdev mocks: test_usb (the board
 # module; the program is the board) and test_usb_daemon.py (darkdaqd and
 # darkdaq-store on the boards usb_board_mock plays).  Prints the closing line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_usb: usb_board against a board mocked with umockdev, no hardware. This
  * process is the board: a umockdev testbed holds its sysfs record and an ioctl
  * handler (run by umockdev on its own thread) answers libusb's usbdevfs

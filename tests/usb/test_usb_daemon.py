@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """darkdaqd on two USB boards, end to end, as the shift crew meets them.
 
 tests/usb/usb_board_mock (a process of its own, under umockdev-wrapper)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* usb_board_mock: plays up to MOCK_MAX_BOARDS USB readout boards (1209:0001)
  * for other processes, which run with umockdev's preload library and this
  * testbed's directory in UMOCKDEV_DIR.  It owns the testbed and one ioctl

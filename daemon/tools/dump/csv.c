@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csv: darkdaq-dump --csv, one CSV row per event of run files, with the
  * columns (names, order and meaning) of the Python package's events():
  * proto/darkdaq/columns.c lists the same columns, and the tests hold the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* dump: darkdaq-dump's printers, shared between its main.c (arguments, file
  * kinds, raw board streams) and run.c (run files, interfaces.md s.3 and s.4).
  * Printers write to the FILE given and report damage on stderr. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-dump: prints raw board-interface streams and run files, each
  * recognised by its content, as text for people or as JSON lines
  * (interfaces.md s.3). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* raw: prints a raw board-interface stream, every byte accounted for once:
  * good fragments, bad fragments with their reason, junk runs.  Reads the file
  * in large pieces through the stream reader; holds nothing else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* raw: darkdaq-dump's printer of raw board-interface streams. */
 #ifndef DARKDAQ_DUMP_RAW_H
 #define DARKDAQ_DUMP_RAW_H

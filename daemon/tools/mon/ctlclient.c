@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctlclient: the reply buffer holds the largest status the daemon makes
  * (tens of kB with many sources); a longer reply is truncated by ZeroMQ and
  * then fails to parse, which the model reports. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctlclient: asks darkdaqd for `status` over its control socket (REQ) every
  * period_ms and takes the reply without ever blocking.  A request that gets
  * no reply within timeout_ms is abandoned with its socket (a REQ socket that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json: recursive descent, depth bounded by JSON_MAX_DEPTH so that hostile
  * text cannot exhaust the stack. */
 #include "json.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json: a small reader of JSON text into a tree, enough for darkdaqd's
  * status reply: objects, arrays, strings (\uXXXX kept only below 0x80,
  * others become '?'), numbers (non-negative integers also kept exactly as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-mon: the live view for the shift crew.  Polls darkdaqd's status
  * over the control socket, subscribes to the monitor stream ("all": every
  * event the daemon publishes) for the histograms, and shows both in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model: histograms belong to one run.  The run boundary is taken from the
  * stream where it can be: once a status reply has shown the daemon not
  * running, the next event to arrive starts the new run (the status reply

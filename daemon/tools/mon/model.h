@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model: what darkdaq-mon knows and shows.  The daemon's last status reply
  * (parsed), whether the daemon answers, per-source rates worked out between
  * replies, the alarms (counters that should stay zero and do not), and the

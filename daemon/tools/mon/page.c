@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* page: kept as a C string so the program is one file to install.  The
  * script polls /status.json and /histograms.json every 500 ms and redraws;
  * histograms are SVG rects (class "bar", one per non-empty rebinned bin). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sbuf: doubling growth; the NUL after the text is always in the buffer. */
 #include "sbuf.h"
 

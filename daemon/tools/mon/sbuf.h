@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sbuf: a growable, always NUL-terminated text buffer for the monitor's
  * screens and HTTP bodies.  Running out of memory is remembered and turns
  * later appends into no-ops; sbuf_failed() tells. */

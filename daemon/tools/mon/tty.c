@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tty: each frame is built in memory and written with one write(): cursor
  * home, every line followed by erase-to-end-of-line, erase below at the
  * end.  Nothing is cleared first, so the screen does not flicker.  Lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tty: the full-screen terminal view, drawn with plain ANSI/VT100 escape
  * sequences (no curses, so no terminfo needed over ssh): the alternate
  * screen, cursor home, erase to end of line, reverse and colour for

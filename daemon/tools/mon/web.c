@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* web: the listening socket is made here (so that a bad address or a port
  * in use is reported with its name before the view starts) and handed to
  * libmicrohttpd; every body is rendered per request under the model lock. */

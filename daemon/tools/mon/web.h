@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* web: darkdaq-mon's page over HTTP (libmicrohttpd, one internal thread):
  *   /                  one HTML page, inline CSS and JS, SVG histograms,
  *                      polling the two JSON bodies every 500 ms

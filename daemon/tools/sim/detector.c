@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_det: the detector response.  Resolutions are Belle II-like round
  * numbers; acceptances are the drift chamber's, calorimeter's and muon
  * system's polar ranges.  Owns smearing and quantisation, no I/O. */

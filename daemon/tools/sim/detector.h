@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_det: particles -> the records the boards send.  A charged particle
  * becomes a TRACK at its point of closest approach (helix model of
  * physics.md), a CLUSTER and, for a muon, a MUON record at the helix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_gen: processes -> particles.  Each process is built in the CMS as
  * simple phase space (sequential two-body splits), boosted to the lab and
  * given vertices: long-lived particles fly an exponential distance.  Good

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_gen: the physics processes.  Turns a process name (or a weighted mix)
  * into one event's particles: generated in the CMS as simple phase space,
  * boosted to the lab with the beams of physics.md, long-lived particles

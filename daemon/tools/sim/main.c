@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-sim: the physics simulator and board stand-in.  Parses options,
  * opens the output sinks and runs generator -> detector -> writer for each
  * trigger, writing truth.jsonl beside the raw files.  The only module here

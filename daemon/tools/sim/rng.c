@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_rng: xoshiro256** (Blackman and Vigna, public domain algorithm)
  * seeded by splitmix64.  Owns the random stream; knows nothing of physics. */
 #include "rng.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_rng: the simulator's seeded pseudo-random numbers (xoshiro256**,
  * seeded through splitmix64).  Integer arithmetic only for the raw stream,
  * so a seed gives the same numbers on every machine; never rand(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim: what the simulator's modules share: particle kinds, one generated
  * event (particles and truth parameters) and the detector records of one
  * trigger.  Plain data, no functions. */

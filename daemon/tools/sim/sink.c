@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_sink: the file/descriptor sink, with its own 64 KiB buffer and a
  * write(2) loop that survives short writes and EINTR. */
 #include "sink.h"

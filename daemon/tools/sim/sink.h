@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_sink: where the simulator's bytes go.  A sink is a write and a close
  * function behind one pointer, so the writer never knows whether it feeds a
  * file, a pipe or (later) a socket or a PCIe ring file. */

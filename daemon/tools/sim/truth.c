@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_truth: JSON text for truth.jsonl.  Strings are fixed identifiers of
  * the simulator (no escaping needed); numbers round-trip. */
 #include "truth.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_truth: one line of truth.jsonl per trigger: the process, its true
  * parameters, the trigger number and the injected faults, in the layout of
  * the reference data ({"process": "zprime", "m": 3.0, "trigger": 1,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_writer: encodes fragments with frag_encode() and decides, from its
  * own random streams, which ones to corrupt, drop, repeat or delay.  The
  * physics never depends on the fault rates: same seed, same events. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim_writer: records -> one fragment per board per trigger, written to
  * per-board sinks or to one interleaved sink, with the faults a real
  * readout shows injected at the configured rates (and reported, so the

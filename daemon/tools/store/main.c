@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-store: the storage writer.  Connects a DEALER socket to
  * darkdaqd's storage ROUTER (channel v2, storage_proto.h), writes every
  * record into run files (store.c) and says HELLO/ACK/FULL/RESUME/NAK on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store: runs, dedup, rotation, trailers, ACKs and restart recovery of
  * darkdaq-store (store.h).  Records are written packed, as they came; only
  * headers (once per file) and trailers (once per file) are unpacked.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store: what darkdaq-store does with the records of the storage channel
  * (storage_proto.h), apart from the sockets: one state per run (its header,
  * the highest seq on disk, the open file), dedup of re-sent records, files

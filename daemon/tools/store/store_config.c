@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_config: [store] keys of darkdaq-store's configuration file
  * (store_config.h).  The first bad line is reported as FILE:LINE. */
 #include "store_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_config: darkdaq-store's INI file, section [store], over defaults.
  * libinih parses; this module maps keys to fields and checks values, like
  * daemon/config.c does for darkdaqd.  No I/O beyond reading the file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_file: a run file being written by darkdaq-store, from NAME.part to
  * NAME and NAME.json (store_file.h).  Frames go through one buffer; the
  * file's CRC-32C follows every byte, so closing never reads the file back. */

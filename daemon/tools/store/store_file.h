@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_file: one run file as darkdaq-store writes it: NAME.part in the
  * run directory, frames of packed Records (runfile.h's format) appended
  * through one reused buffer, the CRC-32C of every byte kept as they pass,
