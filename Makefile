@@ -41,7 +41,7 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 OPT         ?= -O2 -g
 # No FMA contraction: the tagger's numbers are the same bit for bit on
-# every machine (physics.md), whatever -march a packager adds.
+# every machine (daemon/physics/README.md), whatever -march a packager adds.
 # The core's folders (physics/, ...): every one under daemon/ but the programs'
 # and the manual pages'.
 DAEMON_DIRS := $(filter-out daemon/tools daemon/man,$(patsubst %/,%,$(sort $(wildcard daemon/*/))))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* builder: joins stream items into events by trigger number (interfaces.md
+/* builder: joins stream items into events by trigger number (proto/README.md
  * s.1) and diagnoses sources that are out of step.  Owns the open events, in
  * a pool of reusable slots; must not do I/O, log, or read a clock. */
 #include "builder.h"

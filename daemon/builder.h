@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* builder: joins fragments into events by trigger number, by the rules of
- * interfaces.md s.1.  Pure: no I/O, no logging, time comes in from the caller.
+ * the rules set out below and in builder.c.  Pure: no I/O, no logging,
+ * time comes in from the caller.
  * Everything that goes in comes out, once: as an event, a late record, a
  * junk record or a corrupt record.  Open events live in a pool that grows to
  * the limits and is then reused: no allocation per event in steady state. */
@@ -14,7 +15,7 @@
 #include "fragment.h"
 #include "stream.h"
 
-/* Event status bits, in the order of interfaces.md s.3 (and proto Status). */
+/* Event status bits, in the order of proto/README.md s.1 (and proto Status). */
 enum ev_status {
         EV_COMPLETE      = 1u << 0,
         EV_INCOMPLETE    = 1u << 1,

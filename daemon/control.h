@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* control: run control of interfaces.md s.5 as a pure state machine.
+/* control: run control of proto/storage-channel.md as a pure state machine.
  * Command text in (untrusted: bounded, validated), the action the daemon
  * must take and the reply text out; it owns no socket, no thread, no clock.
  *

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fragment: the board-interface v1 fragment codec (board-interface.md s.1).
+/* fragment: the board-interface v1 fragment codec (proto/README.md s.1).
  * Validates fragments, iterates their blocks and decodes records in place.
  * Pure: no I/O, no logging, no allocation. */
 #ifndef DARKDAQ_FRAGMENT_H
@@ -37,7 +37,7 @@ enum frag_block_type {
 #define FRAG_CLUSTER_BYTES  16
 #define FRAG_MUON_BYTES     12
 
-/* Every way a fragment can be bad, one code each (board-interface.md s.1,
+/* Every way a fragment can be bad, one code each (proto/README.md s.1,
  * "What makes a fragment bad"), plus the stream reader's own. */
 enum frag_err {
         FRAG_OK = 0,
@@ -222,7 +222,7 @@ const char *frag_error_format(const struct frag_error *err, char *buf, size_t si
 /* Short constant name of an error code, e.g. "crc" (for counters). */
 const char *frag_err_name(enum frag_err code);
 
-/* Flag name for bit b (0..2), as interfaces.md s.3 writes it. */
+/* Flag name for bit b (0..2), as proto/README.md s.1 writes it. */
 const char *frag_flag_name(unsigned bit);
 
 /* Writes a fragment around a payload (for the simulator and tests): fills the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* live_metrics: darkdaqd's GET /metrics catalogue (interfaces.md s.5): the
+/* live_metrics: darkdaqd's GET /metrics catalogue (proto/storage-channel.md): the
  * snapshot of every figure it shows, and one table of metric families that
  * renders it.  live.c fills the snapshot from its loop and owns the locking;
  * this module knows nothing of the loop.  Pure: no I/O, no locks, no clock.

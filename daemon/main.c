@@ -33,7 +33,7 @@ static void s_usage(FILE *out)
               "storage endpoints only with CURVE keys ([auth]).\n"
               "--replay builds and tags events offline from\n"
               "recorded raw board streams (per-board files or interleaved ones), in the\n"
-              "order interfaces.md section 1 fixes, and writes a run file.\n"
+              "order the event builder's rules fix, and writes a run file.\n"
               "\n"
               "  -r, --replay        the remaining arguments are raw files to replay\n"
               "  -o, --output FILE   the run file to write (replaced if it exists)\n"

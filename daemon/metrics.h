@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* metrics: the HTTP endpoint of interfaces.md s.5: GET /metrics answers the
+/* metrics: the HTTP endpoint of proto/storage-channel.md: GET /metrics answers the
  * Prometheus text exposition produced by a callback (HEAD too); any other
  * path is 404, any other method 405.  It owns a libmicrohttpd daemon with
  * its own thread, listening on the one configured address only; it knows

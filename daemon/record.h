@@ -54,7 +54,7 @@ struct record_totals {
  * software_version = DARKDAQ_VERSION, sources ascending from the mask. */
 Darkdaq__Record *record_run_header(record_enc_t *e, const struct record_run_info *info);
 
-/* One built event and its tags: status in interfaces.md order from the
+/* One built event and its tags: status in proto/README.md order from the
  * bits, sources and missing ascending from the masks, every fragment with
  * its bytes verbatim, the event quantities of tags, and one submessage per
  * fired tag holding its quantities.  tags may be NULL (no quantities, no

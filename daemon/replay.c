@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* replay: reads recorded raw files, stream reader → builder, in the order of
- * interfaces.md s.1: a first pass for the expected set and each source's
- * last file, then the files in turn, one fragment from each.  File I/O
+ * the event builder's rules (builder.h): a first pass for the expected set
+ * and each source's last file, then the files in turn, one fragment from each.  File I/O
  * only: the builder decides, the sink publishes, the caller logs. */
 #include "replay.h"
 

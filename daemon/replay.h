@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* replay: the offline driver of darkdaqd --replay.  Reads recorded raw files
- * through the stream reader into the builder, in the order interfaces.md s.1
- * fixes, so that a replay gives the same result on any machine.  Does file
- * I/O only; it neither logs nor interprets events (the sink does). */
+ * through the stream reader into the builder, in the order the event
+ * builder's rules (builder.h) fix, so that a replay gives the same result
+ * on any machine.  Does file I/O only; it neither logs nor interprets events (the sink does). */
 #ifndef DARKDAQ_REPLAY_H
 #define DARKDAQ_REPLAY_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* runfile: frames of packed darkdaq.Records in run files (interfaces.md
+/* runfile: frames of packed darkdaq.Records in run files (proto/README.md
  * s.4).  The writer's file layer (open, write, fsync, rotate) is the only
  * I/O here; the frame reader works on a memory image and trusts nothing. */
 #include "runfile.h"

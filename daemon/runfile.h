@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* runfile: the run file of interfaces.md s.4.  A run file is a sequence of
+/* runfile: the run file of proto/README.md s.2.  A run file is a sequence of
  * frames: u32 length (LE), u32 CRC-32C of the payload, payload = one packed
  * darkdaq.Record; the first record is a run header, the last a run trailer.
  * The writer owns files, rotation, buffering and fsync; the reader works on

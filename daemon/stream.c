@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stream: turns a byte stream, fed in pieces, into fragments, bad fragments
- * and junk by the rules of interfaces.md s.3.  Items are decided in place in
+ * and junk by the rules of proto/README.md s.1.  Items are decided in place in
  * the caller's buffer until one straddles two feeds; from then on, until the
  * held bytes run out, they are decided in the reader's own buffer, which
  * each feed gives just the bytes the decisions need and which holds at most

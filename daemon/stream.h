@@ -2,7 +2,7 @@
 /* stream: the resynchronising reader of board-interface byte streams.
  * Bytes go in as they come (split anywhere); out come good fragments, bad
  * fragments with their reason, and junk with its offset, every byte exactly
- * once, decided by the rules of interfaces.md s.3.  Pure: no I/O.  Memory is
+ * once, decided by the rules of proto/README.md s.1.  Pure: no I/O.  Memory is
  * bounded: it holds only the bytes still needed to decide the next item.  So
  * is the work per byte, whatever the bytes: no candidate inside a corrupt
  * span is tried twice, nor read whole to learn that its CRC fails. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pcie_ring: both sides of the board's PCIe DMA ring (board-interface.md
+/* pcie_ring: both sides of the board's PCIe DMA ring (proto/README.md s.1
  * s.2) over any shared mapping: the device's, or a regular file or
  * shared-memory object with the same layout.  The host side hands the bytes
  * between RD_PTR and WR_PTR out in at most two contiguous pieces (the ring

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* usb_board: one readout board on USB (board-interface.md s.2), through
+/* usb_board: one readout board on USB (proto/README.md s.1), through
  * libusb-1.0: asynchronous bulk IN with several transfers in flight, RUN and
  * BUSY vendor requests, hot-plug (unplug and replug at any time).  It moves
  * bytes and never parses them (the stream reader does); it never logs (it

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Reads darkdaq run files (interfaces.md section 4) with python3-protobuf.
+"""Reads darkdaq run files (proto/README.md s.2) with python3-protobuf.
 
 A run file is a sequence of frames: u32 length (little-endian), u32 CRC-32C
 of the payload, payload = one serialized darkdaq.Record.  The first record

@@ -2,7 +2,7 @@
 """Pure-Python reader of board-interface v1 streams, for the tests.
 
 Independent of the C code: its own CRC-32C table, fragment checks
-(board-interface.md s.1) and a stream scanner that splits a raw file into
+(proto/README.md s.1) and a stream scanner that splits a raw file into
 fragments (good or CRC-bad), 4-byte bad headers and junk runs, as
 darkdaq-dump does for the streams the simulator writes.
 """

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tests of the event builder (interfaces.md s.1): serial arithmetic across
+/* Tests of the event builder (its rules: daemon/builder.h): serial arithmetic across
  * the wrap, missing, duplicate, late and corrupt fragments, silent sources
  * on a fake clock, out-of-step sources, the open-event limits, byte
  * accounting, and per-board versus interleaved streams. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of run control: the parser (words and JSON, bounds, refusals), every
- * transition of interfaces.md s.5, repeats that change nothing, faults, and
+ * transition of proto/storage-channel.md, repeats that change nothing, faults, and
  * the status object. */
 #include <errno.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_reco: good and prompt tracks, muon and cluster matching with their tie
- * rules and strict cuts, electrons, photons and E_extra (physics.md s.2-3),
+ * rules and strict cuts, electrons, photons and E_extra (daemon/physics/README.md s.3-3),
  * and the polar-angle window of the matcher against a plain scan. */
 #include <errno.h>
 #include <math.h>
@@ -187,7 +187,7 @@ TEST(photons_and_extra)
         reco_release(&r);
 }
 
-/* physics.md's matching by a plain scan of every good track: the nearest
+/* daemon/physics/README.md's matching by a plain scan of every good track: the nearest
  * crossing at r_cm within cut, ties to the lower index. */
 static int32_t scan_nearest(const struct reco *r, const struct frag_track *t, double r_cm,
                             double theta, double phi, double cut)
@@ -214,7 +214,7 @@ static int32_t scan_nearest(const struct reco *r, const struct frag_track *t, do
 
 /* The matcher (dot products, exact formula near ties and the cut, theta
  * window in big events) gives the same matches as scanning every track with
- * physics.md's formula: small and big events, exact duplicate tracks,
+ * daemon/physics/README.md's formula: small and big events, exact duplicate tracks,
  * clusters at a crossing, near the cut, and anywhere. */
 TEST(matching_equals_scan)
 {
@@ -282,7 +282,7 @@ TEST(matching_equals_scan)
 
 /* A cluster whose distance to two different tracks is the same to the
  * last bit goes to the lower index, and one at exactly the cut distance is
- * not matched: decided by physics.md's formula, not by dot products. */
+ * not matched: decided by daemon/physics/README.md's formula, not by dot products. */
 TEST(matching_exact_ties_and_cut)
 {
         struct reco r;
@@ -318,7 +318,7 @@ TEST(matching_exact_ties_and_cut)
 
 /* With the cut set to exactly the nearest track's distance nothing
  * matches (the cut is strict), one step above it the nearest does: the
- * decision at the cut is physics.md's, to the last bit, however the dot
+ * decision at the cut is daemon/physics/README.md's, to the last bit, however the dot
  * products round. */
 TEST(matching_cut_is_strict_to_the_bit)
 {

@@ -35,7 +35,7 @@ def close(a, b):
 
 
 def same(a, b, path=""):
-    """Compares parsed JSON, numbers at the physics.md tolerance; returns the
+    """Compares parsed JSON, numbers at the daemon/physics/README.md tolerance; returns the
     path of the first difference or None."""
     if isinstance(a, bool) or isinstance(b, bool):
         return None if a == b else path

@@ -372,7 +372,7 @@ def test_zprime_recoil_mass_from_the_records(tmp_path):
 
 def test_displaced_tracks_pass_through_the_true_vertex(tmp_path):
     """The d0, z0 and phi0 of tracks from a displaced decay describe helices
-    (physics.md's model) through the truth vertex."""
+    (daemon/physics/README.md's model) through the truth vertex."""
     sim(tmp_path, "-n", 300, "--process", "displaced", "--seed", 8, "--ctau-cm", 10)
     tr = truth(tmp_path)
     frags = rawfmt.fragments(board_files(tmp_path)[0])

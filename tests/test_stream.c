@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tests of the stream reader: each clause of interfaces.md s.3's rule for
+/* Tests of the stream reader: each clause of proto/README.md s.1's rule for
  * deciding a region, splits at every byte position, bounded memory, and the
  * inputs that once made it slow (long claims, nested corrupt claims, long
  * junk in small feeds) decided as in one feed, with the CRCs it takes from

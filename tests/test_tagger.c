@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_tagger: every tag of physics.md s.4 firing on a crafted event, and not
+/* test_tagger: every tag of daemon/physics/README.md s.4 firing on a crafted event, and not
  * firing one step (nextafter) past each cut edge: inclusive windows, strict
  * E_extra cuts and vetoes.  Edges are set from the quantity itself, computed
  * the way the tagger does, so that the tests check the comparison, not the
@@ -440,7 +440,7 @@ TEST(tau_1x3_not)
 }
 
 /* A track through vertex v (cm) moving along phi_v there: its helix
- * parameters at the point of closest approach (physics.md s.4's model). */
+ * parameters at the point of closest approach (daemon/physics/README.md s.4's model). */
 static void add_track_from_vertex(struct ev *e, struct kin_v3 v, double phi_v, double pt,
                                   double pz, int q)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kinematics: physics.md's formulas as plain functions of doubles.  Written
- * in the order physics.md states them so that an independent implementation
+/* kinematics: daemon/physics/README.md's formulas as plain functions of doubles.  Written
+ * in the order daemon/physics/README.md states them so that an independent implementation
  * of the page agrees to rounding; no -ffast-math, libm only. */
 #include "kinematics.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kinematics: the formulas of physics.md s.1-s.4 as plain functions: four-
+/* kinematics: the formulas of daemon/physics/README.md s.1-s.4 as plain functions: four-
  * vectors, beams and the CMS boost, the helix crossing of a cylinder, angular
  * distance, masses, thrust and the two-track helix vertex.  Pure double
  * arithmetic and libm only; no state, no I/O, no allocation.  Every acos
@@ -15,7 +15,7 @@
 
 #include "physics_config.h"
 
-/* Masses in GeV/c^2 (physics.md s.1). */
+/* Masses in GeV/c^2 (daemon/physics/README.md s.1). */
 #define KIN_M_E         0.00051099895
 #define KIN_M_MU        0.1056583755
 #define KIN_M_PI        0.13957039
@@ -205,7 +205,7 @@ double kin_angle(double theta1, double phi1, double theta2, double phi2);
 
 /* ---- event shape ---- */
 
-/* Thrust of p[0..n) as physics.md s.4 tau_1x3 defines it: the first min(n,
+/* Thrust of p[0..n) as daemon/physics/README.md s.4 tau_1x3 defines it: the first min(n,
  * KIN_THRUST_MAX) vectors are used (the caller orders them by |p| descending),
  * the last used one's sign fixed +, the first strictly largest |sum +-p| over
  * the 2^(N-1) sign assignments in binary counting order (bit k flips p[k]).
@@ -214,7 +214,7 @@ double kin_angle(double theta1, double phi1, double theta2, double phi2);
 #define KIN_THRUST_MAX 12
 double kin_thrust(const struct kin_v3 *p, size_t n, struct kin_v3 *ret_axis);
 
-/* ---- the two-track vertex (physics.md s.4 displaced_vertex) ---- */
+/* ---- the two-track vertex (daemon/physics/README.md s.4 displaced_vertex) ---- */
 
 /* A track's helix in the transverse plane. */
 struct kin_helix {

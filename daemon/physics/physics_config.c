@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* physics_config: the key table (name, type, field, unit, help), physics.md's
- * defaults and strict parsing of values.  Keys marked "(darkdaq addition)"
- * are not in physics.md; their defaults keep physics.md's behaviour. */
+/* physics_config: the key table (name, type, field, unit, help), the
+ * defaults daemon/physics/README.md lists, and strict parsing of values.
+ * Keys marked "(darkdaq addition)" name numbers the selection used to write
+ * inline; their defaults keep it as it was. */
 #include "physics_config.h"
 
 #include <errno.h>
@@ -66,7 +67,7 @@ static const struct physics_config_key s_keys[] = {
         D(mumutautau_mrec_min_gev, 0, 20, "GeV", "mumu_tautau: dimuon recoil mass >= this"),
         U(fourmu_min_muons, 0, 4, "", "four_muon: at least this many of the 4 tracks are muons"),
         D(fourmu_photon_max_gev, 0, 20, "GeV",
-          "four_muon: no photon with lab E >= this (darkdaq addition; physics.md's 0.2)"),
+          "four_muon: no photon with lab E >= this (darkdaq addition)"),
         D(fourmu_extra_max_gev, 0, 20, "GeV", "four_muon: E_extra < this"),
         D(fourmu_sqrt_s_window_gev, 0, 20, "GeV", "four_muon: |m(4 mu) - sqrt(s)| <= this"),
         D(dv_track_d0_min_cm, 0, 100, "cm", "displaced_vertex: tracks with |d0| >= this take part"),
@@ -86,9 +87,9 @@ static const struct physics_config_key s_keys[] = {
         D(idm_missing_e_min_gev, 0, 20, "GeV", "idm_dark_higgs: E*_miss >= this"),
         D(single_photon_min_gev, 0, 20, "GeV", "single_photon: photon E* >= this"),
         D(single_photon_extra_max_gev, 0, 20, "GeV",
-          "single_photon: E_extra minus the photon < this (darkdaq addition; physics.md's 0.2)"),
+          "single_photon: E_extra minus the photon < this (darkdaq addition)"),
         D(three_photon_min_gev, 0, 20, "GeV",
-          "three_photon: each photon E* >= this (darkdaq addition; physics.md's 0.25)"),
+          "three_photon: each photon E* >= this (darkdaq addition)"),
         D(three_photon_window_gev, 0, 20, "GeV", "three_photon: |sum E* - sqrt(s)| <= this"),
         P(zprime_invisible),
         P(mumu_tautau),

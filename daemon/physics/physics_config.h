@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* physics_config: every cut and beam parameter of physics.md, with its
+/* physics_config: every cut and beam parameter of daemon/physics/README.md, with its
  * default, and the key = value setter the configuration loader uses.  Owns
  * names, defaults and parsing only; no I/O, no logging. */
 #ifndef DARKDAQ_PHYSICS_CONFIG_H
@@ -11,7 +11,7 @@
 /* Number of tags (== TAG_COUNT_ of tagger.h, checked there). */
 #define PHYSICS_N_TAGS 9
 
-/* Field names are physics.md's configuration keys. */
+/* Field names are daemon/physics/README.md's configuration keys. */
 struct physics_config {
         /* beams and detector (s.1, s.2) */
         double b_field_t;               /* solenoid field along +z */
@@ -79,11 +79,11 @@ struct physics_config_key {
         enum physics_key_type type;
         size_t offset;                  /* of the field in struct physics_config */
         const char *unit;               /* "GeV", "rad", "" ... */
-        const char *help;               /* one line; "(darkdaq addition)" if not in physics.md */
+        const char *help;               /* one line; "(darkdaq addition)" for darkdaq's own keys */
         double min, max;                /* the values that are physics, inclusive */
 };
 
-/* Fills cfg with physics.md's defaults. */
+/* Fills cfg with daemon/physics/README.md's defaults. */
 void physics_config_default(struct physics_config *cfg);
 
 /* Sets one key from its text value.  Returns 0; -ENOENT for an unknown key;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* reco: physics.md s.2-s.3.  Matching decides "nearest track crossing
+/* reco: daemon/physics/README.md s.3-s.3.  Matching decides "nearest track crossing
  * within the cut" from the dot products of unit vectors, which need no
  * trigonometry for a track crossing (cos(phi0 - q alpha) expands into px/pt,
- * py/pt and sin alpha = r/2rho); the dot product is physics.md's acos
+ * py/pt and sin alpha = r/2rho); the dot product is daemon/physics/README.md's acos
  * argument to within ~1e-14.  Only when the best candidate is within
- * DOT_SLACK of the cut or of another candidate is physics.md's formula
+ * DOT_SLACK of the cut or of another candidate is daemon/physics/README.md's formula
  * evaluated exactly, so the result is the same as scanning every track with
  * it (tests/test_reco.c checks this).  Big events also look only at the
  * crossings within the cut in polar angle, found by binary search. */
@@ -18,7 +18,7 @@
 /* Rounding slack of the window: acos near 1 loses up to ~1e-8 rad. */
 #define WINDOW_SLACK_RAD 1e-6
 /* Dot products this close to the cut or to each other are decided with
- * physics.md's formula.  Both the dot product and that formula's acos
+ * daemon/physics/README.md's formula.  Both the dot product and that formula's acos
  * argument are within ~1e-14 of the true cosine for angles of magnitude up
  * to DIR_MAX_RAD, so this leaves a margin of a thousand. */
 #define DOT_SLACK 1e-11
@@ -37,7 +37,7 @@ struct reco_xing {
         uint32_t track;                 /* good-track index */
 };
 
-/* A MUON or CLUSTER record's direction, as physics.md reads it, and the
+/* A MUON or CLUSTER record's direction, as daemon/physics/README.md reads it, and the
  * sines and cosines of its unit vector (kin_sincos_near) when fast. */
 struct reco_dir {
         double theta, phi;
@@ -196,7 +196,7 @@ static struct reco_cut s_cut(struct reco *r, int which, double rad)
                                   rad >= CUT_MARGIN_RAD && rad <= KIN_PI - CUT_MARGIN_RAD };
 }
 
-/* Where track t crosses radius r_cm exactly as physics.md computes it. */
+/* Where track t crosses radius r_cm exactly as daemon/physics/README.md computes it. */
 static bool s_exact_crossing(const struct reco_track *t, const struct physics_config *cfg,
                              bool use_klm, struct kin_crossing *ret)
 {
@@ -204,7 +204,7 @@ static bool s_exact_crossing(const struct reco_track *t, const struct physics_co
                                use_klm ? cfg->r_klm_cm : cfg->r_ecl_cm, ret);
 }
 
-/* physics.md's decision over the crossings xs[lo..hi) (all tracks when xs
+/* daemon/physics/README.md's decision over the crossings xs[lo..hi) (all tracks when xs
  * is NULL): the nearest within the cut, ties to the lower index. */
 static int32_t s_nearest_exact(const struct reco *r, const struct physics_config *cfg,
                                const struct reco_xing *xs, size_t lo, size_t hi,
@@ -287,7 +287,7 @@ static int32_t s_nearest(const struct reco *r, const struct physics_config *cfg,
 /* Fills x for track t crossing r_cm: the unit vector to the crossing point
  * (r cos phi_c, r sin phi_c, z_c) / |..| with phi_c = phi0 - q alpha
  * expanded (sin alpha = r / 2rho; cos phi0, sin phi0 = px/pt, py/pt) and
- * z_c = 2 rho alpha pz / pt.  False when physics.md says the track never
+ * z_c = 2 rho alpha pz / pt.  False when daemon/physics/README.md says the track never
  * gets there (r > 2 rho), decided exactly as kin_helix_cross() does. */
 static bool s_cross(const struct reco_track *t, double rho, double inv_pt, double r_cm,
                     struct reco_xing *x)

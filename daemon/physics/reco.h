@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* reco: from decoded records to particles and event quantities (physics.md
+/* reco: from decoded records to particles and event quantities (daemon/physics/README.md
  * s.2-s.3): good and prompt tracks, muon and cluster matching, electrons,
  * photons, mass hypotheses, E_extra and the missing four-momentum.  Pure;
  * its arrays grow to the largest event seen and are reused. */

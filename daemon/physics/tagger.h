@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tagger: reconstruction and the online tags of physics.md, for one built
+/* tagger: reconstruction and the online tags of daemon/physics/README.md, for one built
  * event.  Pure computation: the same records and configuration give the same
  * result, bit for bit.  No I/O, no logging; no allocation once its scratch
  * space has grown to the largest event seen. */
@@ -14,7 +14,7 @@
 #include "physics_config.h"
 #include "tags.h"
 
-/* One event's input: the fragments the tagger reads (physics.md s.2: of each
+/* One event's input: the fragments the tagger reads (daemon/physics/README.md s.3: of each
  * source its first good fragment, ascending source_id, TEST_PATTERN ones
  * left out by the caller), each a whole fragment that passed frag_check(). */
 struct tag_input {

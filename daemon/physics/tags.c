@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tags: physics.md s.4: the tags' names, and one function per tag, each
+/* tags: daemon/physics/README.md s.4: the tags' names, and one function per tag, each
  * reading the reconstructed event and writing its own quantities.  Cuts are
- * inclusive windows except the vertex vetoes, as physics.md states; every
+ * inclusive windows except the vertex vetoes, as daemon/physics/README.md states; every
  * comparison is written so that a NaN fails it. */
 #include "tags.h"
 

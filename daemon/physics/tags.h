@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tags: the online tags of physics.md s.4: their ids and names, what they
+/* tags: the online tags of daemon/physics/README.md s.4: their ids and names, what they
  * report for one event, and their evaluation on a reconstructed event.
  * Pure; the displaced-vertex candidate list grows and is reused.  Code that
  * needs only the ids, names or results includes this header, not tagger.h. */
@@ -28,7 +28,7 @@ enum tag_id {
         TAG_COUNT_
 };
 
-/* "zprime_invisible", ... as physics.md names them. */
+/* "zprime_invisible", ... as daemon/physics/README.md names them. */
 const char *tag_name(enum tag_id id);
 
 struct tag_dv_candidate {
@@ -37,7 +37,7 @@ struct tag_dv_candidate {
         bool points_to_ip;
 };
 
-/* What the tagger reports for one event (physics.md s.5).  The quantities of
+/* What the tagger reports for one event (daemon/physics/README.md s.4).  The quantities of
  * a tag are meaningful only when its bit is set in fired. */
 struct tag_result {
         uint32_t fired;                 /* bit (1u << enum tag_id) */
@@ -56,7 +56,7 @@ struct tag_result {
         struct { double photon_e_gev, recoil_m2_gev2; } single_photon;
         struct { double diphoton_m_gev[3]; } three_photon;          /* ascending */
 
-        /* darkdaq additions (not in physics.md) */
+        /* darkdaq additions (not in daemon/physics/README.md) */
         bool dv_skipped;                /* more than dv_max_tracks tracks took part in
                                          * the vertex search: it was not run */
         uint32_t n_bad_tracks;          /* tracks that were not good */
@@ -75,7 +75,7 @@ int tags_evaluate(const struct reco *r, const struct physics_config *cfg,
                   const struct kin_beams *beams, struct tags_dv_store *dv,
                   struct tag_result *out);
 
-/* The displaced-vertex candidates of r (physics.md s.4), in pair order, into
+/* The displaced-vertex candidates of r (daemon/physics/README.md s.4), in pair order, into
  * dv; *ret_n gets their number.  Returns 0, 1 when the search was skipped
  * because more than cfg->dv_max_tracks tracks take part (then *ret_n = 0),
  * or -ENOMEM. */

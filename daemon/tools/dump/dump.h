@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dump: darkdaq-dump's printers, shared between its main.c (arguments, file
- * kinds, raw board streams) and run.c (run files, interfaces.md s.3 and s.4).
+ * kinds, raw board streams) and run.c (run files, proto/README.md s.1 and s.4).
  * Printers write to the FILE given and report damage on stderr. */
 #ifndef DARKDAQ_DUMP_H
 #define DARKDAQ_DUMP_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* darkdaq-dump: prints raw board-interface streams and run files, each
  * recognised by its content, as text for people or as JSON lines
- * (interfaces.md s.3). */
+ * (proto/README.md s.1). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 /* Prints every item of the raw stream in the file at path: as JSON lines
- * (interfaces.md s.3) or as text with a summary.  Returns 0, or -errno when
+ * (proto/README.md s.1) or as text with a summary.  Returns 0, or -errno when
  * the file cannot be read (the message, naming the file, is on stderr). */
 int dump_raw_file(const char *path, FILE *out, bool json);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* run: darkdaq-dump's printer of run files (interfaces.md s.3 and s.4): one
+/* run: darkdaq-dump's printer of run files (proto/README.md s.1 and s.4): one
  * JSON object or one text line per record, then where and why the file
  * ends if it is not whole.  Reads through runfile's reader; prints only. */
 #include <errno.h>

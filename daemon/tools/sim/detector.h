@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sim_det: particles -> the records the boards send.  A charged particle
  * becomes a TRACK at its point of closest approach (helix model of
- * physics.md), a CLUSTER and, for a muon, a MUON record at the helix
+ * daemon/physics/README.md), a CLUSTER and, for a muon, a MUON record at the helix
  * crossing of r_ecl and r_klm; photons give CLUSTERs.  Smeared, quantised
  * to keV, um and urad.  Pure computation on a caller's rng. */
 #ifndef DARKDAQ_SIM_DETECTOR_H
@@ -34,7 +34,7 @@ void sim_det_event(const struct sim_det *d, struct sim_rng *r, const struct sim_
                    struct sim_records *out);
 
 /* Helix parameters at the point of closest approach to the beam line of a
- * particle of charge q and lab momentum p produced at v (physics.md s.4's
+ * particle of charge q and lab momentum p produced at v (daemon/physics/README.md s.4's
  * model): direction phi0 there, signed d0 and z0 in cm. */
 void sim_det_poca(double b_field_t, struct kin_p4 p, int q, struct kin_v3 v,
                   double *ret_phi0, double *ret_d0_cm, double *ret_z0_cm);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sim_gen: the physics processes.  Turns a process name (or a weighted mix)
  * into one event's particles: generated in the CMS as simple phase space,
- * boosted to the lab with the beams of physics.md, long-lived particles
+ * boosted to the lab with the beams of daemon/physics/README.md, long-lived particles
  * flown to their decay vertex.  Pure computation on a caller's rng. */
 #ifndef DARKDAQ_SIM_GEN_H
 #define DARKDAQ_SIM_GEN_H

@@ -63,7 +63,7 @@ static void s_usage(FILE *f)
         fprintf(f,
 "Usage: " PROG " -n N -o DIR [options]\n"
 "       " PROG " --stream --board K [--rate HZ] [-n N] [options]\n"
-"Simulates e+e- collisions at the beams of physics.md and writes what the\n"
+"Simulates e+e- collisions at the beams of daemon/physics/README.md and writes what the\n"
 "readout boards would send: DIR/board-0.raw .. board-K-1.raw (board 0 tracks,\n"
 "1 clusters, 2 muons, 3.. RAW blocks), or DIR/all.raw with --interleaved, and\n"
 "DIR/truth.jsonl (one line per trigger: process, true parameters, faults).\n"

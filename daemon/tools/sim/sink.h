@@ -41,7 +41,7 @@ static inline int sim_sink_flush(sim_sink_t *s)
         return s->flush(s);
 }
 
-/* The FPGA side of a PCIe DMA ring on a regular file (board-interface.md
+/* The FPGA side of a PCIe DMA ring on a regular file (proto/README.md s.1
  * s.2): creates path with the registers and a ring of ring_bytes, waits for
  * the host to set RUN, and writes each sink write as one whole piece, never
  * past RD_PTR + RING_BYTES.  When the host leaves no room for timeout_ms the
