@@ -32,6 +32,13 @@ TAG_FIELDS = ["zprime_invisible", "mumu_tautau", "four_muon", "tau_1x3", "displa
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def replace_config(path, text):
+    """Writes a new configuration the way an operator's tools do before a
+    SIGHUP: whole, by rename, so that the program never reads half a file."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
 def free_ports(n):
     socks, ports = [], []
     for _ in range(n):
@@ -647,7 +654,7 @@ def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live
     text = lv.conf.read_text().replace("[daemon]\n", "[daemon]\nsilence_warn_ms = 4000\n"
                                        "stop_timeout_ms = 20000\n", 1)
     text += "\n[prescale]\nfour_muon = 7\n"
-    lv.conf.write_text(text)
+    replace_config(lv.conf, text)
     lv.d.send_signal(signal.SIGHUP)
     lv.wait_for(lambda: "SIGHUP: reloaded" in lv.daemon_log(), "the reload")
     log = lv.daemon_log()
@@ -680,7 +687,7 @@ def test_sighup_mid_run_reloads_and_the_run_file_is_as_without_it(tmp_path, live
     _, _, t4 = summary(lv.run_file(4))
     assert len(t4.reloads) == 0
     # a file that cannot be used changes nothing and stops nothing
-    lv.conf.write_text(text.replace("[daemon]\n", "[daemon]\nno_such_key = 1\n", 1))
+    replace_config(lv.conf, text.replace("[daemon]\n", "[daemon]\nno_such_key = 1\n", 1))
     lv.d.send_signal(signal.SIGHUP)
     lv.wait_for(lambda: "stays as it was" in lv.daemon_log(), "the refused reload")
     assert "no_such_key" in lv.daemon_log()

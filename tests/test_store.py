@@ -27,7 +27,16 @@ SENDER = 7
 BOUND_S = 30            # catches hangs only
 
 
+def replace_config(path, text):
+    """Writes a new configuration the way an operator's tools do before a
+    SIGHUP: whole, by rename, so that the program never reads half a file."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 # ---- records ------------------------------------------------------------------
+
 
 def header(run, start=1_700_000_000_000_000_000):
     text = "[store test]\n"
@@ -639,7 +648,8 @@ def test_sighup_reloads_what_it_can_and_the_runs_go_on(tmp_path, daemon, stores)
         daemon.send(6, i, event(i, raw_bytes=900))
     daemon.wait_ack(6, 50)
     base = s.conf.read_text().replace("max_file_bytes = 1000000\n", "")
-    s.conf.write_text(base + "max_file_bytes = 20000\ndir = %s\n" % (tmp_path / "elsewhere"))
+    replace_config(s.conf, base + "max_file_bytes = 20000\ndir = %s\n" %
+                   (tmp_path / "elsewhere"))
     s.p.send_signal(signal.SIGHUP)
     log = wait_log(s, "SIGHUP: reloaded")
     assert "max_file_bytes 1000000 -> 20000" in log
@@ -651,8 +661,8 @@ def test_sighup_reloads_what_it_can_and_the_runs_go_on(tmp_path, daemon, stores)
     daemon.wait_ack(6, 100)
     # silence_close_ms applies at once: run 6 is closed once it is quiet (a
     # second reload, so that no pause of this test's own can close it early)
-    s.conf.write_text(base + "max_file_bytes = 20000\nsilence_close_ms = 300\n"
-                      "dir = %s\n" % (tmp_path / "elsewhere"))
+    replace_config(s.conf, base + "max_file_bytes = 20000\nsilence_close_ms = 300\n"
+                   "dir = %s\n" % (tmp_path / "elsewhere"))
     s.p.send_signal(signal.SIGHUP)
     wait_log(s, "silence_close_ms 30000 -> 300")
     first = s.dir / "run-000006-000.dkr"
@@ -671,7 +681,7 @@ def test_sighup_reloads_what_it_can_and_the_runs_go_on(tmp_path, daemon, stores)
     files = run_files(s.dir, 7)
     assert len(files) >= 4 and all(p.stat().st_size <= 20000 for p in files)
     # a file that cannot be used changes nothing and stops nothing
-    s.conf.write_text("[store]\nno_such_key = 1\n")
+    replace_config(s.conf, "[store]\nno_such_key = 1\n")
     s.p.send_signal(signal.SIGHUP)
     log = wait_log(s, "stays as it was")
     assert "no_such_key" in log
