@@ -397,6 +397,13 @@ static int s_source_key(struct load_ctx *c, const char *name, const char *key, c
                 return -ENOENT;
         if (driver_key_set(k, s->options, value) < 0)
                 return -EINVAL;
+        if (k->valid) {
+                char why[200] = "";
+                if (k->valid(value, why, sizeof why) < 0) {
+                        s_msg(c, "%s = \"%s\" in [source.%s]: %s", key, value, name, why);
+                        return -EINVAL;
+                }
+        }
         s->keys_set |= 1ull << (k - d->keys);
         return 0;
 }

@@ -42,6 +42,10 @@ struct driver_key {
         const char *def;                /* the default as the file says it; NULL: none (zero) */
         bool required;                  /* the section must set it */
         const char *help;               /* one line for darkdaqd --print-config */
+        /* Optional, STRING: what the type cannot say of a value (a process
+         * list that names no known process).  Pure: runs at load, on the
+         * key's own line.  Returns 0, or -EINVAL with err saying why. */
+        int (*valid)(const char *value, char *err, size_t errlen);
 };
 
 /* The .offset and .size of a driver_key for member field of struct type. */

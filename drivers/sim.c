@@ -6,6 +6,7 @@
  * after a whole trigger) and the pipe is read to its end.  Owns the child:
  * it reaps it and, on close, kills it if it still runs. */
 #include "driver.h"
+#include "processes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +43,28 @@ struct sim_options {
 };
 _Static_assert(sizeof(struct sim_options) <= DRIVER_OPTIONS_MAX, "sim options too big");
 
+/* A process list darkdaq-sim takes: it would refuse others only when the
+ * run starts. */
+static int s_valid_process(const char *value, char *err, size_t errlen)
+{
+        double weight[SIM_P_COUNT_] = { 0 };
+        char why[256];
+        if (sim_process_parse(value, weight, why, sizeof why) == 0)
+                return 0;
+        /* why starts with the simulator's option, "--process: ", and may end
+         * pointing at its --help: name the processes here instead */
+        const char *w = strncmp(why, "--process: ", 11) ? why : why + 11;
+        char *see = strstr(why, " (see --help)");
+        if (see)
+                *see = '\0';
+        int n = snprintf(err, errlen, "%s", w);
+        if (see)
+                for (unsigned id = 0; sim_process_name(id) && n >= 0 && (size_t)n < errlen; id++)
+                        n += snprintf(err + n, errlen - (size_t)n, "%s%s",
+                                      id ? ", " : "; the processes are mix, ", sim_process_name(id));
+        return -EINVAL;
+}
+
 static const struct driver_key s_keys[] = {
         { .name = "board", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, board),
           .max = FRAG_MAX_SOURCE, .def = "0", .help = "the board id it plays (0..boards-1)" },
@@ -52,7 +75,7 @@ static const struct driver_key s_keys[] = {
           .max = UINT64_MAX, .def = "1", .help = "same seed on every board: they agree" },
         { .name = "process", .type = DRIVER_KEY_STRING, DRIVER_FIELD(struct sim_options, process),
           .charset = "abcdefghijklmnopqrstuvwxyz0123456789_:,.", .def = "mix",
-          .help = "darkdaq-sim --process" },
+          .help = "darkdaq-sim --process", .valid = s_valid_process },
         { .name = "events", .type = DRIVER_KEY_UINT, DRIVER_FIELD(struct sim_options, events),
           .max = UINT64_MAX / 2, .def = "0",
           .help = "triggers, then the source ends; 0: endless" },

@@ -22,50 +22,6 @@
 #define ECL_THETA_MIN   0.2164  /* 12.4 deg */
 #define ECL_THETA_MAX   2.7053  /* 155 deg */
 
-static const struct {
-        const char *name;
-        double mix_weight;
-        const char *help;
-} s_proc[SIM_P_COUNT_] = {
-        [SIM_P_ZPRIME] = { "zprime", 20,
-                "e+e- -> mu+mu- Z'(invisible); --mass m (default 1, 3 or 6 at random)" },
-        [SIM_P_MUMU] = { "mumu", 12,
-                "e+e- -> mu+mu- gamma; the photon is lost along a beam half the time" },
-        [SIM_P_MUMUTAUTAU] = { "mumutautau", 6,
-                "e+e- -> mu+mu- X(-> tau+tau-), tau -> 1 charged + nu; --mass m (default 5)" },
-        [SIM_P_FOURMU] = { "fourmu", 6,
-                "e+e- -> mu+mu- X(-> mu+mu-); --mass m (default 2)" },
-        [SIM_P_TAU1X3] = { "tau1x3", 8,
-                "tau+tau-: one -> e/mu + alpha (--mass, default 0.5) or 2 nu, other -> 3 prongs" },
-        [SIM_P_DISPLACED] = { "displaced", 5,
-                "e+e- -> S pions, S -> mu+mu- or pi+pi- after flying; --mass (default 1), --ctau-cm" },
-        [SIM_P_IDM] = { "idm", 5,
-                "e+e- -> h'(-> mu/pi pair, displaced) A'(-> chi1 chi2(-> chi1 e+e-)); --mass m_h' (0.8)" },
-        [SIM_P_SINGLE_PHOTON] = { "single_photon", 5,
-                "e+e- -> gamma A'(invisible); --mass m (default 2)" },
-        [SIM_P_THREE_PHOTON] = { "three_photon", 5,
-                "e+e- -> gamma a(-> gamma gamma); --mass m (default 1)" },
-        [SIM_P_BHABHA] = { "bhabha", 15,
-                "e+e- -> e+e- (gamma), t-channel angular distribution" },
-        [SIM_P_QQBAR] = { "qqbar", 13,
-                "e+e- -> hadrons: 2-10 charged pions/kaons, pi0s, a K0S or Lambda at times" },
-};
-
-const char *sim_gen_process_name(unsigned id)
-{
-        return id < SIM_P_COUNT_ ? s_proc[id].name : NULL;
-}
-
-double sim_gen_mix_weight(unsigned id)
-{
-        return id < SIM_P_COUNT_ ? s_proc[id].mix_weight : 0.0;
-}
-
-const char *sim_gen_process_help(unsigned id)
-{
-        return id < SIM_P_COUNT_ ? s_proc[id].help : NULL;
-}
-
 /* ---- four-vector building blocks ---- */
 
 static struct kin_v3 s_scale(struct kin_v3 a, double k)
@@ -572,48 +528,14 @@ static bool s_mass_ok(unsigned id, double m, double sqrt_s, double *lo, double *
 int sim_gen_init(struct sim_gen *g, const struct physics_config *cfg, const char *spec,
                  double mass_gev, double ctau_cm, char *err, size_t err_size)
 {
-        char buf[512], *save = NULL;
-
         memset(g, 0, sizeof(*g));
         kin_beams_init(&g->beams, cfg->e_her_gev, cfg->e_ler_gev, cfg->crossing_angle_mrad);
         g->axis_cms = s_unit(kin_p4_p3(kin_to_cms(&g->beams, g->beams.her)));
         g->mass_gev = mass_gev;
         g->ctau_cm = ctau_cm;
-        if (strlen(spec) >= sizeof(buf)) {
-                snprintf(err, err_size, "--process: list too long");
-                return -EINVAL;
-        }
-        strcpy(buf, spec);
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                char *colon = strchr(tok, ':');
-                double w = 1.0;
-                unsigned id;
-
-                if (colon) {
-                        char *end;
-
-                        *colon = '\0';
-                        w = strtod(colon + 1, &end);
-                        if (end == colon + 1 || *end || !(w >= 0.0) || !isfinite(w)) {
-                                snprintf(err, err_size, "--process: bad weight \"%s\" for %s",
-                                         colon + 1, tok);
-                                return -EINVAL;
-                        }
-                }
-                if (!strcmp(tok, "mix")) {
-                        for (id = 0; id < SIM_P_COUNT_; id++)
-                                g->weight[id] += w * s_proc[id].mix_weight;
-                        continue;
-                }
-                for (id = 0; id < SIM_P_COUNT_; id++)
-                        if (!strcmp(tok, s_proc[id].name))
-                                break;
-                if (id == SIM_P_COUNT_) {
-                        snprintf(err, err_size, "--process: unknown process \"%s\" (see --help)", tok);
-                        return -EINVAL;
-                }
-                g->weight[id] += w;
-        }
+        int r = sim_process_parse(spec, g->weight, err, err_size);
+        if (r < 0)
+                return r;
         for (unsigned id = 0; id < SIM_P_COUNT_; id++) {
                 double lo, hi;
 
@@ -621,13 +543,9 @@ int sim_gen_init(struct sim_gen *g, const struct physics_config *cfg, const char
                 if (g->weight[id] > 0.0 && !isnan(mass_gev) &&
                     !s_mass_ok(id, mass_gev, g->beams.sqrt_s, &lo, &hi)) {
                         snprintf(err, err_size, "--mass %g: %s needs %.4g < m < %.4g",
-                                 mass_gev, s_proc[id].name, lo, hi);
+                                 mass_gev, sim_process_name(id), lo, hi);
                         return -EINVAL;
                 }
-        }
-        if (!(g->weight_sum > 0.0)) {
-                snprintf(err, err_size, "--process: \"%s\" selects no process", spec);
-                return -EINVAL;
         }
         return 0;
 }
@@ -675,7 +593,7 @@ void sim_gen_event(const struct sim_gen *g, struct sim_rng *r, struct sim_event 
         unsigned id = s_pick(g, r);
         int vtx = -1;
 
-        ev->process = s_proc[id].name;
+        ev->process = sim_process_name(id);
         ev->n_params = 0;
         ev->n_part = 0;
         switch (id) {

@@ -9,23 +9,9 @@
 #include <stddef.h>
 
 #include "physics_config.h"
+#include "processes.h"
 #include "rng.h"
 #include "sim.h"
-
-enum sim_process_id {
-        SIM_P_ZPRIME,
-        SIM_P_MUMU,
-        SIM_P_MUMUTAUTAU,
-        SIM_P_FOURMU,
-        SIM_P_TAU1X3,
-        SIM_P_DISPLACED,
-        SIM_P_IDM,
-        SIM_P_SINGLE_PHOTON,
-        SIM_P_THREE_PHOTON,
-        SIM_P_BHABHA,
-        SIM_P_QQBAR,
-        SIM_P_COUNT_
-};
 
 struct sim_gen {
         struct kin_beams beams;         /* lab beams and the CMS boost */
@@ -35,15 +21,6 @@ struct sim_gen {
         double mass_gev;                /* --mass, or NAN for each process's default */
         double ctau_cm;                 /* proper decay length of S and h' */
 };
-
-/* Name of a process, as --process takes it; NULL past the end. */
-const char *sim_gen_process_name(unsigned id);
-
-/* Default weight of a process in "mix" (weights need not sum to 1). */
-double sim_gen_mix_weight(unsigned id);
-
-/* One line describing a process and its parameters, for --help. */
-const char *sim_gen_process_help(unsigned id);
 
 /* Sets up g for spec ("mix", a process name, or "name[:weight],..."), mass
  * (NAN for defaults) and ctau_cm (> 0), with the beams of cfg.  Returns 0,

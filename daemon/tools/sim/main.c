@@ -122,9 +122,9 @@ static void s_usage(FILE *f)
 "  -V, --version           the version\n"
 "\n"
 "Processes (weight in \"mix\"):\n", SIM_WRITER_LATE_BY);
-        for (unsigned id = 0; sim_gen_process_name(id); id++)
-                fprintf(f, "  %-14s %3g  %s\n", sim_gen_process_name(id),
-                        sim_gen_mix_weight(id), sim_gen_process_help(id));
+        for (unsigned id = 0; sim_process_name(id); id++)
+                fprintf(f, "  %-14s %3g  %s\n", sim_process_name(id),
+                        sim_process_mix_weight(id), sim_process_help(id));
         fprintf(f,
 "\nTrigger time starts at %u ticks and grows by %d + Exp(mean %g) ticks per\n"
 "trigger; trigger bits: 0x100 always, 0x1 two tracks, 0x2 cluster sum >= 1 GeV,\n"
