@@ -520,7 +520,8 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
         s_put(&o, "}");
         if (s->pub) {
                 const struct publish_counters *p = s->pub;
-                s_put(&o, ",\"storage\":{\"buffer_bytes\":%" PRIu64 ",\"held_bytes\":%" PRIu64
+                s_put(&o, ",\"storage\":{\"gone\":%s,\"gone_ms\":%" PRIu64
+                      ",\"buffer_bytes\":%" PRIu64 ",\"held_bytes\":%" PRIu64
                       ",\"held_records\":%" PRIu64 ",\"max_held_bytes\":%" PRIu64
                       ",\"records\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"resent\":%" PRIu64
                       ",\"acked\":%" PRIu64 ",\"spilled\":%" PRIu64 ",\"hellos\":%" PRIu64
@@ -530,6 +531,7 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       ",\"refused_records\":%" PRIu64 ",\"resent_on_connect\":%" PRIu64
                       ",\"resent_on_silence\":%" PRIu64 "}"
                       ",\"monitor\":{\"sent\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+                      s_b(s->storage_gone), s->storage_gone_ms,
                       s->storage_buffer_bytes, p->held_bytes, p->held_records, p->max_held_bytes,
                       p->records, p->sent, p->resent, p->acked, p->spilled, p->hellos,
                       s_b(p->store_full), p->ack_run, p->ack_seq, p->session, p->sessions,
@@ -592,6 +594,9 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
                       s->pub->refused_records, s->pub->forged,
                       s->pub->store_full ? ", store FULL" : "", s->pub->monitor_sent,
                       s->pub->monitor_dropped);
+        if (s->pub && s->storage_gone)
+                s_put(&o, "STORAGE  GONE: records held for %.1f s with no store taking them\n",
+                      (double)s->storage_gone_ms / 1000.0);
         s_put(&o, "auth     %s, %" PRIu64 " connection%s refused\n",
               s->auth_keys ? "CURVE keys configured" : "no keys (local endpoints only)",
               s->auth_refusals, s->auth_refusals == 1 ? "" : "s");

@@ -124,6 +124,8 @@ struct control_status {
         bool busy;
         const struct publish_counters *pub;
         uint64_t storage_buffer_bytes;
+        bool storage_gone;              /* records held, no store taking them (storage_warn_ms) */
+        uint64_t storage_gone_ms;       /* for how long */
         uint64_t records;               /* records of this run so far (next seq) */
         const struct builder_out_of_step *oos;
         size_t n_oos;

@@ -80,6 +80,11 @@ struct live {
         const struct darkdaq_config *cfg;       /* as loaded at start (run headers) */
         const char *cfg_path;           /* read again on SIGHUP; NULL: no reloads */
         uint32_t silence_warn_ms;       /* [daemon] silence_warn_ms, as last reloaded */
+        uint32_t storage_warn_ms;       /* [daemon] storage_warn_ms, as last reloaded */
+        bool storage_gone;              /* records held, no store taking them (s_check_storage) */
+        uint64_t storage_gone_ms;       /* for how long, at the last check */
+        uint64_t storage_logged_ms;     /* when it was last logged */
+        uint64_t storage_alarms;        /* times it began, over the daemon's life */
         uint32_t prescale[TAG_COUNT_];  /* [prescale], as last reloaded */
         struct reload reloads[RELOADS_MAX];     /* during this run */
         Darkdaq__Reload *reload_ptrs[RELOADS_MAX];
@@ -507,6 +512,36 @@ static void s_check_silence(live_t *l, uint64_t now)
         }
 }
 
+/* Records held with no store to take them (no session, or a session whose
+ * store said nothing) for storage_warn_ms or longer: logged when it begins
+ * and once per storage_warn_ms while it lasts, shown in status and /metrics,
+ * cleared (and logged) when a store takes records again.  Runs in and out of
+ * a run: records the store did not confirm stay held after a stop. */
+static void s_check_storage(live_t *l, uint64_t now)
+{
+        bool no_session;
+        uint64_t wait = publish_storage_wait_ms(l->pub, now, &no_session);
+        bool gone = wait >= l->storage_warn_ms;
+        struct publish_counters pc;
+
+        if (gone && (!l->storage_gone || now - l->storage_logged_ms >= l->storage_warn_ms)) {
+                publish_get_counters(l->pub, &pc);
+                if (!l->storage_gone)
+                        l->storage_alarms++;
+                s_log(l, "storage: %s for %" PRIu64 " ms while %" PRIu64 " records (%" PRIu64
+                      " bytes) are held; storage endpoint %s", no_session ? "no store has a "
+                      "session" : "the session's store has said nothing", wait, pc.held_records,
+                      pc.held_bytes, l->cfg->daemon.storage);
+                l->storage_logged_ms = now;
+        } else if (!gone && l->storage_gone) {
+                publish_get_counters(l->pub, &pc);
+                s_log(l, "storage: a store takes records again (session %08" PRIx32 ", %" PRIu64
+                      " records held)", pc.session, pc.held_records);
+        }
+        l->storage_gone = gone;
+        l->storage_gone_ms = gone ? wait : 0;
+}
+
 static void s_update_rates(live_t *l, uint64_t now)
 {
         if (!l->b || now - l->rate_at_ms < 1000)
@@ -929,6 +964,8 @@ static void s_status(live_t *l, bool text, uint64_t now)
         s.busy = l->busy;
         s.pub = &pc;
         s.storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
+        s.storage_gone = l->storage_gone;
+        s.storage_gone_ms = l->storage_gone_ms;
         s.auth_keys = l->cfg->auth.server_key[0] != '\0';
         s.auth_clients = auth_allowed_count(l->auth);
         s.auth_refusals = auth_refusals(l->auth);
@@ -1127,6 +1164,9 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         s->busy_ms = l->busy_total_ms + (l->busy ? now - l->busy_since_ms : 0);
         publish_get_counters(l->pub, &s->pc);
         s->storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
+        s->storage_gone = l->storage_gone;
+        s->storage_gone_ms = l->storage_gone_ms;
+        s->storage_alarms = l->storage_alarms;
         pthread_mutex_unlock(&l->snap_lock);
 }
 
@@ -1157,6 +1197,7 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         l->cfg = cfg;
         l->sigfd = -1;
         l->silence_warn_ms = cfg->daemon.silence_warn_ms;
+        l->storage_warn_ms = cfg->daemon.storage_warn_ms;
         memcpy(l->prescale, cfg->physics.prescale, sizeof l->prescale);
         control_init(&l->ctl);
         l->lead_triggers = cfg->builder.max_open_events / 2;
@@ -1339,6 +1380,13 @@ static void s_reload(live_t *l)
                 s_append(changed, sizeof changed, w);
                 l->silence_warn_ms = n->daemon.silence_warn_ms;
         }
+        if (n->daemon.storage_warn_ms != l->storage_warn_ms) {
+                char w[96];
+                snprintf(w, sizeof w, "storage_warn_ms %" PRIu32 " -> %" PRIu32,
+                         l->storage_warn_ms, n->daemon.storage_warn_ms);
+                s_append(changed, sizeof changed, w);
+                l->storage_warn_ms = n->daemon.storage_warn_ms;
+        }
         for (unsigned t = 0; t < TAG_COUNT_; t++) {
                 if (n->physics.prescale[t] == l->prescale[t])
                         continue;
@@ -1442,6 +1490,7 @@ int live_run(live_t *l)
                         if (now - l->status_at_ms >= STATUS_NOTIFY_MS)
                                 s_notify_status(l, now);
                 }
+                s_check_storage(l, now);
                 s_snapshot(l, now, false);
 
                 zmq_pollitem_t it[6 + CONFIG_MAX_SOURCES];

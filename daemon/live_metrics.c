@@ -332,6 +332,13 @@ static const struct family s_families[] = {
           U64(pc.hellos) },
         { "darkdaq_storage_store_full", PROM_GAUGE, "1 while the store says FULL.",
           FLAG(pc.store_full) },
+        { "darkdaq_storage_gone", PROM_GAUGE, "1 while records have been held for "
+          "storage_warn_ms or longer with no store taking them (no session, or a silent "
+          "store).", FLAG(storage_gone) },
+        { "darkdaq_storage_gone_seconds", PROM_GAUGE, "For how long, while it lasts; 0 "
+          "otherwise.", SECONDS(storage_gone_ms) },
+        { "darkdaq_storage_gone_total", PROM_COUNTER, "Times records began to wait for "
+          "storage_warn_ms with no store taking them.", U64(storage_alarms) },
         { "darkdaq_monitor_sent_total", PROM_COUNTER, "Monitor messages sent.",
           U64(pc.monitor_sent) },
         { "darkdaq_monitor_dropped_total", PROM_COUNTER, "Monitor samples dropped at the "

@@ -56,6 +56,9 @@ struct live_metrics_snapshot {
         uint64_t busy_ms;               /* BUSY asserted, over the daemon's life */
         struct publish_counters pc;
         uint64_t storage_buffer_bytes;
+        bool storage_gone;              /* records held, no store taking them */
+        uint64_t storage_gone_ms;       /* for how long */
+        uint64_t storage_alarms;        /* times that began, over the daemon's life */
         uint64_t auth_refusals;         /* over the daemon's life */
 };
 

@@ -75,6 +75,8 @@ struct publish {
         uint32_t hdr_run;
         bool blocked;                   /* the last send found the peer's queue full */
         uint64_t last_progress_ms;      /* last valid ACK, or the last (re)send from the head */
+        uint64_t held_since_ms;         /* when the window last went from empty to holding */
+        uint64_t ses_ended_ms;          /* when the last session ended */
         uint64_t refused_logged_ms;
         uint64_t refused_unlogged;
         uint64_t naks_logged_ms;
@@ -284,7 +286,7 @@ uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len)
         if (p->c.held_bytes > p->c.max_held_bytes)
                 p->c.max_held_bytes = p->c.held_bytes;
         if (p->e_head + 1 == p->e_tail)
-                p->last_progress_ms = s_now_ms();
+                p->last_progress_ms = p->held_since_ms = s_now_ms();
         uint8_t *d = s_data(p, e);
         storage_data_prefix(d, &(struct storage_data){ .run = run, .sender = p->sender,
                                                        .seq = seq });
@@ -329,6 +331,7 @@ static void s_end_session(publish_t *p, const char *why)
         fprintf(stderr, "darkdaqd: storage: session %08" PRIx32 " ended (%s); records stay held "
                 "until a store says HELLO\n", p->ses.id, why);
         p->ses.id = 0;
+        p->ses_ended_ms = s_now_ms();
         p->c.session = 0;
         p->c.store_full = false;
         p->e_send = p->e_head;
@@ -732,6 +735,18 @@ void publish_monitor(publish_t *p, const uint8_t *rec, size_t len, uint32_t fire
                 if (p->tag_seen[t]++ % p->prescale[t] == 0)
                         s_sample(p, tag_name((enum tag_id)t), rec, len);
         }
+}
+
+uint64_t publish_storage_wait_ms(const publish_t *p, uint64_t now_ms, bool *no_session)
+{
+        *no_session = p->ses.id == 0;
+        if (p->e_head == p->e_tail || (p->ses.id && p->c.store_full))
+                return 0;       /* nothing held, or a store that says why it waits */
+        uint64_t since = p->held_since_ms;
+        uint64_t last = p->ses.id ? p->ses.last_heard_ms : p->ses_ended_ms;
+        if (last > since)
+                since = last;
+        return now_ms > since ? now_ms - since : 0;
 }
 
 void publish_get_counters(const publish_t *p, struct publish_counters *ret)

@@ -108,4 +108,11 @@ void *publish_monitor_socket(publish_t *p);
 
 void publish_get_counters(const publish_t *p, struct publish_counters *ret);
 
+/* How long (CLOCK_MONOTONIC ms, now_ms from clock_mono_ms()) records have
+ * been held with no word from a store: since the window began to hold or
+ * since the last session ended, with no session (*no_session); or since the
+ * session's store last sent a valid message.  0 when nothing is held or the
+ * store says FULL (an alarm of its own). */
+uint64_t publish_storage_wait_ms(const publish_t *p, uint64_t now_ms, bool *no_session);
+
 #endif

@@ -142,6 +142,7 @@ static void s_alarms(model_t *m)
         const json_t *oos = json_get(s, "out_of_step");
         s_alarm(m, prev, n_prev, "out_of_step sources", oos ? oos->n : 0);
         s_alarm(m, prev, n_prev, "monitor.dropped", json_u64(json_path(s, "monitor.dropped"), 0));
+        s_alarm(m, prev, n_prev, "storage gone", json_bool(json_path(s, "storage.gone"), false));
         for (const json_t *x = json_get(s, "sources") ? json_get(s, "sources")->child : NULL; x;
              x = x->next) {
                 const char *src = json_string(json_get(x, "name"), "?");

@@ -289,6 +289,9 @@ static void s_builder(struct scr *s, const model_t *m)
         s_counter(s, "acked", s_u(st, "storage.acked"), false);
         if (json_bool(json_path(st, "storage.store_full"), false))
                 s_text(s, A_WARN, "STORE FULL");
+        if (json_bool(json_path(st, "storage.gone"), false))
+                s_text(s, A_WARN, "STORAGE GONE %.1f s",
+                       (double)s_u(st, "storage.gone_ms") / 1000.0);
         s_nl(s);
 }
 
