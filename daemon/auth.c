@@ -34,6 +34,9 @@ struct auth {
         bool require_curve;             /* CURVE on local endpoints too */
         bool have_keys;                 /* server secret key and client list read */
         char secret_z85[AUTH_KEY_Z85_LEN + 1];  /* this server's secret key */
+        pthread_mutex_t keys_lock;      /* guards allowed, roles, n_allowed, cap_allowed
+                                         * once the ZAP thread runs (auth_reload_clients) */
+        bool keys_lock_init;
         key_t32 *allowed;               /* client public keys, binary */
         uint8_t *roles;                 /* per key: bit r, it may reach sockets of role r */
         uint8_t adding_roles;           /* the roles of the list being read */
@@ -478,14 +481,19 @@ static int s_role_of_domain(const char *d)
         return -1;
 }
 
-static bool s_key_allowed(const auth_t *a, int role, const void *key, size_t len)
+static bool s_key_allowed(auth_t *a, int role, const void *key, size_t len)
 {
+        bool ok = false;
         if (len != KEY_BYTES || role < 0)
                 return false;
+        pthread_mutex_lock(&a->keys_lock);
         for (size_t i = 0; i < a->n_allowed; i++)
-                if (memcmp(a->allowed[i], key, KEY_BYTES) == 0)
-                        return a->roles[i] >> role & 1;
-        return false;
+                if (memcmp(a->allowed[i], key, KEY_BYTES) == 0) {
+                        ok = a->roles[i] >> role & 1;
+                        break;
+                }
+        pthread_mutex_unlock(&a->keys_lock);
+        return ok;
 }
 
 static void s_send(void *sock, const void *data, size_t len, bool more)
@@ -624,6 +632,35 @@ static int s_start_zap(auth_t *a, char *err, size_t errlen)
         return 0;
 }
 
+/* Reads every role's list of client keys into a (whose list is empty).
+ * Returns 0 or -errno with err naming the file and line. */
+static int s_read_lists(auth_t *a, const char *const lists[AUTH_ROLES], char *err,
+                        size_t errlen)
+{
+        int r;
+
+        for (int k = 0; k < AUTH_ROLES; k++) {
+                if (!lists[k] || !lists[k][0])
+                        continue;
+                size_t before = a->n_allowed;
+                /* allowed_clients: every socket; the others: their own */
+                a->adding_roles = k == AUTH_ROLE_ANY ? (1u << AUTH_ROLES) - 1 : 1u << k;
+                if ((r = s_read_allowed(a, lists[k], err, errlen)) < 0)
+                        return r;
+                if (a->n_allowed == before && k == AUTH_ROLE_ANY) {
+                        s_err(err, errlen, "allowed client keys %s: no key listed, nobody could "
+                              "connect", lists[k]);
+                        return -EINVAL;
+                }
+        }
+        if (a->n_allowed == 0) {
+                s_err(err, errlen, "allowed client keys: no key listed in any list, nobody could "
+                      "connect");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* ---- the object ---- */
 
 int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *err, size_t errlen)
@@ -646,6 +683,12 @@ int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *e
                 return -ENOMEM;
         }
         a->ctx = zmq_ctx;
+        if (pthread_mutex_init(&a->keys_lock, NULL) != 0) {
+                free(a);
+                s_err(err, errlen, "auth: cannot make a mutex");
+                return -ENOMEM;
+        }
+        a->keys_lock_init = true;
         a->require_curve = cfg->require_curve;
         snprintf(a->log_name, sizeof(a->log_name), "%s", cfg->log_name ? cfg->log_name : "darkdaq");
         atomic_init(&a->refusals, 0);
@@ -675,28 +718,9 @@ int auth_new(auth_t **ret, void *zmq_ctx, const struct auth_config *cfg, char *e
                 auth_free(a);
                 return r;
         }
-        for (int k = 0; k < AUTH_ROLES; k++) {
-                if (!lists[k] || !lists[k][0])
-                        continue;
-                size_t before = a->n_allowed;
-                /* allowed_clients: every socket; the others: their own */
-                a->adding_roles = k == AUTH_ROLE_ANY ? (1u << AUTH_ROLES) - 1 : 1u << k;
-                if ((r = s_read_allowed(a, lists[k], err, errlen)) < 0) {
-                        auth_free(a);
-                        return r;
-                }
-                if (a->n_allowed == before && k == AUTH_ROLE_ANY) {
-                        s_err(err, errlen, "allowed client keys %s: no key listed, nobody could "
-                              "connect", lists[k]);
-                        auth_free(a);
-                        return -EINVAL;
-                }
-        }
-        if (a->n_allowed == 0) {
-                s_err(err, errlen, "allowed client keys: no key listed in any list, nobody could "
-                      "connect");
+        if ((r = s_read_lists(a, lists, err, errlen)) < 0) {
                 auth_free(a);
-                return -EINVAL;
+                return r;
         }
         r = s_start_zap(a, err, errlen);
         if (r < 0) {
@@ -725,8 +749,65 @@ auth_t *auth_free(auth_t *a)
         explicit_bzero(a->secret_z85, sizeof(a->secret_z85));
         free(a->allowed);
         free(a->roles);
+        if (a->keys_lock_init)
+                pthread_mutex_destroy(&a->keys_lock);
         free(a);
         return NULL;
+}
+
+/* Is key i of x in y with the same roles? */
+static bool s_key_in(const auth_t *x, size_t i, const auth_t *y)
+{
+        for (size_t j = 0; j < y->n_allowed; j++)
+                if (!memcmp(x->allowed[i], y->allowed[j], KEY_BYTES))
+                        return x->roles[i] == y->roles[j];
+        return false;
+}
+
+int auth_reload_clients(auth_t *a, const struct auth_config *cfg, char *msg, size_t msglen)
+{
+        const char *lists[AUTH_ROLES] = {
+                [AUTH_ROLE_ANY] = cfg->allowed_clients,
+                [AUTH_ROLE_CONTROL] = cfg->control_clients,
+                [AUTH_ROLE_STORAGE] = cfg->storage_clients,
+                [AUTH_ROLE_MONITOR] = cfg->monitor_clients,
+        };
+        auth_t n = { 0 };
+        size_t added = 0, removed = 0;
+        int r;
+
+        msg[0] = '\0';
+        if (!a->have_keys)
+                return 0;       /* no CURVE in use: lists only come with a restart */
+        if ((r = s_read_lists(&n, lists, msg, msglen)) < 0) {
+                free(n.allowed);
+                free(n.roles);
+                return r;
+        }
+        for (size_t i = 0; i < n.n_allowed; i++)
+                added += !s_key_in(&n, i, a);
+        pthread_mutex_lock(&a->keys_lock);
+        for (size_t i = 0; i < a->n_allowed; i++)
+                removed += !s_key_in(a, i, &n);
+        size_t was = a->n_allowed;
+        if (added || removed) {
+                key_t32 *ok = a->allowed;
+                uint8_t *or = a->roles;
+                a->allowed = n.allowed;
+                a->roles = n.roles;
+                a->n_allowed = n.n_allowed;
+                a->cap_allowed = n.cap_allowed;
+                n.allowed = ok;
+                n.roles = or;
+        }
+        pthread_mutex_unlock(&a->keys_lock);
+        free(n.allowed);
+        free(n.roles);
+        if (!added && !removed)
+                return 0;
+        snprintf(msg, msglen, "allowed client keys %zu -> %zu (%zu new or with new sockets, "
+                 "%zu gone or changed)", was, n.n_allowed, added, removed);
+        return 1;
 }
 
 static int s_setopt(void *socket, int opt, const void *val, size_t len, const char *name,
@@ -801,9 +882,14 @@ uint64_t auth_refusals(const auth_t *a)
         return a ? atomic_load_explicit(&((auth_t *)a)->refusals, memory_order_relaxed) : 0;
 }
 
-size_t auth_allowed_count(const auth_t *a)
+size_t auth_allowed_count(auth_t *a)
 {
-        return a ? a->n_allowed : 0;
+        if (!a)
+                return 0;
+        pthread_mutex_lock(&a->keys_lock);
+        size_t n = a->n_allowed;
+        pthread_mutex_unlock(&a->keys_lock);
+        return n;
 }
 
 int auth_keygen(char public_z85[AUTH_KEY_Z85_LEN + 1], char secret_z85[AUTH_KEY_Z85_LEN + 1])

@@ -115,7 +115,16 @@ int auth_apply_client(void *socket, const char *endpoint, const struct auth_clie
 /* ZAP requests refused so far (any thread). */
 uint64_t auth_refusals(const auth_t *a);
 /* Client keys listed (after auth_new). */
-size_t auth_allowed_count(const auth_t *a);
+size_t auth_allowed_count(auth_t *a);
+
+/* SIGHUP: reads the lists of allowed client keys of cfg again (files and
+ * directories may have changed, or the keys naming them) and, if they all
+ * read, puts them in force for every connection from now on (connections
+ * already made stay).  server_key and require_curve are not reloaded; with
+ * no CURVE in use nothing is.  Returns 1 with msg saying what changed, 0
+ * (nothing changed), or -errno with msg naming the file and line (the keys
+ * in force stay as they were). */
+int auth_reload_clients(auth_t *a, const struct auth_config *cfg, char *msg, size_t msglen);
 
 /* Makes a new CURVE key pair, Z85 (41 bytes with the NUL each).  Returns 0
  * or -errno (-ENOTSUP when libzmq was built without CURVE). */

@@ -1344,9 +1344,14 @@ static void s_needs_restart(const struct darkdaq_config *o, const struct darkdaq
         memset(pn.prescale, 0, sizeof pn.prescale);
         if (memcmp(&po, &pn, sizeof po))
                 s_append(buf, len, "[physics]");
+        /* the lists of client keys reload (auth_reload_clients) while CURVE
+         * is in use; the server's key, and CURVE itself, need a restart */
+        bool lists = strcmp(o->auth.allowed_clients, n->auth.allowed_clients) ||
+                     strcmp(o->auth.control_clients, n->auth.control_clients) ||
+                     strcmp(o->auth.storage_clients, n->auth.storage_clients) ||
+                     strcmp(o->auth.monitor_clients, n->auth.monitor_clients);
         if (strcmp(o->auth.server_key, n->auth.server_key) ||
-            strcmp(o->auth.allowed_clients, n->auth.allowed_clients) ||
-            o->auth.require_curve != n->auth.require_curve)
+            o->auth.require_curve != n->auth.require_curve || (lists && !o->auth.server_key[0]))
                 s_append(buf, len, "[auth]");
 }
 
@@ -1397,6 +1402,24 @@ static void s_reload(live_t *l)
                 l->prescale[t] = n->physics.prescale[t];
         }
         publish_set_prescale(l->pub, l->prescale);
+        if (!strcmp(l->cfg->auth.server_key, n->auth.server_key)) {
+                const struct auth_section *as = &n->auth;
+                struct auth_config ac = {
+                        .allowed_clients = as->allowed_clients[0] ? as->allowed_clients : NULL,
+                        .control_clients = as->control_clients[0] ? as->control_clients : NULL,
+                        .storage_clients = as->storage_clients[0] ? as->storage_clients : NULL,
+                        .monitor_clients = as->monitor_clients[0] ? as->monitor_clients : NULL,
+                };
+                char w[RELOAD_TEXT_BYTES / 2];
+                int r = auth_reload_clients(l->auth, &ac, w, sizeof w);
+                if (r < 0) {
+                        char e[RELOAD_TEXT_BYTES / 2 + 64];
+                        snprintf(e, sizeof e, "client keys NOT reloaded, those in force stay: %s", w);
+                        s_append(changed, sizeof changed, e);
+                } else if (r > 0) {
+                        s_append(changed, sizeof changed, w);
+                }
+        }
         s_needs_restart(l->cfg, n, restart, sizeof restart);
         if (!changed[0])
                 snprintf(changed, sizeof changed, "nothing that applies now changed");

@@ -545,6 +545,94 @@ TEST(per_socket_client_lists)
         s_cleanup(&k);
 }
 
+/* SIGHUP's reload of the client lists: a key added to the directory is
+ * served from then on, one removed is refused, a list that does not read
+ * changes nothing and says where. */
+TEST(client_lists_reload)
+{
+        struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
+        char pub_s[AUTH_KEY_Z85_LEN + 1], pub_a[AUTH_KEY_Z85_LEN + 1], pub_b[AUTH_KEY_Z85_LEN + 1];
+        char err[256] = "", ep[128], buf[96], clients[96], msg[256];
+        void *ctx = zmq_ctx_new(), *mon;
+
+        REQUIRE(mkdtemp(k.dir));
+        REQUIRE_OK_ZERO(s_pair(&k, "server", pub_s));   /* path 0, 1 */
+        REQUIRE_OK_ZERO(s_pair(&k, "a", pub_a));        /* path 2, 3 */
+        REQUIRE_OK_ZERO(s_pair(&k, "b", pub_b));        /* path 4, 5 */
+        snprintf(clients, sizeof(clients), "%s/clients", k.dir);
+        REQUIRE(mkdir(clients, 0700) == 0);
+        const char *allowed_a = s_path(&k, "clients/a.pub");    /* path 6 */
+        const char *allowed_b = s_path(&k, "clients/b.pub");    /* path 7 */
+        const char *junk = s_path(&k, "clients/junk.pub");      /* path 8 */
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_a);
+        s_write(allowed_a, buf);
+        struct auth_config cfg = { .server_key_file = k.path[0], .allowed_clients = clients,
+                                   .require_curve = true, .log_name = "test_auth" };
+        auth_t *a;
+        REQUIRE_OK_ZERO(auth_new(&a, ctx, &cfg, err, sizeof(err)));
+        void *rep = s_served(ctx, a, ZMQ_REP, AUTH_ROLE_CONTROL, "inproc://reload-c", &mon, ep,
+                             sizeof(ep));
+        REQUIRE(rep);
+        int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+
+        /* nothing changed on disk: nothing to say */
+        CHECK_EQ_I(auth_reload_clients(a, &cfg, msg, sizeof(msg)), 0);
+        /* b is refused until its key is in the directory and a reload ran */
+        fflush(stderr);
+        dup2(devnull, 2);
+        void *cb = s_client(ctx, ZMQ_REQ, ep, k.path[4], k.path[1]);
+        REQUIRE(cb);
+        CHECK_EQ_I(zmq_send(cb, "ping", 4, 0), 4);
+        CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+        zmq_close(cb);
+        fflush(stderr);
+        dup2(saved, 2);
+        snprintf(buf, sizeof(buf), "public-key = \"%s\"\n", pub_b);
+        s_write(allowed_b, buf);
+        CHECK_EQ_I(auth_reload_clients(a, &cfg, msg, sizeof(msg)), 1);
+        CHECK(strstr(msg, "allowed client keys 1 -> 2") != NULL);
+        CHECK_EQ_U(auth_allowed_count(a), 2);
+        cb = s_client(ctx, ZMQ_REQ, ep, k.path[4], k.path[1]);
+        REQUIRE(cb);
+        CHECK_EQ_I(zmq_send(cb, "ping", 4, 0), 4);
+        CHECK(s_readable(rep, WAIT_MS));
+        CHECK_EQ_I(zmq_recv(rep, buf, sizeof(buf), ZMQ_DONTWAIT), 4);
+        CHECK_EQ_I(zmq_send(rep, "pong", 4, 0), 4);
+        CHECK(s_readable(cb, WAIT_MS));
+        zmq_close(cb);
+        /* a list that does not read: named, and the keys in force stay */
+        s_write(junk, "public-key = \"not a key\"\n");
+        CHECK(auth_reload_clients(a, &cfg, msg, sizeof(msg)) < 0);
+        CHECK(strstr(msg, "junk.pub:1") != NULL);
+        CHECK_EQ_U(auth_allowed_count(a), 2);
+        unlink(junk);
+        /* a removed: refused from the next connection on */
+        unlink(allowed_a);
+        CHECK_EQ_I(auth_reload_clients(a, &cfg, msg, sizeof(msg)), 1);
+        CHECK_EQ_U(auth_allowed_count(a), 1);
+        uint64_t before = auth_refusals(a);
+        fflush(stderr);
+        dup2(devnull, 2);
+        void *ca = s_client(ctx, ZMQ_REQ, ep, k.path[2], k.path[1]);
+        REQUIRE(ca);
+        CHECK_EQ_I(zmq_send(ca, "ping", 4, 0), 4);
+        CHECK(s_wait_event(mon, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH));
+        CHECK_EQ_U(auth_refusals(a), before + 1);
+        zmq_close(ca);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(devnull);
+
+        zmq_socket_monitor(rep, NULL, 0);
+        zmq_close(mon);
+        zmq_close(rep);
+        a = auth_free(a);
+        zmq_ctx_term(ctx);
+        rmdir(clients);
+        s_cleanup(&k);
+}
+
 TEST(local_sockets_stay_open_beside_curve)
 {
         struct keys k = { .dir = "/tmp/darkdaq-auth-XXXXXX" };
