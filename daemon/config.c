@@ -40,6 +40,7 @@ void config_default(struct darkdaq_config *cfg)
         d->stop_timeout_ms = 10000;
         d->silence_warn_ms = 2000;
         d->storage_warn_ms = 5000;
+        d->heartbeat_ms = 1000;
         d->monitor_hwm = 1000;
         d->ring_bytes = 4u << 20;
         snprintf(d->metrics, sizeof d->metrics, "127.0.0.1:9464");
@@ -259,6 +260,12 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
                         d->busy_low_bytes = x;
                         c->busy_low_given = true;
                 }
+                return 0;
+        }
+        if (!strcmp(key, "heartbeat_ms")) {
+                if (s_u64(value, 3600u * 1000, &x) < 0)
+                        return -EINVAL;
+                d->heartbeat_ms = (uint32_t)x;
                 return 0;
         }
         uint32_t *ms = !strcmp(key, "stop_timeout_ms") ? &d->stop_timeout_ms
@@ -733,6 +740,8 @@ void config_print_defaults(FILE *out)
                 "line, status, counter\n"
                 "storage_warn_ms = %" PRIu32 "    # records held this long with no store to "
                 "take them: log line, status, metric\n"
+                "heartbeat_ms = %" PRIu32 "    # ZeroMQ heartbeats on the control, storage and "
+                "monitor sockets; a peer silent 3 times this long is gone; 0: none\n"
                 "monitor_hwm = %" PRIu32 "    # monitor send high-water mark (messages); "
                 "beyond it samples are dropped and counted\n"
                 "ring_bytes = %" PRIu64 "    # each source's ring to the core (>= 4 MiB)\n"
@@ -753,7 +762,7 @@ void config_print_defaults(FILE *out)
                 "require_curve = no    # yes: CURVE on local endpoints too (tests)\n\n",
                 d->control, d->monitor, d->storage, d->sender_id, d->storage_buffer_bytes,
                 d->busy_high_bytes, d->busy_low_bytes, d->stop_timeout_ms, d->silence_warn_ms,
-                d->storage_warn_ms, d->monitor_hwm, d->ring_bytes, d->metrics, d->state_dir);
+                d->storage_warn_ms, d->heartbeat_ms, d->monitor_hwm, d->ring_bytes, d->metrics, d->state_dir);
         s_print_sources(out);
         struct builder_config b;
         builder_config_default(&b);

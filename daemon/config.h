@@ -33,6 +33,7 @@ struct daemon_config {
         uint32_t stop_timeout_ms;       /* stop: wait this long for sources and the store */
         uint32_t silence_warn_ms;       /* a running source silent this long is reported */
         uint32_t storage_warn_ms;       /* records held this long with no store: reported */
+        uint32_t heartbeat_ms;          /* ZeroMQ heartbeats between programs; 0: none */
         uint32_t monitor_hwm;           /* monitor PUB send high-water mark, messages */
         uint64_t ring_bytes;            /* each source's ring to the core thread */
         char metrics[CONFIG_ENDPOINT_MAX];      /* HTTP GET /metrics, HOST:PORT; "": off */

@@ -539,6 +539,20 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       p->resent_on_connect, p->resent_on_silence, p->monitor_sent,
                       p->monitor_dropped);
         }
+        s_put(&o, ",\"links\":{");
+        for (size_t i = 0; i < s->n_links; i++) {
+                const struct linkwatch_counters *k = &s->links[i];
+                char peer[6 * LINKWATCH_ADDR_MAX + 3], refused[6 * LINKWATCH_ADDR_MAX + 3];
+                jsonstr_quote(peer, sizeof peer, k->peer);
+                jsonstr_quote(refused, sizeof refused, k->last_refused);
+                s_put(&o, "%s\"%s\":{\"connected\":%" PRIu32 ",\"gone\":%s,\"state_ms\":%"
+                      PRIu64 ",\"peer\":%s,\"connections\":%" PRIu64 ",\"disconnects\":%"
+                      PRIu64 ",\"refused_auth\":%" PRIu64 ",\"refused_protocol\":%" PRIu64
+                      ",\"last_refused\":%s}", i ? "," : "", s->link_names[i], k->connected,
+                      s_b(k->gone), s->links_age_ms[i], peer, k->connections, k->disconnects,
+                      k->refused_auth, k->refused_protocol, refused);
+        }
+        s_put(&o, "}");
         s_put(&o, ",\"auth\":{\"keys\":%s,\"allowed_clients\":%" PRIu64 ",\"refusals\":%"
               PRIu64 "}", s_b(s->auth_keys), s->auth_clients, s->auth_refusals);
         s_put(&o, ",\"out_of_step\":[");
@@ -600,6 +614,15 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
         s_put(&o, "auth     %s, %" PRIu64 " connection%s refused\n",
               s->auth_keys ? "CURVE keys configured" : "no keys (local endpoints only)",
               s->auth_refusals, s->auth_refusals == 1 ? "" : "s");
+        for (size_t i = 0; i < s->n_links; i++) {
+                const struct linkwatch_counters *k = &s->links[i];
+                s_put(&o, "link     %-8s %" PRIu32 " connected%s%s%s, %" PRIu64 " lost, %" PRIu64
+                      " refused (key) + %" PRIu64 " (handshake)%s%s\n", s->link_names[i],
+                      k->connected, k->peer[0] ? ", last peer " : "", k->peer,
+                      k->gone ? ", GONE" : "", k->disconnects, k->refused_auth,
+                      k->refused_protocol, k->last_refused[0] ? ", last refused " : "",
+                      k->last_refused);
+        }
         for (size_t i = 0; i < s->n_oos; i++)
                 s_put(&o, "out of step: source %u, offset %+" PRId32 " from trigger %" PRIu32 "\n",
                       s->oos[i].source, s->oos[i].offset, s->oos[i].first_trigger);

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "builder.h"
+#include "linkwatch.h"
 #include "publish.h"
 #include "source.h"
 #include "tags.h"
@@ -126,6 +127,10 @@ struct control_status {
         uint64_t storage_buffer_bytes;
         bool storage_gone;              /* records held, no store taking them (storage_warn_ms) */
         uint64_t storage_gone_ms;       /* for how long */
+        const struct linkwatch_counters *links; /* the channels between programs */
+        const uint64_t *links_age_ms;   /* time since each one's connections changed */
+        const char *const *link_names;
+        size_t n_links;
         uint64_t records;               /* records of this run so far (next seq) */
         const struct builder_out_of_step *oos;
         size_t n_oos;

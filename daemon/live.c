@@ -103,6 +103,7 @@ struct live {
         bool notify_failed;             /* a notification failed (logged once) */
         uint64_t busy_total_ms, busy_since_ms;  /* BUSY over the daemon's life */
         void *ctl_sock;                 /* REP */
+        linkwatch_t *ctl_link;          /* its connections: refusals, heartbeats */
         publish_t *pub;
         int sigfd;
         control_t ctl;
@@ -932,6 +933,17 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
 
 /* ---- control ---------------------------------------------------------- */
 
+/* The channels' connections, in live_link_names' order. */
+static void s_links(live_t *l, uint64_t now, struct linkwatch_counters links[LIVE_LINKS],
+                    uint64_t age_ms[LIVE_LINKS])
+{
+        linkwatch_get_counters(l->ctl_link, &links[LIVE_LINK_CONTROL]);
+        publish_get_links(l->pub, &links[LIVE_LINK_STORAGE], &links[LIVE_LINK_MONITOR]);
+        for (int i = 0; i < LIVE_LINKS; i++)
+                age_ms[i] = links[i].since_ms && now > links[i].since_ms
+                            ? now - links[i].since_ms : 0;
+}
+
 static void s_status(live_t *l, bool text, uint64_t now)
 {
         struct control_source_status ss[CONFIG_MAX_SOURCES];
@@ -966,6 +978,13 @@ static void s_status(live_t *l, bool text, uint64_t now)
         s.storage_buffer_bytes = l->cfg->daemon.storage_buffer_bytes;
         s.storage_gone = l->storage_gone;
         s.storage_gone_ms = l->storage_gone_ms;
+        struct linkwatch_counters links[LIVE_LINKS];
+        uint64_t links_age_ms[LIVE_LINKS];
+        s_links(l, now, links, links_age_ms);
+        s.links = links;
+        s.links_age_ms = links_age_ms;
+        s.link_names = live_link_names;
+        s.n_links = LIVE_LINKS;
         s.auth_keys = l->cfg->auth.server_key[0] != '\0';
         s.auth_clients = auth_allowed_count(l->auth);
         s.auth_refusals = auth_refusals(l->auth);
@@ -1167,6 +1186,7 @@ static void s_snapshot(live_t *l, uint64_t now, bool force)
         s->storage_gone = l->storage_gone;
         s->storage_gone_ms = l->storage_gone_ms;
         s->storage_alarms = l->storage_alarms;
+        s_links(l, now, s->links, s->links_age_ms);
         pthread_mutex_unlock(&l->snap_lock);
 }
 
@@ -1238,6 +1258,7 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         l->ctl_sock = zmq_socket(l->zctx, ZMQ_REP);
         if (l->ctl_sock) {
                 char aerr[256];
+                linkwatch_heartbeat(l->ctl_sock, cfg->daemon.heartbeat_ms);
                 r = auth_apply_server_role(l->auth, l->ctl_sock, cfg->daemon.control,
                                            AUTH_ROLE_CONTROL, aerr, sizeof aerr);
                 if (r < 0) {
@@ -1255,6 +1276,14 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 return r;
         }
         zmq_setsockopt(l->ctl_sock, ZMQ_LINGER, &linger, sizeof linger);
+        r = linkwatch_new(&l->ctl_link, l->zctx, l->ctl_sock, "darkdaqd", "control",
+                          cfg->daemon.control, LINKWATCH_SERVER);
+        if (r < 0) {
+                snprintf(err, errlen, "the control socket %s: cannot monitor it: %s",
+                         cfg->daemon.control, zmq_strerror(-r));
+                live_free(l);
+                return r;
+        }
         r = publish_new(&l->pub, l->zctx, &cfg->daemon, cfg->physics.prescale, l->auth, err,
                         errlen);
         if (r < 0) {
@@ -1293,6 +1322,7 @@ live_t *live_free(live_t *l)
         s_close_sources(l);
         s_free_run(l);
         l->pub = publish_free(l->pub);
+        l->ctl_link = linkwatch_free(l->ctl_link);
         if (l->ctl_sock)
                 zmq_close(l->ctl_sock);
         l->auth = auth_free(l->auth);
@@ -1492,6 +1522,7 @@ int live_run(live_t *l)
                 uint64_t now = clock_mono_ms();
                 bool running = l->b != NULL, more = false;
 
+                linkwatch_drain(l->ctl_link, now);
                 publish_handle_acks(l->pub);
                 publish_handle_subscriptions(l->pub);
                 if (running) {
@@ -1516,12 +1547,16 @@ int live_run(live_t *l)
                 s_check_storage(l, now);
                 s_snapshot(l, now, false);
 
-                zmq_pollitem_t it[6 + CONFIG_MAX_SOURCES];
+                zmq_pollitem_t it[9 + CONFIG_MAX_SOURCES];
                 int n = 0, timeout = more ? 0 : running ? LOOP_TIMEOUT_MS : -1;
                 it[n++] = (zmq_pollitem_t){ l->ctl_sock, 0, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ NULL, l->sigfd, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ publish_ack_socket(l->pub), 0, ZMQ_POLLIN, 0 };
                 it[n++] = (zmq_pollitem_t){ publish_monitor_socket(l->pub), 0, ZMQ_POLLIN, 0 };
+                it[n++] = (zmq_pollitem_t){ linkwatch_socket(l->ctl_link), 0, ZMQ_POLLIN, 0 };
+                for (int k = 0; k < 2; k++)
+                        it[n++] = (zmq_pollitem_t){ linkwatch_socket(publish_link(l->pub, k)), 0,
+                                                    ZMQ_POLLIN, 0 };
                 if (publish_has_unsent(l->pub))
                         it[n++] = (zmq_pollitem_t){ publish_storage_socket(l->pub), 0,
                                                     ZMQ_POLLOUT, 0 };

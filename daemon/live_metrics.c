@@ -65,6 +65,49 @@ static void s_source_flag(prom_t *p, const struct live_metrics_snapshot *s, size
                          NULL);
 }
 
+const char *const live_link_names[LIVE_LINKS] = { "control", "storage", "monitor" };
+
+#define LINKF(type, field)      FIELD(struct linkwatch_counters, type, field)
+
+static void s_link_u64(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
+{
+        for (size_t i = 0; i < LIVE_LINKS; i++)
+                prom_u64(p, *(const uint64_t *)s_at(&s->links[i], offset), "channel",
+                         live_link_names[i], NULL);
+}
+
+static void s_link_connected(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
+{
+        (void)offset;
+        for (size_t i = 0; i < LIVE_LINKS; i++)
+                prom_u64(p, s->links[i].connected, "channel", live_link_names[i], NULL);
+}
+
+static void s_link_gone(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
+{
+        (void)offset;
+        for (size_t i = 0; i < LIVE_LINKS; i++)
+                prom_u64(p, s->links[i].gone, "channel", live_link_names[i], NULL);
+}
+
+static void s_link_age(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
+{
+        (void)offset;
+        for (size_t i = 0; i < LIVE_LINKS; i++)
+                prom_double(p, (double)s->links_age_ms[i] / 1000.0, "channel",
+                            live_link_names[i], NULL);
+}
+
+/* The last peer of each channel that connected, as a label (an info family). */
+static void s_link_peer(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
+{
+        (void)offset;
+        for (size_t i = 0; i < LIVE_LINKS; i++)
+                if (s->links[i].peer[0])
+                        prom_u64(p, 1, "channel", live_link_names[i], "peer", s->links[i].peer,
+                                 NULL);
+}
+
 static void s_source_seconds(prom_t *p, const struct live_metrics_snapshot *s, size_t offset)
 {
         for (size_t i = 0; i < s->n_sources; i++)
@@ -193,6 +236,7 @@ static void s_oos_first_trigger(prom_t *p, const struct live_metrics_snapshot *s
 #define TAG_DOUBLE(field)       s_tag_double, SNAP(double *, field)
 #define SOURCE_ID_U64(field)    s_source_id_u64, SNAP(uint64_t *, field)
 #define OWN(sampler)            sampler, 0
+#define LINK_U64(field)         s_link_u64, LINKF(uint64_t, field)
 #define BUILDER(sampler, field) sampler, SNAP(struct builder_counters, field)
 
 /* The builder's counters, summed over every run, say so in their help. */
@@ -343,6 +387,22 @@ static const struct family s_families[] = {
           U64(pc.monitor_sent) },
         { "darkdaq_monitor_dropped_total", PROM_COUNTER, "Monitor samples dropped at the "
           "high-water mark (a slow monitor never slows the daemon).", U64(pc.monitor_dropped) },
+        { "darkdaq_link_connected", PROM_GAUGE, "Connections up now on the channel (handshake "
+          "done).", OWN(s_link_connected) },
+        { "darkdaq_link_gone", PROM_GAUGE, "1 while the channel had a peer and has none (closed, "
+          "reset, or silent for 3 heartbeats).", OWN(s_link_gone) },
+        { "darkdaq_link_state_seconds", PROM_GAUGE, "Time since the channel's connections last "
+          "changed.", OWN(s_link_age) },
+        { "darkdaq_link_peer_info", PROM_GAUGE, "The channel's last peer to connect "
+          "(getpeername), as a label.", OWN(s_link_peer) },
+        { "darkdaq_link_connections_total", PROM_COUNTER, "Connections made on the channel.",
+          LINK_U64(connections) },
+        { "darkdaq_link_disconnects_total", PROM_COUNTER, "Connections lost on the channel, "
+          "after their handshake.", LINK_U64(disconnects) },
+        { "darkdaq_link_refused_auth_total", PROM_COUNTER, "Handshakes refused: a client key not "
+          "allowed on the channel.", LINK_U64(refused_auth) },
+        { "darkdaq_link_refused_protocol_total", PROM_COUNTER, "Handshakes failed otherwise: "
+          "the client has a wrong server key, or no CURVE.", LINK_U64(refused_protocol) },
         { "darkdaq_auth_refusals_total", PROM_COUNTER, "Connections the ZAP handler refused (a "
           "CURVE key not allowed, or no CURVE where it is required).", U64(auth_refusals) },
 };

@@ -15,6 +15,7 @@
 #include "builder.h"
 #include "config.h"
 #include "control.h"
+#include "linkwatch.h"
 #include "prom.h"
 #include "publish.h"
 #include "source.h"
@@ -35,6 +36,10 @@ struct live_metrics_source {
  * Prometheus text takes it.  Every _total is cumulative over the process's
  * life (a run shorter than the scrape interval still shows in rate());
  * the figures of one run are the darkdaq_run_* gauges, reset at start. */
+/* The sockets between programs, in the order of live_link_names. */
+enum { LIVE_LINK_CONTROL, LIVE_LINK_STORAGE, LIVE_LINK_MONITOR, LIVE_LINKS };
+extern const char *const live_link_names[LIVE_LINKS];
+
 struct live_metrics_snapshot {
         enum control_state state;
         uint64_t run;                   /* the run going on, or the last one */
@@ -60,6 +65,8 @@ struct live_metrics_snapshot {
         uint64_t storage_gone_ms;       /* for how long */
         uint64_t storage_alarms;        /* times that began, over the daemon's life */
         uint64_t auth_refusals;         /* over the daemon's life */
+        struct linkwatch_counters links[LIVE_LINKS];    /* control, storage, monitor */
+        uint64_t links_age_ms[LIVE_LINKS];      /* time since connected last changed */
 };
 
 /* sum += x, field by field: the counts of a run (or of a source closed at

@@ -20,6 +20,7 @@
 
 #include <zmq.h>
 
+#include "linkwatch.h"
 #include "storage_proto.h"
 #include "tags.h"
 
@@ -54,7 +55,8 @@ struct session {
 
 struct publish {
         void *storage, *monitor;        /* ROUTER, XPUB */
-        void *events;                   /* PAIR: the storage socket's monitor events */
+        linkwatch_t *storage_link;      /* the storage socket's connections */
+        linkwatch_t *monitor_link;      /* the monitor socket's */
         char subs[MAX_SUBS][SUB_BYTES]; /* the monitor's subscriptions (prefixes) */
         uint8_t sub_len[MAX_SUBS];
         unsigned n_subs;
@@ -102,11 +104,13 @@ static void s_chmod_ipc(const char *ep)
 }
 
 static int s_bind(void **sock, void *zctx, int type, const char *what, const char *ep,
-                  auth_t *auth, enum auth_role role, char *err, size_t errlen)
+                  auth_t *auth, enum auth_role role, uint32_t heartbeat_ms, char *err,
+                  size_t errlen)
 {
         char aerr[256];
         *sock = zmq_socket(zctx, type);
         if (*sock) {
+                linkwatch_heartbeat(*sock, heartbeat_ms);
                 int r = auth_apply_server_role(auth, *sock, ep, role, aerr, sizeof aerr);
                 if (r < 0) {
                         snprintf(err, errlen, "the %s socket %s: %s", what, ep, aerr);
@@ -128,7 +132,6 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
 {
         publish_t *p = calloc(1, sizeof(*p));
         int r, one = 1, hwm = (int)d->monitor_hwm, linger = 0, big = 100000;
-        char mon[64];
 
         if (!p)
                 return -ENOMEM;
@@ -158,7 +161,7 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 return -ENOMEM;
         }
         if ((r = s_bind(&p->storage, zctx, ZMQ_ROUTER, "storage", d->storage, auth,
-                        AUTH_ROLE_STORAGE, err, errlen)) < 0) {
+                        AUTH_ROLE_STORAGE, d->heartbeat_ms, err, errlen)) < 0) {
                 publish_free(p);
                 return r;
         }
@@ -167,18 +170,14 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
         zmq_setsockopt(p->storage, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
         zmq_setsockopt(p->storage, ZMQ_SNDHWM, &big, sizeof big);
         zmq_setsockopt(p->storage, ZMQ_LINGER, &linger, sizeof linger);
-        snprintf(mon, sizeof mon, "inproc://darkdaq-storage-events-%p", (void *)p);
-        p->events = zmq_socket(zctx, ZMQ_PAIR);
-        if (!p->events ||
-            zmq_socket_monitor(p->storage, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
-            zmq_connect(p->events, mon) < 0) {
-                r = -zmq_errno();
+        r = linkwatch_new(&p->storage_link, zctx, p->storage, "darkdaqd", "storage", d->storage,
+                          LINKWATCH_SERVER | LINKWATCH_LOG_LINKS);
+        if (r < 0) {
                 snprintf(err, errlen, "the storage socket %s: cannot monitor it: %s",
                          d->storage, zmq_strerror(-r));
                 publish_free(p);
                 return r;
         }
-        zmq_setsockopt(p->events, ZMQ_LINGER, &linger, sizeof linger);
         /* the monitor socket needs CURVE on a non-local endpoint too: the
          * events it samples are the experiment's data */
         p->monitor = zmq_socket(zctx, ZMQ_XPUB);
@@ -187,6 +186,7 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 zmq_setsockopt(p->monitor, ZMQ_SNDHWM, &hwm, sizeof hwm);
                 zmq_setsockopt(p->monitor, ZMQ_XPUB_NODROP, &one, sizeof one);
                 zmq_setsockopt(p->monitor, ZMQ_LINGER, &linger, sizeof linger);
+                linkwatch_heartbeat(p->monitor, d->heartbeat_ms);
                 r = auth_apply_server_role(auth, p->monitor, d->monitor, AUTH_ROLE_MONITOR, aerr,
                                            sizeof aerr);
                 if (r < 0) {
@@ -203,6 +203,14 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 return r;
         }
         s_chmod_ipc(d->monitor);
+        r = linkwatch_new(&p->monitor_link, zctx, p->monitor, "darkdaqd", "monitor", d->monitor,
+                          LINKWATCH_SERVER);
+        if (r < 0) {
+                snprintf(err, errlen, "the monitor socket %s: cannot monitor it: %s",
+                         d->monitor, zmq_strerror(-r));
+                publish_free(p);
+                return r;
+        }
         *ret = p;
         return 0;
 }
@@ -211,12 +219,10 @@ publish_t *publish_free(publish_t *p)
 {
         if (!p)
                 return NULL;
-        if (p->storage) {
-                zmq_socket_monitor(p->storage, NULL, 0);
+        p->storage_link = linkwatch_free(p->storage_link);
+        p->monitor_link = linkwatch_free(p->monitor_link);
+        if (p->storage)
                 zmq_close(p->storage);
-        }
-        if (p->events)
-                zmq_close(p->events);
         if (p->monitor)
                 zmq_close(p->monitor);
         for (uint64_t i = p->e_head; p->e && i < p->e_tail; i++)
@@ -569,19 +575,17 @@ static void s_handle(publish_t *p, const uint8_t *peer, size_t peer_len, const u
 }
 
 /* Connection events: on every handshake (a store came or came back), the
- * session's store is sent again what it has not acknowledged. */
+ * session's store is sent again what it has not acknowledged; when the last
+ * connection goes (closed, reset, or silent for three heartbeats: the peer
+ * is gone), the session ends at once rather than at the next send. */
 static void s_events(publish_t *p)
 {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        while (zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) >= 0) {
-                bool first = zmq_msg_more(&m);
-                if (first && p->ses.id)
-                        s_resend(p, &p->c.resent_on_connect);
-                while (zmq_msg_more(&m) && zmq_msg_recv(&m, p->events, ZMQ_DONTWAIT) >= 0)
-                        ;
-        }
-        zmq_msg_close(&m);
+        unsigned what = linkwatch_drain(p->storage_link, s_now_ms());
+        if ((what & LINKWATCH_ALL_GONE) && p->ses.id)
+                s_end_session(p, "its connection is gone");
+        if ((what & LINKWATCH_HANDSHAKE) && p->ses.id)
+                s_resend(p, &p->c.resent_on_connect);
+        linkwatch_drain(p->monitor_link, s_now_ms());
 }
 
 int publish_handle_acks(publish_t *p)
@@ -735,6 +739,18 @@ void publish_monitor(publish_t *p, const uint8_t *rec, size_t len, uint32_t fire
                 if (p->tag_seen[t]++ % p->prescale[t] == 0)
                         s_sample(p, tag_name((enum tag_id)t), rec, len);
         }
+}
+
+linkwatch_t *publish_link(publish_t *p, int which)
+{
+        return which == 0 ? p->storage_link : p->monitor_link;
+}
+
+void publish_get_links(const publish_t *p, struct linkwatch_counters *storage,
+                       struct linkwatch_counters *monitor)
+{
+        linkwatch_get_counters(p->storage_link, storage);
+        linkwatch_get_counters(p->monitor_link, monitor);
 }
 
 uint64_t publish_storage_wait_ms(const publish_t *p, uint64_t now_ms, bool *no_session)

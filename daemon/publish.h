@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "linkwatch.h"
 
 typedef struct publish publish_t;
 
@@ -107,6 +108,12 @@ int publish_handle_subscriptions(publish_t *p);
 void *publish_monitor_socket(publish_t *p);
 
 void publish_get_counters(const publish_t *p, struct publish_counters *ret);
+
+/* The watch of the storage (which 0) or monitor (1) socket, to poll. */
+linkwatch_t *publish_link(publish_t *p, int which);
+/* The storage and monitor sockets' connections (linkwatch.h). */
+void publish_get_links(const publish_t *p, struct linkwatch_counters *storage,
+                       struct linkwatch_counters *monitor);
 
 /* How long (CLOCK_MONOTONIC ms, now_ms from clock_mono_ms()) records have
  * been held with no word from a store: since the window began to hold or

@@ -16,7 +16,9 @@
 
 #include <zmq.h>
 
+#include "auth.h"
 #include "clock.h"
+#include "linkwatch.h"
 #include "notify.h"
 #include "sha256.h"
 #include "storage_proto.h"
@@ -92,7 +94,8 @@ struct loop {
         struct sender sd;               /* the ack socket, for store.c's callback */
         void *zctx;
         void *pull;                     /* the DEALER (the same socket as sd.push) */
-        void *events;                   /* PAIR: its connection events */
+        linkwatch_t *link;              /* its connection: handshakes, refusals, heartbeats */
+        uint64_t link_log_at_ms;        /* the last line on the link's state */
         int sigfd;                      /* SIGTERM and SIGINT; -1 before it is made */
         zmq_msg_t msg;                  /* the last data message received */
         bool paused;                    /* FULL sent: the data socket is not read */
@@ -172,15 +175,30 @@ static int s_open(struct loop *lp)
         lp->pull = lp->sd.push = zmq_socket(lp->zctx, ZMQ_DEALER);
         int linger = 2000;
         zmq_setsockopt(lp->sd.push, ZMQ_LINGER, &linger, sizeof linger);
-        lp->events = zmq_socket(lp->zctx, ZMQ_PAIR);
-        if (!lp->events ||
-            zmq_socket_monitor(lp->pull, "inproc://store-events", ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
-            zmq_connect(lp->events, "inproc://store-events") < 0 ||
+        linkwatch_heartbeat(lp->pull, (uint32_t)cfg->heartbeat_ms);
+        char aerr[512];
+        const struct auth_client_config ac = {
+                .client_key_file = cfg->client_key[0] ? cfg->client_key : NULL,
+                .server_public_file = cfg->server_public_key[0] ? cfg->server_public_key : NULL,
+                .require_curve = cfg->require_curve,
+        };
+        int curve = auth_apply_client(lp->pull, cfg->data, &ac, aerr, sizeof aerr);
+        if (curve < 0) {
+                store_log("data %s: %s%s; exiting", cfg->data, aerr, curve == -EPERM ?
+                          " (a non-local endpoint needs [store] client_key and "
+                          "server_public_key)" : "");
+                return curve == -EPERM || curve == -EINVAL ? 2 : 1;
+        }
+        if ((r = linkwatch_new(&lp->link, lp->zctx, lp->pull, "darkdaq-store", "data", cfg->data,
+                               LINKWATCH_LOG_LINKS)) < 0 ||
             zmq_connect(lp->pull, cfg->data) < 0) {
                 store_log("cannot connect to %s: %s; exiting", cfg->data,
-                          zmq_strerror(zmq_errno()));
+                          zmq_strerror(r < 0 ? -r : zmq_errno()));
                 return 1;
         }
+        if (curve)
+                store_log("data %s: CURVE, client key %s, server key %s", cfg->data,
+                          cfg->client_key, cfg->server_public_key);
         store_log("darkdaq-store %s: dir %s, data %s (DEALER), max_file_bytes %"
                   PRIu64 ", max_file_seconds %" PRIu64 ", min_free_bytes %" PRIu64
                   ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
@@ -193,12 +211,9 @@ static int s_open(struct loop *lp)
 static void s_close(struct loop *lp)
 {
         zmq_msg_close(&lp->msg);
-        if (lp->pull) {
-                zmq_socket_monitor(lp->pull, NULL, 0);
+        lp->link = linkwatch_free(lp->link);
+        if (lp->pull)
                 zmq_close(lp->pull);
-        }
-        if (lp->events)
-                zmq_close(lp->events);
         if (lp->zctx)
                 zmq_ctx_term(lp->zctx);
         lp->s = store_free(lp->s);
@@ -275,11 +290,16 @@ static void s_notify_tick(struct loop *lp, uint64_t now, bool force)
                 struct store_counters c;
                 store_get_counters(lp->s, &c);
                 lp->status_at_ms = now;
+                struct linkwatch_counters k;
+                linkwatch_get_counters(lp->link, &k);
                 s_notified(lp, notify_status("%" PRIu64 " run%s open, %" PRIu64 " records "
-                                             "written, %" PRIu64 " MiB free in %s%s",
+                                             "written, %" PRIu64 " MiB free in %s%s; daemon %s%s",
                                              c.runs_open, c.runs_open == 1 ? "" : "s",
                                              c.records_written, lp->free_bytes >> 20,
-                                             lp->cfg->dir, lp->paused ? ", FULL" : ""),
+                                             lp->cfg->dir, lp->paused ? ", FULL" : "",
+                                             k.connected ? "connected " : k.ever_connected
+                                             ? "link GONE, was " : "not connected yet",
+                                             k.peer),
                            "STATUS=");
         }
         if (lp->wd_interval_ms && now >= lp->wd_next_ms) {
@@ -412,20 +432,27 @@ static void s_receive(struct loop *lp, uint64_t now)
 }
 
 /* A handshake with the daemon (at start, or again: maybe a new daemon):
- * our session may be gone, ask for one. */
+ * our session may be gone, ask for one.  Refusals and a lost link are
+ * logged by the link watch; its state goes to the log every link_log_ms. */
 static void s_connection_events(struct loop *lp, uint64_t now)
 {
-        zmq_msg_t m;
-        bool handshake = false;
-        zmq_msg_init(&m);
-        while (zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0) {
-                handshake |= zmq_msg_more(&m);
-                while (zmq_msg_more(&m) && zmq_msg_recv(&m, lp->events, ZMQ_DONTWAIT) >= 0)
-                        ;
-        }
-        zmq_msg_close(&m);
-        if (handshake)
+        if (linkwatch_drain(lp->link, now) & LINKWATCH_HANDSHAKE)
                 store_reconnected(lp->s, now);
+}
+
+static void s_link_log(struct loop *lp, uint64_t now)
+{
+        struct linkwatch_counters k;
+        if (!lp->cfg->link_log_ms || now - lp->link_log_at_ms < lp->cfg->link_log_ms)
+                return;
+        lp->link_log_at_ms = now;
+        linkwatch_get_counters(lp->link, &k);
+        store_log("data %s: %s%s, for %.1f s; %" PRIu64 " connections, %" PRIu64 " lost, %"
+                  PRIu64 " handshakes failed", lp->cfg->data,
+                  k.connected ? "connected to " : k.ever_connected ? "link GONE (was " :
+                  "never connected", k.connected ? k.peer : k.ever_connected ? k.peer : "",
+                  k.since_ms ? (double)(now - k.since_ms) / 1000.0 : 0.0, k.connections,
+                  k.disconnects, k.refused_auth + k.refused_protocol);
 }
 
 /* Polls the signal descriptor and (unless paused) the data socket until
@@ -437,11 +464,12 @@ static int s_loop(struct loop *lp, const char **signame)
                 uint64_t now = clock_mono_ms();
                 s_check_disk(lp, now);
                 s_notify_tick(lp, now, false);
+                s_link_log(lp, now);
                 int timeout = s_timeout_ms(lp, now);
 
                 zmq_pollitem_t items[3] = {
                         { .fd = lp->sigfd, .events = ZMQ_POLLIN },
-                        { .socket = lp->events, .events = ZMQ_POLLIN },
+                        { .socket = linkwatch_socket(lp->link), .events = ZMQ_POLLIN },
                         { .socket = lp->pull, .events = ZMQ_POLLIN },
                 };
                 bool data = !lp->paused || !store_has_session(lp->s);

@@ -28,6 +28,8 @@ void store_config_default(struct store_config *c)
         c->min_free_bytes = 1ull << 30;
         c->silence_close_ms = 30000;
         c->ack_interval_ms = 100;
+        c->heartbeat_ms = 1000;
+        c->link_log_ms = 60000;
 }
 
 static int s_key(struct load_ctx *c, const char *key, const char *v)
@@ -49,6 +51,16 @@ static int s_key(struct load_ctx *c, const char *key, const char *v)
                 return config_parse_u64(v, 0, UINT32_MAX, &s->silence_close_ms);
         if (!strcmp(key, "ack_interval_ms"))
                 return config_parse_u64(v, 1, 60000, &s->ack_interval_ms);
+        if (!strcmp(key, "client_key"))
+                return config_parse_str(v, s->client_key, sizeof s->client_key);
+        if (!strcmp(key, "server_public_key"))
+                return config_parse_str(v, s->server_public_key, sizeof s->server_public_key);
+        if (!strcmp(key, "require_curve"))
+                return config_parse_bool(v, &s->require_curve);
+        if (!strcmp(key, "heartbeat_ms"))
+                return config_parse_u64(v, 0, 3600000, &s->heartbeat_ms);
+        if (!strcmp(key, "link_log_ms"))
+                return config_parse_u64(v, 0, UINT32_MAX, &s->link_log_ms);
         return -ENOENT;
 }
 
@@ -118,7 +130,15 @@ void store_config_print_defaults(FILE *out)
                 "silence_close_ms = %" PRIu64 "       # close an open run with no record this "
                 "long; 0: never\n"
                 "ack_interval_ms = %" PRIu64 "          # fsync and ACK at most this often while "
-                "data flows\n",
+                "data flows\n"
+                "client_key =                   # CURVE: this store's secret key file "
+                "(darkdaq-keygen); needed on a non-local data endpoint\n"
+                "server_public_key =            # CURVE: the daemon's public key file\n"
+                "require_curve = no             # yes: CURVE on a local endpoint too\n"
+                "heartbeat_ms = %" PRIu64 "           # ZeroMQ heartbeats to the daemon; silent "
+                "3 times this long: the link is gone; 0: none\n"
+                "link_log_ms = %" PRIu64 "           # a log line on the link's state this "
+                "often; 0: never\n",
                 d.data, d.max_file_bytes, d.max_file_seconds, d.min_free_bytes,
-                d.silence_close_ms, d.ack_interval_ms);
+                d.silence_close_ms, d.ack_interval_ms, d.heartbeat_ms, d.link_log_ms);
 }

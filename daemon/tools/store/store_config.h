@@ -5,6 +5,7 @@
 #ifndef DARKDAQ_STORE_CONFIG_H
 #define DARKDAQ_STORE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,6 +17,11 @@ struct store_config {
         uint64_t min_free_bytes;        /* below this free in dir: FULL, stop taking data */
         uint64_t silence_close_ms;      /* close an open run silent this long; 0: never */
         uint64_t ack_interval_ms;       /* fsync + ACK at most this often while data flows */
+        char client_key[4096];          /* CURVE: this store's secret key file ("": none) */
+        char server_public_key[4096];   /* CURVE: the daemon's public key file ("": none) */
+        bool require_curve;             /* CURVE on a local endpoint too */
+        uint64_t heartbeat_ms;          /* ZeroMQ heartbeats on the data socket; 0: none */
+        uint64_t link_log_ms;           /* a line on the link's state this often; 0: never */
 };
 
 void store_config_default(struct store_config *c);
