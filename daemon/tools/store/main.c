@@ -381,8 +381,17 @@ static void s_reload(struct loop *lp)
         S_U64(ack_interval_ms);
         S_U64(max_file_bytes);
         S_U64(max_file_seconds);
+        S_U64(link_log_ms);
         S_STR(dir);
         S_STR(data);
+        S_STR(client_key);
+        S_STR(server_public_key);
+        if (n.heartbeat_ms != c->heartbeat_ms || n.require_curve != c->require_curve) {
+                int w_ = snprintf(restart + rn, sizeof restart - rn, "%s%s", rn ? ", " : "",
+                                  n.heartbeat_ms != c->heartbeat_ms ? "heartbeat_ms"
+                                                                    : "require_curve");
+                rn += w_ > 0 && (size_t)w_ < sizeof restart - rn ? (size_t)w_ : 0;
+        }
 #undef S_U64
 #undef S_STR
         s_file_hash(lp->conf, hash);
