@@ -17,6 +17,8 @@ struct ctlclient {
         void *zctx;                     /* not owned */
         void *req;                      /* the current REQ socket */
         char endpoint[256];
+        struct auth_client_config ac;   /* its strings are the caller's, for our life */
+        char err[256];                  /* why the last s_open failed */
         int period_ms, timeout_ms;
         bool waiting;                   /* a request is out */
         int64_t sent_ms;                /* when it went */
@@ -32,6 +34,12 @@ static int s_open(ctlclient_t *c)
         if (!c->req)
                 return -zmq_errno();
         zmq_setsockopt(c->req, ZMQ_LINGER, &linger, sizeof linger);
+        int r = auth_apply_client(c->req, c->endpoint, &c->ac, c->err, sizeof c->err);
+        if (r < 0) {
+                zmq_close(c->req);
+                c->req = NULL;
+                return r;
+        }
         if (zmq_connect(c->req, c->endpoint) < 0) {
                 int e = zmq_errno();
                 zmq_close(c->req);
@@ -42,7 +50,8 @@ static int s_open(ctlclient_t *c)
 }
 
 int ctlclient_new(ctlclient_t **ret, void *zctx, const char *endpoint, int period_ms,
-                  int timeout_ms, char *err, size_t errlen)
+                  int timeout_ms, const struct auth_client_config *ac, char *err,
+                  size_t errlen)
 {
         ctlclient_t *c = calloc(1, sizeof *c);
         int r;
@@ -56,8 +65,12 @@ int ctlclient_new(ctlclient_t **ret, void *zctx, const char *endpoint, int perio
         snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
         c->period_ms = period_ms;
         c->timeout_ms = timeout_ms;
+        if (ac)
+                c->ac = *ac;
         if ((r = s_open(c)) < 0) {
-                snprintf(err, errlen, "control endpoint %s: %s", endpoint, zmq_strerror(-r));
+                snprintf(err, errlen, "control endpoint %s: %s%s", endpoint,
+                         c->err[0] ? c->err : zmq_strerror(-r), r == -EPERM ? " (a non-local "
+                         "endpoint needs --client-key and --server-public-key)" : "");
                 ctlclient_free(c);
                 return r;
         }

@@ -11,12 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
+
 typedef struct ctlclient ctlclient_t;
 
-/* Connects to endpoint on zctx.  Returns 0, or -errno with err saying why
- * (a malformed endpoint). */
+/* Connects to endpoint on zctx, with CURVE when ac says so (auth.h;
+ * the key files are read at every reconnection).  Returns 0, or -errno with
+ * err saying why (a malformed endpoint, a key that cannot be used: -EPERM
+ * for a non-local endpoint without keys). */
 int ctlclient_new(ctlclient_t **ret, void *zctx, const char *endpoint, int period_ms,
-                  int timeout_ms, char *err, size_t errlen);
+                  int timeout_ms, const struct auth_client_config *ac, char *err,
+                  size_t errlen);
 ctlclient_t *ctlclient_free(ctlclient_t *c);
 
 /* Sends a request when one is due, gives up on one that is overdue.

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "auth.h"
 #include "ctlclient.h"
 #include "model.h"
 #include "tty.h"
@@ -56,6 +57,11 @@ static void s_usage(FILE *f)
               "  -v, --export-csv F    the same as CSV (name,low,high,count,run,sampled_fraction)\n"
               "  -t, --timeout-ms T    a status request unanswered after T ms means the daemon\n"
               "                        is unreachable (default 1500)\n"
+              "  -k, --client-key F    CURVE: this monitor's secret key file (darkdaq-keygen);\n"
+              "                        needed for non-local endpoints, with:\n"
+              "  -s, --server-public-key F\n"
+              "                        CURVE: the daemon's public key file\n"
+              "      --require-curve   CURVE on local endpoints too\n"
               "  -h, --help            this text\n"
               "  -V, --version         the version\n"
               "\n"
@@ -80,6 +86,7 @@ struct opts {
         const char *control, *monitor, *http, *json, *csv;
         bool no_tty;
         int timeout_ms;
+        struct auth_client_config ac;   /* CURVE keys, for both sockets */
 };
 
 static void s_export_now(model_t *m, const struct opts *o)
@@ -210,10 +217,10 @@ static int s_run(const struct opts *o)
                 fprintf(stderr, PROG ": out of memory\n");
                 goto out;
         }
-        if ((r = ctlclient_new(&ctl, zctx, o->control, STATUS_MS, o->timeout_ms, err,
+        if ((r = ctlclient_new(&ctl, zctx, o->control, STATUS_MS, o->timeout_ms, &o->ac, err,
                                sizeof err)) < 0) {
                 fprintf(stderr, PROG ": %s; not started\n", err);
-                rc = r == -EINVAL || r == -EPROTONOSUPPORT ? 2 : 1;
+                rc = r == -EINVAL || r == -EPROTONOSUPPORT || r == -EPERM ? 2 : 1;
                 goto out;
         }
         sub = zmq_socket(zctx, ZMQ_SUB);
@@ -221,6 +228,13 @@ static int s_run(const struct opts *o)
                 zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
                 zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
                 zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "all", 3);
+                if ((r = auth_apply_client(sub, o->monitor, &o->ac, err, sizeof err)) < 0) {
+                        fprintf(stderr, PROG ": monitor endpoint %s: %s%s; not started\n",
+                                o->monitor, err, r == -EPERM ? " (a non-local endpoint needs "
+                                "--client-key and --server-public-key)" : "");
+                        rc = 2;
+                        goto out;
+                }
         }
         if (!sub || zmq_connect(sub, o->monitor) < 0) {
                 fprintf(stderr, PROG ": monitor endpoint %s: %s; not started\n", o->monitor,
@@ -301,6 +315,9 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 { "export-json", required_argument, NULL, 'j' },
                 { "export-csv", required_argument, NULL, 'v' },
                 { "timeout-ms", required_argument, NULL, 't' },
+                { "client-key", required_argument, NULL, 'k' },
+                { "server-public-key", required_argument, NULL, 's' },
+                { "require-curve", no_argument, NULL, 'R' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -311,7 +328,7 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
 
         *o = (struct opts){ .control = "tcp://127.0.0.1:5555", .monitor = "tcp://127.0.0.1:5556",
                             .timeout_ms = 1500 };
-        while ((c = getopt_long(argc, argv, "c:m:H:nj:v:t:hV", lopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "c:m:H:nj:v:t:k:s:hV", lopts, NULL)) != -1) {
                 switch (c) {
                 case 'c': o->control = optarg; break;
                 case 'm': o->monitor = optarg; break;
@@ -319,6 +336,9 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 case 'n': o->no_tty = true; break;
                 case 'j': o->json = optarg; break;
                 case 'v': o->csv = optarg; break;
+                case 'k': o->ac.client_key_file = optarg; break;
+                case 's': o->ac.server_public_file = optarg; break;
+                case 'R': o->ac.require_curve = true; break;
                 case 't':
                         errno = 0;
                         v = strtol(optarg, &end, 10);
