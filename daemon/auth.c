@@ -506,7 +506,7 @@ static void s_zap_handle(auth_t *a)
 {
         struct zap_request r;
         const char *status = "400", *text = "", *why = NULL;
-        char user[AUTH_KEY_Z85_LEN + 1] = "";
+        char user[sizeof AUTH_STATUS_ONLY + AUTH_KEY_Z85_LEN] = "";
         int more = 1;
         size_t more_len = sizeof(more);
 
@@ -537,11 +537,21 @@ static void s_zap_handle(auth_t *a)
                 text = "malformed ZAP request";
                 why = text;
         } else if (s_role_of_domain(r.frame[2]) >= 0 && strcmp(r.frame[5], "CURVE") == 0) {
-                if (r.n >= 7 && s_key_allowed(a, s_role_of_domain(r.frame[2]), r.frame[6],
-                                              r.len[6])) {
+                int role = s_role_of_domain(r.frame[2]);
+                if (r.n >= 7 && s_key_allowed(a, role, r.frame[6], r.len[6])) {
                         status = "200";
                         text = "OK";
                         zmq_z85_encode(user, (const uint8_t *)r.frame[6], KEY_BYTES);
+                } else if (r.n >= 7 && role == AUTH_ROLE_CONTROL &&
+                           s_key_allowed(a, AUTH_ROLE_MONITOR, r.frame[6], r.len[6])) {
+                        /* a monitor's key on the control socket: it may ask
+                         * for status, nothing else (the control socket reads
+                         * the User-Id of each request) */
+                        status = "200";
+                        text = "OK";
+                        memcpy(user, AUTH_STATUS_ONLY, sizeof AUTH_STATUS_ONLY - 1);
+                        zmq_z85_encode(user + sizeof AUTH_STATUS_ONLY - 1,
+                                       (const uint8_t *)r.frame[6], KEY_BYTES);
                 } else {
                         text = s_key_allowed(a, AUTH_ROLE_ANY, r.frame[6], r.len[6]) ||
                                s_key_allowed(a, AUTH_ROLE_CONTROL, r.frame[6], r.len[6]) ||

@@ -41,6 +41,11 @@
 
 typedef struct auth auth_t;
 
+/* The User-Id (ZMQ message property) of a request on a control socket that
+ * came from a key allowed on the monitor socket only: it may ask for status,
+ * nothing else.  Other CURVE requests carry their client key (Z85). */
+#define AUTH_STATUS_ONLY        "status-only:"
+
 /* The kinds of socket a client key may be allowed on: each has a ZAP domain
  * of its own ("darkdaq-control", ...), so that a monitor's key cannot stop
  * the run or pose as a store.  AUTH_ROLE_ANY ("darkdaq") takes only the keys

@@ -1030,13 +1030,24 @@ static void s_control(live_t *l)
         char req[CONTROL_MAX_REQUEST + 1], msg[512], extra[64];
         struct control_request rq;
         uint64_t now = clock_mono_ms();
-        int n = zmq_recv(l->ctl_sock, req, sizeof req, ZMQ_DONTWAIT);
+        zmq_msg_t first;
+        zmq_msg_init(&first);
+        int n = zmq_msg_recv(&first, l->ctl_sock, ZMQ_DONTWAIT);
         uint32_t run = 0;
         int r = 0, more = 0;
         size_t parts = 1, more_len = sizeof more;
 
-        if (n < 0)
+        if (n < 0) {
+                zmq_msg_close(&first);
                 return;
+        }
+        /* a request longer than the buffer is cut: the parser says so */
+        size_t len = zmq_msg_size(&first) < sizeof req ? zmq_msg_size(&first) : sizeof req;
+        memcpy(req, zmq_msg_data(&first), len);
+        n = (int)len;
+        const char *uid = zmq_msg_gets(&first, "User-Id");
+        bool status_only = uid && !strncmp(uid, AUTH_STATUS_ONLY, strlen(AUTH_STATUS_ONLY));
+        zmq_msg_close(&first);
         /* the rest of a multi-part request (ZeroMQ delivers the message
          * whole, so this does not wait): taken off and counted, never run */
         while (zmq_getsockopt(l->ctl_sock, ZMQ_RCVMORE, &more, &more_len) == 0 && more) {
@@ -1058,6 +1069,16 @@ static void s_control(live_t *l)
                 snprintf(l->reply, sizeof l->reply, "{\"ok\":false,\"state\":\"%s\",\"run\":%" PRIu32
                          ",\"message\":\"bad request: %s\"}", control_state_name(l->ctl.state),
                          l->ctl.run, esc);
+                zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+                return;
+        }
+        if (status_only && rq.cmd != CONTROL_STATUS) {
+                snprintf(l->reply, sizeof l->reply, "{\"ok\":false,\"state\":\"%s\",\"run\":%"
+                         PRIu32 ",\"message\":\"refused: %s from a monitor's key; a key in "
+                         "[auth] monitor_clients may only ask for status\"}",
+                         control_state_name(l->ctl.state), l->ctl.run, control_cmd_name(rq.cmd));
+                s_log(l, "control: %s refused: the client's key is a monitor's (status only)",
+                      control_cmd_name(rq.cmd));
                 zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
                 return;
         }
