@@ -548,9 +548,11 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                 s_put(&o, "%s\"%s\":{\"connected\":%" PRIu32 ",\"gone\":%s,\"state_ms\":%"
                       PRIu64 ",\"peer\":%s,\"connections\":%" PRIu64 ",\"disconnects\":%"
                       PRIu64 ",\"refused_auth\":%" PRIu64 ",\"refused_protocol\":%" PRIu64
-                      ",\"last_refused\":%s}", i ? "," : "", s->link_names[i], k->connected,
-                      s_b(k->gone), s->links_age_ms[i], peer, k->connections, k->disconnects,
-                      k->refused_auth, k->refused_protocol, refused);
+                      ",\"last_refused\":%s,\"msgs_in\":%" PRIu64 ",\"bytes_in\":%" PRIu64
+                      ",\"msgs_out\":%" PRIu64 ",\"bytes_out\":%" PRIu64 "}", i ? "," : "",
+                      s->link_names[i], k->connected, s_b(k->gone), s->links_age_ms[i], peer,
+                      k->connections, k->disconnects, k->refused_auth, k->refused_protocol,
+                      refused, k->msgs_in, k->bytes_in, k->msgs_out, k->bytes_out);
         }
         s_put(&o, "}");
         s_put(&o, ",\"auth\":{\"keys\":%s,\"allowed_clients\":%" PRIu64 ",\"refusals\":%"

@@ -136,6 +136,19 @@ void linkwatch_get_counters(const linkwatch_t *w, struct linkwatch_counters *ret
         *ret = w->c;
 }
 
+void linkwatch_count(linkwatch_t *w, bool out, size_t bytes)
+{
+        if (!w)
+                return;
+        if (out) {
+                w->c.msgs_out++;
+                w->c.bytes_out += bytes;
+        } else {
+                w->c.msgs_in++;
+                w->c.bytes_in += bytes;
+        }
+}
+
 static void s_log(linkwatch_t *w, enum log_kind k, uint64_t now, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 

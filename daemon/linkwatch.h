@@ -31,6 +31,8 @@ struct linkwatch_counters {
         bool ever_connected;
         bool gone;                      /* had a connection and has none now */
         uint64_t since_ms;              /* when connected last changed */
+        uint64_t msgs_in, bytes_in;     /* messages (and their bytes) the program took */
+        uint64_t msgs_out, bytes_out;   /* ... and sent, as counted by linkwatch_count */
         char peer[LINKWATCH_ADDR_MAX];  /* the last peer that connected, "" if none */
         char last_refused[LINKWATCH_ADDR_MAX];  /* the last peer refused, "" if none */
 };
@@ -68,6 +70,11 @@ void *linkwatch_socket(linkwatch_t *w);
 unsigned linkwatch_drain(linkwatch_t *w, uint64_t now_ms);
 
 void linkwatch_get_counters(const linkwatch_t *w, struct linkwatch_counters *ret);
+
+/* Counts one message of bytes bytes taken from (out false) or sent on (out
+ * true) the watched socket.  The program calls it where it receives and
+ * sends; ZeroMQ does not count per socket. */
+void linkwatch_count(linkwatch_t *w, bool out, size_t bytes);
 const char *linkwatch_channel(const linkwatch_t *w);
 
 /* "ip:port" of a socket fd's peer into out (IPv6 as [ip]:port; "" for a

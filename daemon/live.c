@@ -1025,6 +1025,14 @@ static void s_reset(live_t *l, char *msg, size_t len)
                  "confirm the last trailer");
 }
 
+/* Sends the reply in l->reply, counted on the control link. */
+static void s_reply(live_t *l)
+{
+        size_t n = strlen(l->reply);
+        if (zmq_send(l->ctl_sock, l->reply, n, 0) >= 0)
+                linkwatch_count(l->ctl_link, true, n);
+}
+
 static void s_control(live_t *l)
 {
         char req[CONTROL_MAX_REQUEST + 1], msg[512], extra[64];
@@ -1045,6 +1053,7 @@ static void s_control(live_t *l)
         size_t len = zmq_msg_size(&first) < sizeof req ? zmq_msg_size(&first) : sizeof req;
         memcpy(req, zmq_msg_data(&first), len);
         n = (int)len;
+        linkwatch_count(l->ctl_link, false, zmq_msg_size(&first));
         const char *uid = zmq_msg_gets(&first, "User-Id");
         bool status_only = uid && !strncmp(uid, AUTH_STATUS_ONLY, strlen(AUTH_STATUS_ONLY));
         zmq_msg_close(&first);
@@ -1069,7 +1078,7 @@ static void s_control(live_t *l)
                 snprintf(l->reply, sizeof l->reply, "{\"ok\":false,\"state\":\"%s\",\"run\":%" PRIu32
                          ",\"message\":\"bad request: %s\"}", control_state_name(l->ctl.state),
                          l->ctl.run, esc);
-                zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+                s_reply(l);
                 return;
         }
         if (status_only && rq.cmd != CONTROL_STATUS) {
@@ -1079,7 +1088,7 @@ static void s_control(live_t *l)
                          control_state_name(l->ctl.state), l->ctl.run, control_cmd_name(rq.cmd));
                 s_log(l, "control: %s refused: the client's key is a monitor's (status only)",
                       control_cmd_name(rq.cmd));
-                zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+                s_reply(l);
                 return;
         }
         enum control_action a = control_decide(&l->ctl, &rq, &run, l->reply, sizeof l->reply);
@@ -1119,7 +1128,7 @@ static void s_control(live_t *l)
                 control_done(&l->ctl, a, 0, 0, msg, NULL, l->reply, sizeof l->reply);
                 break;
         }
-        zmq_send(l->ctl_sock, l->reply, strlen(l->reply), 0);
+        s_reply(l);
 }
 
 /* ---- metrics ------------------------------------------------------------- */

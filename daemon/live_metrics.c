@@ -403,6 +403,12 @@ static const struct family s_families[] = {
           "allowed on the channel.", LINK_U64(refused_auth) },
         { "darkdaq_link_refused_protocol_total", PROM_COUNTER, "Handshakes failed otherwise: "
           "the client has a wrong server key, or no CURVE.", LINK_U64(refused_protocol) },
+        { "darkdaq_link_messages_in_total", PROM_COUNTER, "Messages taken from the channel.",
+          LINK_U64(msgs_in) },
+        { "darkdaq_link_bytes_in_total", PROM_COUNTER, "Their bytes.", LINK_U64(bytes_in) },
+        { "darkdaq_link_messages_out_total", PROM_COUNTER, "Messages sent on the channel.",
+          LINK_U64(msgs_out) },
+        { "darkdaq_link_bytes_out_total", PROM_COUNTER, "Their bytes.", LINK_U64(bytes_out) },
         { "darkdaq_auth_refusals_total", PROM_COUNTER, "Connections the ZAP handler refused (a "
           "CURVE key not allowed, or no CURVE where it is required).", U64(auth_refusals) },
 };

@@ -327,6 +327,7 @@ static int s_send_peer(publish_t *p, uint8_t *msg, size_t len, bool data)
                 return -zmq_errno();
         if (zmq_send(p->storage, msg, len, ZMQ_DONTWAIT) < 0)
                 return -zmq_errno();
+        linkwatch_count(p->storage_link, true, len);
         return 0;
 }
 
@@ -609,6 +610,7 @@ int publish_handle_acks(publish_t *p)
                         len = -1;
                 }
                 n++;
+                linkwatch_count(p->storage_link, false, len > 0 ? (size_t)len : 0);
                 if (len < 0 || (size_t)len > sizeof msg || (size_t)pl > sizeof peer) {
                         p->c.bad_acks++;
                         s_refuse(p, "that does not parse", NULL);
@@ -727,6 +729,7 @@ static void s_sample(publish_t *p, const char *topic, const uint8_t *rec, size_t
                 return;
         }
         zmq_send(p->monitor, rec, len, ZMQ_DONTWAIT);   /* the HWM counts whole messages */
+        linkwatch_count(p->monitor_link, true, strlen(topic) + len);
         p->c.monitor_sent++;
 }
 

@@ -151,6 +151,11 @@ def test_readout_store_and_shift_on_three_hosts_over_curve(tmp_path, bed):
     assert links["storage"]["peer"].startswith(b.addr("storage") + ":"), links
     assert links["monitor"]["peer"].startswith(b.addr("shift") + ":"), links
     assert links["storage"]["refused_auth"] == 0 and links["storage"]["refused_protocol"] == 0
+    # traffic each way: every record went out, ACKs came back, status was asked
+    assert links["storage"]["msgs_out"] >= TRIGGERS + 2 and links["storage"]["msgs_in"] >= 1
+    assert links["storage"]["bytes_out"] > 100 * TRIGGERS
+    assert links["control"]["msgs_in"] >= 3 and links["control"]["msgs_out"] >= 3
+    assert links["monitor"]["msgs_out"] >= 1
     live = events_in(store_dir, 3)
     assert sorted(live) == list(range(1, TRIGGERS + 1))
     ref, _, _ = summary(replay_reference(tmp_path, TRIGGERS, 17))

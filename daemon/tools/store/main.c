@@ -33,6 +33,7 @@
 
 struct sender {
         void *push;                     /* the DEALER: data in, acks out */
+        linkwatch_t *link;              /* its watch, for the counts; NULL before it exists */
         uint64_t failed;                /* sends that found the queue full */
         uint64_t logged_ms;
 };
@@ -42,8 +43,10 @@ static void s_send(void *ctx, const struct storage_ctl *a)
         struct sender *sd = ctx;
         uint8_t buf[STORAGE_CTL_BYTES];
         storage_ctl_encode(buf, a);
-        if (zmq_send(sd->push, buf, sizeof buf, ZMQ_DONTWAIT) == (int)sizeof buf)
+        if (zmq_send(sd->push, buf, sizeof buf, ZMQ_DONTWAIT) == (int)sizeof buf) {
+                linkwatch_count(sd->link, true, sizeof buf);
                 return;
+        }
         sd->failed++;
         uint64_t now = clock_mono_ms();
         if (now - sd->logged_ms >= LOG_EVERY_MS) {
@@ -196,6 +199,7 @@ static int s_open(struct loop *lp)
                           zmq_strerror(r < 0 ? -r : zmq_errno()));
                 return 1;
         }
+        lp->sd.link = lp->link;
         if (curve)
                 store_log("data %s: CURVE, client key %s, server key %s", cfg->data,
                           cfg->client_key, cfg->server_public_key);
@@ -411,6 +415,7 @@ static void s_receive(struct loop *lp, uint64_t now)
         for (int i = 0; i < BATCH_MAX; i++) {
                 if (zmq_msg_recv(&lp->msg, lp->pull, ZMQ_DONTWAIT) < 0)
                         break;
+                linkwatch_count(lp->link, false, zmq_msg_size(&lp->msg));
                 struct storage_data d = { 0 };
                 const uint8_t *payload;
                 size_t len;
@@ -456,12 +461,15 @@ static void s_link_log(struct loop *lp, uint64_t now)
                 return;
         lp->link_log_at_ms = now;
         linkwatch_get_counters(lp->link, &k);
-        store_log("data %s: %s%s, for %.1f s; %" PRIu64 " connections, %" PRIu64 " lost, %"
-                  PRIu64 " handshakes failed", lp->cfg->data,
+        store_log("data %s: %s%s%s for %.1f s; %" PRIu64 " connections, %" PRIu64 " lost, %"
+                  PRIu64 " handshakes failed; in %" PRIu64 " messages (%" PRIu64 " bytes), out %"
+                  PRIu64 " (%" PRIu64 " bytes)", lp->cfg->data,
                   k.connected ? "connected to " : k.ever_connected ? "link GONE (was " :
-                  "never connected", k.connected ? k.peer : k.ever_connected ? k.peer : "",
+                  "never connected", k.connected || k.ever_connected ? k.peer : "",
+                  !k.connected && k.ever_connected ? ")," : ",",
                   k.since_ms ? (double)(now - k.since_ms) / 1000.0 : 0.0, k.connections,
-                  k.disconnects, k.refused_auth + k.refused_protocol);
+                  k.disconnects, k.refused_auth + k.refused_protocol, k.msgs_in, k.bytes_in,
+                  k.msgs_out, k.bytes_out);
 }
 
 /* Polls the signal descriptor and (unless paused) the data socket until
