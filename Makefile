@@ -226,6 +226,9 @@ bench: all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
 	@echo "== tests/bench/bench_python.py"
 	@BUILD=$(BUILD) PYTHONPATH=$(BUILD)/python $(PYTHON) tests/bench/bench_python.py
+	@echo "== tests/bench/bench_farm.py"
+	@BUILD=$(BUILD) DARKDAQ_BUILD=$(BUILD) PYTHONPATH=$(BUILD)/python:$(BUILD)/gen:proto:tests \
+	    $(PYTHON) tests/bench/bench_farm.py
 
 # The README's main job for now: simulate four boards with faults, build and
 # tag the events offline, show the run file and the events per tag.

@@ -51,17 +51,24 @@ class Farm:
     with its own list of allowed keys; stores on host "storage"; ctl and
     the monitor on host "shift"."""
 
-    def __init__(self, tmp, bed, triggers, rate=0, daemon_extra="", heartbeat_ms=1000):
-        self.tmp, self.bed = tmp, bed
+    def __init__(self, tmp, bed, triggers, rate=0, daemon_extra="", heartbeat_ms=1000,
+                 loopback=False):
+        """loopback: every program on the readout host, on 127.0.0.1, still
+        with CURVE (require_curve), to compare with the bed's links."""
+        self.tmp, self.bed, self.loopback = tmp, bed, loopback
         keygen(tmp, "server", "other_server", "store", "stranger", "shift", "mon")
-        self.ep = {k: bed.check_endpoint(bed.endpoint("readout", port))
+        self.ep = {k: "tcp://127.0.0.1:%d" % port if loopback else
+                   bed.check_endpoint(bed.endpoint("readout", port))
                    for k, port in (("control", 5555), ("monitor", 5556), ("storage", 5557))}
+        if loopback:
+            daemon_extra += "\n[auth]\nrequire_curve = yes\n"
         conf = tmp / "darkdaqd.ini"
         conf.write_text(
             "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items()) +
             "metrics =\nstate_dir = %s\nheartbeat_ms = %d\n%s\n" % (
                 tmp / "state", heartbeat_ms, daemon_extra) +
-            "[auth]\nserver_key = %s\ncontrol_clients = %s\nstorage_clients = %s\n"
+            ("" if loopback else "[auth]\n") +
+            "server_key = %s\ncontrol_clients = %s\nstorage_clients = %s\n"
             "monitor_clients = %s\n" % (
                 tmp / "server.key", key_dir(tmp, "control_keys", "shift"),
                 key_dir(tmp, "storage_keys", "store"), key_dir(tmp, "monitor_keys", "mon")) +
@@ -83,20 +90,23 @@ class Farm:
         d.mkdir()
         conf = self.tmp / (name + ".ini")
         conf.write_text("[store]\ndir = %s\ndata = %s\nclient_key = %s\nserver_public_key = %s\n"
-                        "heartbeat_ms = %d\nlink_log_ms = 500\n" % (
+                        "heartbeat_ms = %d\nlink_log_ms = 500\n%s" % (
                             d, self.ep["storage"], self.tmp / (key + ".key"),
-                            self.tmp / (server + ".pub"), heartbeat_ms))
+                            self.tmp / (server + ".pub"), heartbeat_ms,
+                            "require_curve = yes\n" if self.loopback else ""))
         log = self.tmp / (name + ".log")
-        p = self.bed.popen("storage", [program("darkdaq-store"), "-c", conf],
+        p = self.bed.popen("readout" if self.loopback else "storage",
+                           [program("darkdaq-store"), "-c", conf],
                            stderr=open(log, "w"), stdout=subprocess.DEVNULL)
         self.stores.append(p)
         return p, d, log
 
     def ctl(self, *cmd, key="shift", timeout_ms=20000):
-        return self.bed.run("shift", [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
+        return self.bed.run("readout" if self.loopback else "shift", [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
                                       "--json", "--timeout-ms", timeout_ms, "--client-key",
                                       self.tmp / (key + ".key"), "--server-key",
-                                      self.tmp / "server.pub"] + list(cmd),
+                                      self.tmp / "server.pub"] +
+                            (["--require-curve"] if self.loopback else []) + list(cmd),
                             capture_output=True, text=True)
 
     def status(self):
