@@ -235,3 +235,23 @@ def test_a_damaged_spool_is_reported_kept_and_its_good_frames_sent(tmp_path, liv
     t2, h2, reasons2, _ = run_records(lv, 2)
     assert sorted(t2) == events_of(run2) and h2 >= 1
     assert reasons2[-1] == "signal"
+
+
+def test_sigterm_exits_1_naming_the_file_when_the_spool_cannot_be_written(
+        tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 33, rate=1000, events_key=False),
+                      daemon_extra="stop_timeout_ms = 300\n")
+    lv.store.kill()
+    lv.store.wait()
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "3")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 100, "run 3 to flow")
+    blocker = tmp_path / "state" / "spool.tmp"
+    blocker.mkdir()                     # the temporary file cannot be created
+    lv.d.send_signal(signal.SIGTERM)
+    assert lv.d.wait(timeout=60) == 1, lv.daemon_log()
+    log = lv.daemon_log()
+    m = re.search(r"cannot spool the (\d+) records the store has not acknowledged: (\S+): "
+                  r"cannot create it: Is a directory; they are lost", log)
+    assert m and int(m.group(1)) > 100 and m.group(2) == str(blocker), log
+    assert not (tmp_path / "state" / "spool").exists()
