@@ -332,6 +332,9 @@ static const struct family s_families[] = {
           U64(pc.hellos) },
         { "darkdaq_storage_store_full", PROM_GAUGE, "1 while the store says FULL.",
           FLAG(pc.store_full) },
+        { "darkdaq_storage_spooled_records", PROM_GAUGE, "Records held from the spool (the "
+          "last exit's unacknowledged ones) that the store has not yet acknowledged.",
+          U64(pc.spool_held) },
         { "darkdaq_monitor_sent_total", PROM_COUNTER, "Monitor messages sent.",
           U64(pc.monitor_sent) },
         { "darkdaq_monitor_dropped_total", PROM_COUNTER, "Monitor samples dropped at the "
