@@ -422,7 +422,9 @@ int spool_remove(const char *dir, char *err, size_t errlen)
 {
         char path[4200];
         spool_path(dir, path, sizeof path);
-        if (unlink(path) < 0 && errno != ENOENT) {
+        if (unlink(path) < 0) {
+                if (errno == ENOENT)
+                        return 0;       /* none: nothing to make durable */
                 int r = -errno;
                 snprintf(err, errlen, "%s: cannot remove it: %s", path, strerror(-r));
                 return r;

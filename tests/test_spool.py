@@ -3,7 +3,9 @@
 while the store is stopped or gone, writes what the store has not
 acknowledged to STATE_DIR/spool, and after a restart of the daemon and the
 store every record of the run is on disk once.  A damaged spool is reported
-with file and offset, kept as it was, and its good frames are sent.  The
+with file and offset, kept as it was, and its good frames are sent.  A
+spool that cannot be written makes the exit status 1; run numbers go on
+after a spooled run, which cannot be started again while it is held.  The
 spool is parsed here by the format of proto/storage-channel.md ("The
 spool"), independently of the daemon's reader.  No test sleeps: each waits
 on its condition with a generous bound."""
@@ -92,7 +94,8 @@ def status_when_up(lv):
     return lv.wait_for(up, "the restarted daemon to answer")
 
 
-@pytest.mark.parametrize("store", ["stopped", "gone"])
+# the store SIGSTOPped and then let go on (SIGCONT) or restarted; or killed
+@pytest.mark.parametrize("store", ["stopped", "stopped-restarted", "gone"])
 def test_sigterm_without_a_store_spools_and_a_restart_stores_every_record_once(
         tmp_path, live_factory, store):
     lv = live_factory(sim_sources(0, 31, rate=2000, events_key=False),
@@ -100,7 +103,7 @@ def test_sigterm_without_a_store_spools_and_a_restart_stores_every_record_once(
     lv.ctl("configure")
     lv.ctl("start", "--run", "6")
     lv.wait_for(lambda: lv.status()["storage"]["acked"] > 200, "the store to ack some")
-    if store == "stopped":
+    if store.startswith("stopped"):
         os.kill(lv.store.pid, signal.SIGSTOP)
     else:
         lv.store.kill()
@@ -153,6 +156,9 @@ def test_sigterm_without_a_store_spools_and_a_restart_stores_every_record_once(
     if store == "stopped":
         os.kill(lv.store.pid, signal.SIGCONT)
     else:
+        if store == "stopped-restarted":
+            lv.store.kill()             # as stopped: SIGKILL, no trailer, a .part left
+            lv.store.wait()
         lv.start_store()
     lv.wait_for(lambda: lv.status()["storage"]["spooled_records"] == 0,
                 "the store to acknowledge the spooled records", bound_s=120)
@@ -255,3 +261,27 @@ def test_sigterm_exits_1_naming_the_file_when_the_spool_cannot_be_written(
                   r"cannot create it: Is a directory; they are lost", log)
     assert m and int(m.group(1)) > 100 and m.group(2) == str(blocker), log
     assert not (tmp_path / "state" / "spool").exists()
+
+
+def test_start_goes_on_after_a_spooled_run_when_last_run_is_older(tmp_path, live_factory):
+    lv = live_factory(sim_sources(0, 34, rate=1000, events_key=False),
+                      daemon_extra="stop_timeout_ms = 300\n")
+    lv.store.kill()
+    lv.store.wait()
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "5")
+    lv.wait_for(lambda: lv.status()["builder"].get("events", 0) > 50, "run 5 to flow")
+    lv.d.send_signal(signal.SIGTERM)
+    assert lv.d.wait(timeout=60) == 0, lv.daemon_log()
+    state = tmp_path / "state"
+    assert (state / "spool").exists()
+    (state / "last_run").write_text("2\n")      # older than the spool (restored from a backup)
+    lv.start_daemon()
+    status_when_up(lv)
+    assert "spool: it holds run 5, after the last run in %s; start goes on from there" % (
+        state / "last_run") in lv.daemon_log()
+    lv.ctl("configure")
+    p = lv.ctl("start", "--run", "5", "--force", json_out=False, check=False)
+    assert p.returncode == 1 and "records of run 5 are still held" in p.stderr, p.stderr
+    r = lv.ctl("start")
+    assert r["run"] == 6, r
