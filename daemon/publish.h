@@ -80,7 +80,9 @@ publish_t *publish_free(publish_t *p);
  * counted as spilled); NULL only on out of memory. */
 uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len);
 /* Keeps a copy of the open run's header (a packed Record, seq 0), sent
- * first in every new session.  Returns 0 or -ENOMEM. */
+ * first in every new session; the headers of earlier runs stay kept (and
+ * sent before it) while the window holds records of them.  Returns 0 or
+ * -ENOMEM. */
 int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len);
 /* Sends what the window holds unsent to the session's store, as far as its
  * queue takes it; nothing without a session. */
