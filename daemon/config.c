@@ -748,7 +748,7 @@ void config_print_defaults(FILE *out)
                 "metrics = %s    # HTTP GET /metrics (Prometheus), HOST:PORT or "
                 "[IPV6]:PORT; empty: off\n"
                 "state_dir = %s    # the last run started (file last_run): start gives "
-                "the next\n\n"
+                "the next; the spool (file spool): records held for the store at exit\n\n"
                 "[auth]\n"
                 "# Local endpoints (ipc://, inproc://, tcp:// on loopback) are served in the\n"
                 "# clear; any other control, storage or monitor endpoint needs CURVE keys (else\n"

@@ -328,6 +328,12 @@ static void s_reply(const control_t *c, enum control_cmd cmd, bool ok, const cha
         s_put(&o, "}");
 }
 
+void control_refuse(const control_t *c, enum control_cmd cmd, const char *message, char *reply,
+                    size_t len)
+{
+        s_reply(c, cmd, false, message, NULL, reply, len);
+}
+
 enum control_action control_decide(const control_t *c, const struct control_request *rq,
                                    uint32_t *ret_run, char *reply, size_t len)
 {
@@ -529,14 +535,16 @@ size_t control_status_json(const control_t *c, const struct control_status *s, c
                       ",\"session\":%" PRIu32 ",\"sessions\":%" PRIu64 ",\"forged\":%" PRIu64
                       ",\"refused_hellos\":%" PRIu64 ",\"bad_acks\":%" PRIu64
                       ",\"refused_records\":%" PRIu64 ",\"resent_on_connect\":%" PRIu64
-                      ",\"resent_on_silence\":%" PRIu64 "}"
+                      ",\"resent_on_silence\":%" PRIu64 ",\"spool_loaded\":%" PRIu64
+                      ",\"spooled_records\":%" PRIu64 "}"
                       ",\"monitor\":{\"sent\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
                       s_b(s->storage_gone), s->storage_gone_ms,
                       s->storage_buffer_bytes, p->held_bytes, p->held_records, p->max_held_bytes,
                       p->records, p->sent, p->resent, p->acked, p->spilled, p->hellos,
                       s_b(p->store_full), p->ack_run, p->ack_seq, p->session, p->sessions,
                       p->forged, p->refused_hellos, p->bad_acks, p->refused_records,
-                      p->resent_on_connect, p->resent_on_silence, p->monitor_sent,
+                      p->resent_on_connect, p->resent_on_silence, p->spool_loaded,
+                      p->spool_held, p->monitor_sent,
                       p->monitor_dropped);
         }
         s_put(&o, ",\"links\":{");
@@ -604,11 +612,13 @@ size_t control_status_text(const control_t *c, const struct control_status *s, c
         if (s->pub)
                 s_put(&o, "\nstorage  %" PRIu64 " of %" PRIu64 " bytes held (%" PRIu64
                       " records), %" PRIu64 " sent, %" PRIu64 " acked, %" PRIu64 " refused by "
-                      "the store, %" PRIu64 " forged messages%s\nmonitor  %" PRIu64
+                      "the store, %" PRIu64 " forged messages%s; %" PRIu64 " records from the "
+                      "spool held\nmonitor  %" PRIu64
                       " sent, %" PRIu64 " dropped\n", s->pub->held_bytes, s->storage_buffer_bytes,
                       s->pub->held_records, s->pub->sent, s->pub->acked,
                       s->pub->refused_records, s->pub->forged,
-                      s->pub->store_full ? ", store FULL" : "", s->pub->monitor_sent,
+                      s->pub->store_full ? ", store FULL" : "", s->pub->spool_held,
+                      s->pub->monitor_sent,
                       s->pub->monitor_dropped);
         if (s->pub && s->storage_gone)
                 s_put(&o, "STORAGE  GONE: records held for %.1f s with no store taking them\n",

@@ -89,6 +89,11 @@ void control_init(control_t *c);
 enum control_action control_decide(const control_t *c, const struct control_request *rq,
                                    uint32_t *ret_run, char *reply, size_t len);
 
+/* Writes the reply of a refusal of cmd (ok false, the state unchanged) for a
+ * reason the daemon found beyond control_decide(). */
+void control_refuse(const control_t *c, enum control_cmd cmd, const char *message, char *reply,
+                    size_t len);
+
 /* The daemon did action a (for run, with DO_START): result 0 moves to the
  * next state, < 0 to error with `message` as the reason.  Writes the JSON
  * reply with message and, if not NULL, extra (members to add, such as

@@ -33,6 +33,7 @@
 #include "runstate.h"
 #include "sha256.h"
 #include "source.h"
+#include "spool.h"
 #include "tagpipe.h"
 #include "tags.h"
 
@@ -908,7 +909,9 @@ static int s_stop(live_t *l, const char *reason, char *msg, size_t len, bool *co
                  " records; %s%s", l->run, reason, events, trailer_seq + 1,
                  *confirmed ? "the store confirmed the trailer"
                             : "the store did NOT confirm the trailer within stop_timeout_ms "
-                              "(records stay held and are sent again when it says HELLO)",
+                              "(records stay held and are sent again when it says HELLO; if "
+                              "darkdaqd exits first, they are spooled to state_dir and sent "
+                              "after its restart)",
                  cut ? "; some sources were cut off" : "");
         if (l->enc_error)
                 s_log(l, "run %" PRIu32 ": some records could not be encoded: %s", l->run,
@@ -1108,6 +1111,13 @@ static void s_control(live_t *l)
                 control_done(&l->ctl, a, 0, r, msg, NULL, l->reply, sizeof l->reply);
                 break;
         case CONTROL_DO_START:
+                if (publish_holds_run(l->pub, run)) {
+                        snprintf(msg, sizeof msg, "refused: records of run %" PRIu32 " are still "
+                                 "held for the store (a new run %" PRIu32 " would collide with "
+                                 "them); start another run number", run, run);
+                        control_refuse(&l->ctl, rq.cmd, msg, l->reply, sizeof l->reply);
+                        break;
+                }
                 r = s_start(l, run, msg, sizeof msg);
                 if (r < 0)
                         s_log(l, "start of run %" PRIu32 " failed: %s; state error until reset",
@@ -1234,6 +1244,65 @@ static int s_render(prom_t *p, void *ctx)
         return live_metrics_render(p, s);
 }
 
+/* ---- the spool ------------------------------------------------------------ */
+
+/* At start: the records the last exit spooled are held again; run numbers
+ * go on after theirs, whatever last_run says. */
+static int s_spool_load(live_t *l, char *err, size_t errlen)
+{
+        struct publish_spool_info si;
+        const char *dir = l->cfg->daemon.state_dir;
+        int r = publish_spool_load(l->pub, dir, &si, err, errlen);
+        if (r < 0)
+                return r;
+        if (!si.records) {
+                if (si.damaged || si.not_sent)
+                        s_log(l, "spool %s/%s: no record in it can be sent; removed (kept as %s)",
+                              dir, SPOOL_FILE, si.kept);
+                return 0;
+        }
+        s_log(l, "spool %s/%s: %" PRIu64 " record%s of %" PRIu32 " run%s (%" PRIu64 " bytes) "
+              "held from the last exit%s; sent, in order, when a store accepts a session",
+              dir, SPOOL_FILE, si.records, si.records == 1 ? "" : "s", si.runs,
+              si.runs == 1 ? "" : "s", si.bytes, si.damaged || si.not_sent ? " (not all: see "
+              "above)" : "");
+        if (!l->ctl.had_run || si.run_max > l->ctl.run) {
+                s_log(l, "spool: it holds run %" PRIu32 ", after the last run in %s/%s; start "
+                      "goes on from there", si.run_max, dir, RUNSTATE_FILE);
+                l->ctl.had_run = true;
+                l->ctl.run = si.run_max;
+        }
+        return 0;
+}
+
+/* At exit: what the store has not acknowledged goes to the spool.  The exit
+ * status is 1 when that was needed and failed. */
+static void s_spool_save(live_t *l)
+{
+        struct publish_counters pc;
+        struct publish_spool_info si;
+        char err[4400];
+        const char *dir = l->cfg->daemon.state_dir;
+
+        publish_get_counters(l->pub, &pc);
+        if (publish_spool_save(l->pub, dir, &si, err, sizeof err) < 0) {
+                if (pc.held_records)
+                        s_log(l, "cannot spool the %" PRIu64 " record%s the store has not "
+                              "acknowledged: %s; they are lost", pc.held_records,
+                              pc.held_records == 1 ? "" : "s", err);
+                else
+                        s_log(l, "%s", err);
+                l->exit_status = 1;
+                return;
+        }
+        if (si.records)
+                s_log(l, "spooled %" PRIu64 " record%s of %" PRIu32 " run%s (%" PRIu64 " bytes) "
+                      "that the store has not acknowledged to %s/%s (fsync'd); sent when a store "
+                      "next accepts a session, after darkdaqd's restart", si.records,
+                      si.records == 1 ? "" : "s", si.runs, si.runs == 1 ? "" : "s", si.bytes,
+                      dir, SPOOL_FILE);
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
 int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t errlen)
@@ -1337,6 +1406,10 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
         }
         l->ctl.had_run = r > 0;
         l->ctl.run = r > 0 ? last_run : 0;
+        if ((r = s_spool_load(l, err, errlen)) < 0) {
+                live_free(l);
+                return r == -EPERM ? -EACCES : r;
+        }
         uint64_t wd_usec = notify_watchdog_usec();
         l->wd_interval_ms = wd_usec ? (wd_usec / 2000 ? wd_usec / 2000 : 1) : 0;
         l->wd_next_ms = now;
@@ -1527,7 +1600,7 @@ static void s_signal(live_t *l)
                 s_stop(l, "signal", msg, sizeof msg, &confirmed);
                 control_done(&l->ctl, CONTROL_DO_STOP, l->ctl.run, 0, msg, NULL, l->reply,
                              sizeof l->reply);
-                l->exit_status = confirmed ? 0 : 1;
+                /* unconfirmed records go to the spool at exit (s_spool_save) */
         }
 }
 
@@ -1609,7 +1682,8 @@ int live_run(live_t *l)
                         timeout = LOOP_TIMEOUT_MS;
                 if (zmq_poll(it, n, s_poll_timeout(l, timeout)) < 0 && zmq_errno() != EINTR) {
                         s_log(l, "zmq_poll: %s; exiting", zmq_strerror(zmq_errno()));
-                        return 1;
+                        l->exit_status = 1;
+                        break;
                 }
                 for (size_t i = 0; rings && i < l->n_st; i++)
                         if (!l->st[i].ended)
@@ -1629,6 +1703,7 @@ int live_run(live_t *l)
                 if (l->ctl.state != was || l->ctl.run != was_run)
                         s_notify_status(l, now);
         }
+        s_spool_save(l);
         s_log(l, "exiting");
         return l->exit_status;
 }

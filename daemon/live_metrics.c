@@ -383,6 +383,9 @@ static const struct family s_families[] = {
           "otherwise.", SECONDS(storage_gone_ms) },
         { "darkdaq_storage_gone_total", PROM_COUNTER, "Times records began to wait for "
           "storage_warn_ms with no store taking them.", U64(storage_alarms) },
+        { "darkdaq_storage_spooled_records", PROM_GAUGE, "Records held from the spool (the "
+          "last exit's unacknowledged ones) that the store has not yet acknowledged.",
+          U64(pc.spool_held) },
         { "darkdaq_monitor_sent_total", PROM_COUNTER, "Monitor messages sent.",
           U64(pc.monitor_sent) },
         { "darkdaq_monitor_dropped_total", PROM_COUNTER, "Monitor samples dropped at the "

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "linkwatch.h"
+#include "spool.h"
 #include "storage_proto.h"
 #include "tags.h"
 
@@ -46,11 +47,19 @@ struct session {
         uint8_t peer[ID_MAX];           /* the ROUTER identity of its connection */
         size_t peer_len;
         uint64_t last_heard_ms;         /* CLOCK_MONOTONIC: its last valid message */
-        bool header_due;                /* send the open run's header before anything else */
+        size_t hdr_next;                /* the next kept header to send before any record */
         uint64_t sent_hi;               /* window index past the last record sent in it */
         bool acked;                     /* an ACK came in it: */
         uint32_t ack_run;               /* ... the last one */
         uint64_t ack_seq;
+};
+
+/* A run's header, sent first in every session while the run is open or
+ * records of it are held. */
+struct kept_header {
+        uint32_t run;
+        uint8_t *msg;                   /* prefix (seq 0) + packed Record */
+        size_t len, cap;
 };
 
 struct publish {
@@ -72,9 +81,10 @@ struct publish {
         uint32_t sender;                /* our sender id */
         struct session ses;
         uint32_t next_session;          /* the id the next session gets */
-        uint8_t *hdr;                   /* the open run's header message (prefix + record) */
-        size_t hdr_len, hdr_cap;
-        uint32_t hdr_run;
+        struct kept_header *hdrs;       /* in the order the runs came: the open run's last */
+        size_t n_hdrs, hdrs_cap;
+        char *spool_dir;                /* while records from the spool are held: its directory */
+        uint64_t spool_end;             /* window index past the last record from the spool */
         bool blocked;                   /* the last send found the peer's queue full */
         uint64_t last_progress_ms;      /* last valid ACK, or the last (re)send from the head */
         uint64_t held_since_ms;         /* when the window last went from empty to holding */
@@ -228,7 +238,10 @@ publish_t *publish_free(publish_t *p)
         for (uint64_t i = p->e_head; p->e && i < p->e_tail; i++)
                 free(p->e[i & (p->e_cap - 1)].spill);
         free(p->e);
-        free(p->hdr);
+        for (size_t i = 0; i < p->n_hdrs; i++)
+                free(p->hdrs[i].msg);
+        free(p->hdrs);
+        free(p->spool_dir);
         if (p->buf)
                 munmap(p->buf, p->cap);
         free(p);
@@ -299,22 +312,80 @@ uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len)
         return d + STORAGE_DATA_PREFIX;
 }
 
-int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len)
+/* Drops the headers of runs no longer held, the open run's (the last) kept:
+ * runs are held in blocks, in the order their headers came, so a header
+ * is needed only from the run at the window's head on. */
+static void s_prune_headers(publish_t *p)
+{
+        size_t drop = 0;
+        while (p->n_hdrs - drop > 1 &&
+               (p->e_head == p->e_tail || s_entry(p, p->e_head)->run != p->hdrs[drop].run))
+                free(p->hdrs[drop++].msg);
+        if (!drop)
+                return;
+        p->n_hdrs -= drop;
+        memmove(p->hdrs, p->hdrs + drop, p->n_hdrs * sizeof *p->hdrs);
+        p->ses.hdr_next = p->ses.hdr_next > drop ? p->ses.hdr_next - drop : 0;
+}
+
+/* Records from the spool were acknowledged: counted; once none is held,
+ * the spool file has done its work and goes. */
+static void s_spool_progress(publish_t *p)
+{
+        char err[4400];
+        if (p->e_head < p->spool_end) {
+                p->c.spool_held = p->spool_end - p->e_head;
+                return;
+        }
+        p->c.spool_held = 0;
+        if (spool_remove(p->spool_dir, err, sizeof err) < 0)
+                fprintf(stderr, "darkdaqd: storage: the store acknowledged all %" PRIu64 " records "
+                        "from the spool, but %s; a restart sends them again (the store skips "
+                        "them as duplicates)\n", p->c.spool_loaded, err);
+        else
+                fprintf(stderr, "darkdaqd: storage: the store acknowledged all %" PRIu64 " records "
+                        "from the spool; %s/%s removed\n", p->c.spool_loaded, p->spool_dir,
+                        SPOOL_FILE);
+        free(p->spool_dir);
+        p->spool_dir = NULL;
+}
+
+static int s_keep_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len)
 {
         size_t need = STORAGE_DATA_PREFIX + len;
-        if (need > p->hdr_cap) {
-                uint8_t *h = realloc(p->hdr, need);
-                if (!h)
+        struct kept_header *h = p->n_hdrs ? &p->hdrs[p->n_hdrs - 1] : NULL;
+        if (!h || h->run != run) {
+                if (p->n_hdrs == p->hdrs_cap) {
+                        size_t n = p->hdrs_cap ? p->hdrs_cap * 2 : 4;
+                        struct kept_header *a = realloc(p->hdrs, n * sizeof *a);
+                        if (!a)
+                                return -ENOMEM;
+                        p->hdrs = a;
+                        p->hdrs_cap = n;
+                }
+                uint8_t *m = malloc(need);
+                if (!m)
                         return -ENOMEM;
-                p->hdr = h;
-                p->hdr_cap = need;
+                h = &p->hdrs[p->n_hdrs++];
+                *h = (struct kept_header){ .run = run, .msg = m, .cap = need };
+        } else if (need > h->cap) {
+                uint8_t *m = realloc(h->msg, need);
+                if (!m)
+                        return -ENOMEM;
+                h->msg = m;
+                h->cap = need;
         }
-        storage_data_prefix(p->hdr, &(struct storage_data){ .run = run, .sender = p->sender,
+        storage_data_prefix(h->msg, &(struct storage_data){ .run = run, .sender = p->sender,
                                                             .seq = 0 });
-        memcpy(p->hdr + STORAGE_DATA_PREFIX, rec, len);
-        p->hdr_len = need;
-        p->hdr_run = run;
+        memcpy(h->msg + STORAGE_DATA_PREFIX, rec, len);
+        h->len = need;
+        s_prune_headers(p);
         return 0;
+}
+
+int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len)
+{
+        return s_keep_header(p, run, rec, len);
 }
 
 /* Sends one message to the session's connection.  Returns 0, -EAGAIN (its
@@ -357,7 +428,7 @@ static void s_resend(publish_t *p, uint64_t *counter)
 {
         *counter += p->e_send - p->e_head;
         p->e_send = p->e_head;
-        p->ses.header_due = p->hdr_len > 0;
+        p->ses.hdr_next = 0;
         p->last_progress_ms = s_now_ms();
 }
 
@@ -366,12 +437,13 @@ void publish_flush(publish_t *p)
         p->blocked = false;
         if (!p->ses.id || p->c.store_full)
                 return;
-        if (p->ses.header_due) {
+        while (p->ses.hdr_next < p->n_hdrs) {
+                struct kept_header *k = &p->hdrs[p->ses.hdr_next];
                 /* skip it when the window's first record is that header anyway */
                 const struct entry *h = p->e_head < p->e_tail ? s_entry(p, p->e_head) : NULL;
-                bool in_window = h && p->e_send == p->e_head && h->run == p->hdr_run &&
+                bool in_window = h && p->e_send == p->e_head && h->run == k->run &&
                                  h->seq == 0;
-                int r = in_window ? 0 : s_send_peer(p, p->hdr, p->hdr_len, true);
+                int r = in_window ? 0 : s_send_peer(p, k->msg, k->len, true);
                 if (r == -EAGAIN) {
                         p->blocked = true;
                         return;
@@ -380,7 +452,7 @@ void publish_flush(publish_t *p)
                         s_end_session(p, "its connection is gone");
                         return;
                 }
-                p->ses.header_due = false;
+                p->ses.hdr_next++;
                 if (!in_window)
                         p->c.sent++;
         }
@@ -481,6 +553,9 @@ static void s_ack(publish_t *p, const struct storage_ctl *c)
         p->ses.ack_run = c->run;
         p->ses.ack_seq = c->seq;
         p->last_progress_ms = s_now_ms();
+        if (p->spool_dir)
+                s_spool_progress(p);
+        s_prune_headers(p);
 }
 
 static void s_nak(publish_t *p, const struct storage_ctl *c)
@@ -659,12 +734,209 @@ void *publish_storage_socket(publish_t *p)
 bool publish_has_unsent(const publish_t *p)
 {
         return p->ses.id && !p->c.store_full && !p->blocked &&
-               (p->e_send < p->e_tail || p->ses.header_due);
+               (p->e_send < p->e_tail || p->ses.hdr_next < p->n_hdrs);
 }
 
 bool publish_holds(const publish_t *p)
 {
         return p->e_head < p->e_tail;
+}
+
+bool publish_holds_run(const publish_t *p, uint32_t run)
+{
+        for (uint64_t i = p->e_head; i < p->e_tail; i++)
+                if (s_entry(p, i)->run == run)
+                        return true;
+        return false;
+}
+
+/* ---- the spool -------------------------------------------------------------- */
+
+static const struct kept_header *s_header_of(const publish_t *p, uint32_t run)
+{
+        for (size_t i = p->n_hdrs; i-- > 0;)
+                if (p->hdrs[i].run == run)
+                        return &p->hdrs[i];
+        return NULL;
+}
+
+int publish_spool_save(publish_t *p, const char *dir, struct publish_spool_info *ret, char *err,
+                       size_t errlen)
+{
+        spool_writer_t *w;
+        bool in_run = false;
+        uint32_t run = 0;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (p->e_head == p->e_tail)
+                return spool_remove(dir, err, errlen);  /* nothing held: no spool either */
+        if ((r = spool_writer_open(&w, dir, p->sender, err, errlen)) < 0)
+                return r;
+        for (uint64_t i = p->e_head; i < p->e_tail && r == 0; i++) {
+                const struct entry *e = s_entry(p, i);
+                const uint8_t *m = s_data(p, e);
+                struct storage_data d = { .run = e->run, .sender = p->sender, .seq = e->seq };
+                if (!in_run || e->run != run) {
+                        /* each run's section opens with its header */
+                        const struct kept_header *h = s_header_of(p, e->run);
+                        if (h)
+                                r = spool_writer_add(w, SPOOL_RUN_HEADER,
+                                                     &(struct storage_data){ .run = e->run,
+                                                                             .sender = p->sender },
+                                                     h->msg + STORAGE_DATA_PREFIX,
+                                                     h->len - STORAGE_DATA_PREFIX);
+                        in_run = true;
+                        run = e->run;
+                        ret->runs++;
+                        if (ret->runs == 1 || run > ret->run_max)
+                                ret->run_max = run;
+                }
+                if (r == 0)
+                        r = spool_writer_add(w, SPOOL_RECORD, &d, m + STORAGE_DATA_PREFIX,
+                                             e->len - STORAGE_DATA_PREFIX);
+                ret->records++;
+        }
+        int64_t n = spool_writer_commit(w, err, errlen);
+        if (n < 0)
+                return (int)n;
+        ret->bytes = (uint64_t)n;
+        return 0;
+}
+
+/* One line per stretch of frames that cannot be sent: (run, why). */
+struct unsent {
+        bool open;
+        uint32_t run;
+        enum spool_verdict why;
+        uint64_t first_seq, last_seq, n, offset;
+};
+
+static void s_unsent_flush(struct unsent *u, const char *path)
+{
+        if (!u->open)
+                return;
+        fprintf(stderr, "darkdaqd: spool %s: run %" PRIu32 ": %" PRIu64 " frame(s), seq %" PRIu64
+                "..%" PRIu64 " from offset %" PRIu64 ", not sent: %s\n", path, u->run, u->n,
+                u->first_seq, u->last_seq, u->offset, spool_verdict_text(u->why));
+        u->open = false;
+}
+
+static void s_unsent(struct unsent *u, const char *path, const struct spool_frame *f,
+                     enum spool_verdict v)
+{
+        if (u->open && (u->run != f->d.run || u->why != v))
+                s_unsent_flush(u, path);
+        if (!u->open)
+                *u = (struct unsent){ .open = true, .run = f->d.run, .why = v,
+                                      .first_seq = f->d.seq, .offset = f->offset };
+        u->last_seq = f->d.seq;
+        u->n++;
+}
+
+#define DAMAGE_LOGGED   20      /* damaged spans named one by one, then only counted */
+
+int publish_spool_load(publish_t *p, const char *dir, struct publish_spool_info *ret, char *err,
+                       size_t errlen)
+{
+        char path[4200];
+        uint8_t *buf;
+        size_t len;
+        struct spool_reader rd;
+        struct spool_order ord;
+        struct spool_frame f;
+        struct spool_damage dmg;
+        struct unsent u = { 0 };
+        bool in_run = false;
+        uint32_t run = 0;
+        int r;
+
+        memset(ret, 0, sizeof *ret);
+        if (p->e_tail != p->e_head || p->spool_dir) {
+                snprintf(err, errlen, "the spool is read only before any record is held");
+                return -EBUSY;
+        }
+        if ((r = spool_read(dir, &buf, &len, err, errlen)) <= 0)
+                return r;
+        spool_path(dir, path, sizeof path);
+        spool_reader_init(&rd, buf, len);
+        spool_order_init(&ord, p->sender);
+        r = 0;
+        for (;;) {
+                int k = spool_reader_next(&rd, &f, &dmg);
+                if (k == 0)
+                        break;
+                if (k < 0) {
+                        s_unsent_flush(&u, path);
+                        if (ret->damaged++ < DAMAGE_LOGGED)
+                                fprintf(stderr, "darkdaqd: spool %s: damaged at offset %" PRIu64
+                                        ": %s; %" PRIu64 " byte(s) skipped, reading goes on at "
+                                        "offset %" PRIu64 "%s\n", path, dmg.offset, dmg.why,
+                                        dmg.resume - dmg.offset, dmg.resume,
+                                        dmg.resume == len ? " (the end)" : "");
+                        continue;
+                }
+                enum spool_verdict v = spool_order_take(&ord, &f);
+                if (v != SPOOL_SEND) {
+                        s_unsent(&u, path, &f, v);
+                        ret->not_sent++;
+                        continue;
+                }
+                s_unsent_flush(&u, path);
+                if (f.kind == SPOOL_RUN_HEADER) {
+                        r = s_keep_header(p, f.d.run, f.rec, f.rec_len);
+                } else {
+                        uint8_t *d = publish_append(p, f.d.run, f.d.seq, f.rec_len);
+                        if (d)
+                                memcpy(d, f.rec, f.rec_len);
+                        else
+                                r = -ENOMEM;
+                        if (!in_run || run != f.d.run) {
+                                in_run = true;
+                                run = f.d.run;
+                                ret->runs++;
+                                if (ret->runs == 1 || run > ret->run_max)
+                                        ret->run_max = run;
+                        }
+                        ret->records++;
+                }
+                if (r < 0)
+                        break;
+        }
+        s_unsent_flush(&u, path);
+        free(buf);
+        ret->bytes = len;
+        if (r < 0) {
+                /* nothing half-loaded goes out: the file stays as it is */
+                snprintf(err, errlen, "%s: cannot hold its records: %s", path, strerror(-r));
+                return r;
+        }
+        if (ret->damaged > DAMAGE_LOGGED)
+                fprintf(stderr, "darkdaqd: spool %s: %" PRIu64 " damaged spans in all\n", path,
+                        ret->damaged);
+        if (ret->damaged || ret->not_sent) {
+                char kerr[4400];
+                if (spool_keep(dir, ret->kept, sizeof ret->kept, kerr, sizeof kerr) < 0) {
+                        /* without a copy, a new spool must not replace this one */
+                        snprintf(err, errlen, "%s", kerr);
+                        return -EIO;
+                }
+                fprintf(stderr, "darkdaqd: spool %s: the file as it was is kept as %s (nothing "
+                        "is ever removed from it)\n", path, ret->kept);
+        }
+        if (!ret->records) {
+                s_prune_headers(p);
+                return spool_remove(dir, err, errlen);
+        }
+        p->spool_dir = strdup(dir);
+        if (!p->spool_dir) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -ENOMEM;
+        }
+        p->spool_end = p->e_tail;
+        p->c.spool_loaded = p->c.spool_held = ret->records;
+        s_prune_headers(p);
+        return 0;
 }
 
 /* Does a subscription take topic?  SUB subscriptions are prefixes. */

@@ -4,7 +4,9 @@
  * store at a time holds a session; each record is held in a bounded window
  * until that session ACKs it, sent again from the oldest unacknowledged one
  * (the run's header first) on every new session, reconnection or silence,
- * held while the store says FULL; the window's fill decides BUSY.  Monitor: a PUB
+ * held while the store says FULL; the window's fill decides BUSY.  What is
+ * still held when darkdaqd exits goes to the spool (spool.h) and is held
+ * again from it at the next start.  Monitor: a PUB
  * socket, topic = tag name or "all", sampled by the per-tag prescale, never
  * blocking (samples beyond the high-water mark are dropped and counted).
  * Samples go only to topics someone subscribed to.  Owns the three sockets;
@@ -46,6 +48,19 @@ struct publish_counters {
         uint64_t refused_records;       /* records the store NAKed (unreadable) */
         uint64_t sessions;              /* sessions granted */
         uint32_t session;               /* the session now, 0: none */
+        uint64_t spool_loaded;          /* records taken from the spool at start */
+        uint64_t spool_held;            /* ... of them not yet acknowledged */
+};
+
+/* What a spool held or holds. */
+struct publish_spool_info {
+        uint64_t records;               /* records written / taken to be sent */
+        uint64_t bytes;                 /* the spool file's size */
+        uint32_t runs;                  /* the runs they belong to */
+        uint32_t run_max;               /* the highest run number among them */
+        uint64_t damaged;               /* load: damaged spans met */
+        uint64_t not_sent;              /* load: good frames that cannot be sent */
+        char kept[4300];                /* load: the copy of a spool not taken whole, or "" */
 };
 
 /* Binds storage (ROUTER) and monitor (XPUB) of d on zctx, ipc:// ones made
@@ -66,7 +81,9 @@ publish_t *publish_free(publish_t *p);
  * counted as spilled); NULL only on out of memory. */
 uint8_t *publish_append(publish_t *p, uint32_t run, uint64_t seq, size_t len);
 /* Keeps a copy of the open run's header (a packed Record, seq 0), sent
- * first in every new session.  Returns 0 or -ENOMEM. */
+ * first in every new session; the headers of earlier runs stay kept (and
+ * sent before it) while the window holds records of them.  Returns 0 or
+ * -ENOMEM. */
 int publish_set_header(publish_t *p, uint32_t run, const uint8_t *rec, size_t len);
 /* Sends what the window holds unsent to the session's store, as far as its
  * queue takes it; nothing without a session. */
@@ -92,6 +109,28 @@ bool publish_has_unsent(const publish_t *p);
 /* Does the window hold records?  Then call publish_handle_acks() now and
  * then, even when no socket wakes the loop (re-send timer). */
 bool publish_holds(const publish_t *p);
+/* Does it hold records of run?  (A new run of that number would collide
+ * with them in the store: (run, sender, seq) names one record.) */
+bool publish_holds_run(const publish_t *p, uint32_t run);
+
+/* ---- the spool (proto/storage-channel.md, "The spool") ---- */
+
+/* At exit: writes every held record, in order, with the header of each run
+ * they belong to, to dir/spool (temporary name, fsync, rename, fsync of
+ * dir); with nothing held, removes dir/spool.  Returns 0 with *ret (what was
+ * written), or -errno with err naming the file and the step that failed. */
+int publish_spool_save(publish_t *p, const char *dir, struct publish_spool_info *ret, char *err,
+                       size_t errlen);
+/* At start, before any record: holds the records of dir/spool as
+ * unacknowledged, each run's header kept to go first in every session.
+ * Every frame is checked: damage and frames that cannot be sent are logged
+ * (file, offset, why) and the file as it was kept as dir/spool.kept.N; the
+ * good frames are held.  dir/spool is removed once the store has
+ * acknowledged all its records (or at once if none can be sent).  Returns 0
+ * with *ret (records 0: no spool), or -errno with err naming the file when
+ * it cannot be read, copied or held (I/O, memory; never for its bytes). */
+int publish_spool_load(publish_t *p, const char *dir, struct publish_spool_info *ret, char *err,
+                       size_t errlen);
 
 /* ---- monitor ---- */
 

@@ -96,6 +96,7 @@ TEST(samples_come_from_their_fields)
         s.busy = true;
         s.busy_ms = 2000;
         s.pc.acked = 77;
+        s.pc.spool_held = 12;
         s.storage_buffer_bytes = 1u << 20;
         s.auth_refusals = 4;
 
@@ -143,6 +144,7 @@ TEST(samples_come_from_their_fields)
         CHECK_LINE(text, "\ndarkdaq_storage_buffer_bytes 1048576\n");
         CHECK_LINE(text, "\ndarkdaq_storage_acked_total 77\n");
         CHECK_LINE(text, "\ndarkdaq_storage_store_full 0\n");   /* false, busy true */
+        CHECK_LINE(text, "\ndarkdaq_storage_spooled_records 12\n");
         CHECK_LINE(text, "\ndarkdaq_auth_refusals_total 4\n");
         prom_free(p);
 }

@@ -8,6 +8,8 @@
  * the heap; held bytes come back to zero. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -343,6 +345,174 @@ TEST(monitor_sends_only_what_is_subscribed)
         zmq_close(sub);
         publish_free(p);
         zmq_ctx_term(z);
+}
+
+/* ---- the spool ---- */
+
+static void s_fill_run(publish_t *p, uint32_t run, uint64_t seq, bool header)
+{
+        size_t len = run == 3 ? rec_len(seq) : 50 + seq;
+        uint8_t *d = publish_append(p, run, seq, len);
+        REQUIRE(d);
+        for (size_t i = 0; i < len; i++)
+                d[i] = run == 3 ? pattern(seq, i) : (uint8_t)(run * 11 + seq + i);
+        if (header)
+                CHECK_OK_ZERO(publish_set_header(p, run, d, len));
+}
+
+static bool s_bytes_ok(uint32_t run, uint64_t seq, const uint8_t *pay, size_t len)
+{
+        if (len != (run == 3 ? rec_len(seq) : 50 + seq))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (pay[i] != (run == 3 ? pattern(seq, i) : (uint8_t)(run * 11 + seq + i)))
+                        return false;
+        return true;
+}
+
+static void s_ack(struct store *s, uint32_t run, uint64_t seq)
+{
+        uint8_t a[STORAGE_CTL_BYTES];
+        storage_ctl_encode(a, &(struct storage_ctl){ .kind = STORAGE_ACK, .session = s->session,
+                                                    .run = run, .sender = 1, .seq = seq });
+        zmq_send(s->ack, a, sizeof a, 0);
+}
+
+/* What the window held when one daemon went (records of run 3 from 100,
+ * all of run 4) is held again by the next from the spool: each run's
+ * header first, then every record in order with its bytes; once the store
+ * has acknowledged them all, the spool file is gone. */
+TEST(the_spool_holds_what_was_not_acknowledged_across_a_restart)
+{
+        struct darkdaq_config cfg;
+        uint32_t prescale[16];
+        void *z = zmq_ctx_new();
+        publish_t *p = NULL;
+        struct store s = { 0 };
+        struct publish_counters c;
+        struct publish_spool_info si;
+        char err[4400], dir[256], path[400];
+        int hwm = 0;
+
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/publish-spool-XXXXXX", t && *t ? t : "/tmp");
+        REQUIRE(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/spool", dir);
+        config_default(&cfg);
+        strcpy(cfg.daemon.storage, "inproc://test4-storage");
+        strcpy(cfg.daemon.monitor, "inproc://test4-monitor");
+        cfg.daemon.storage_buffer_bytes = 8u << 20;
+        cfg.daemon.busy_high_bytes = 6u << 20;
+        cfg.daemon.busy_low_bytes = 2u << 20;
+        for (int i = 0; i < 16; i++)
+                prescale[i] = 1;
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
+        /* nothing held: no spool, and none read */
+        CHECK_OK_ZERO(publish_spool_load(p, dir, &si, err, sizeof err));
+        CHECK_EQ_U(si.records, 0);
+        s.data = s.ack = zmq_socket(z, ZMQ_DEALER);
+        zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
+        hello(p, &s);
+        s_fill_run(p, 3, 0, true);
+        for (uint64_t q = 1; q < 100; q++)
+                append(p, q);
+        settle(p, &s, 100);
+        for (uint64_t q = 100; q < 300; q++)    /* past 8 MiB: some spill */
+                append(p, q);
+        s_fill_run(p, 4, 0, true);
+        for (uint64_t q = 1; q < 10; q++)
+                s_fill_run(p, 4, q, false);
+        publish_get_counters(p, &c);
+        CHECK(c.spilled > 0 && c.held_records == 210);
+        CHECK(publish_holds_run(p, 3) && publish_holds_run(p, 4) && !publish_holds_run(p, 5));
+        CHECK_OK_ZERO(publish_spool_save(p, dir, &si, err, sizeof err));
+        CHECK(si.records == 210 && si.runs == 2 && si.run_max == 4 && si.bytes > (8u << 20));
+        struct stat st;
+        CHECK(stat(path, &st) == 0 && (uint64_t)st.st_size == si.bytes);
+        zmq_close(s.data);
+        p = publish_free(p);
+
+        /* the next daemon */
+        strcpy(cfg.daemon.storage, "inproc://test5-storage");
+        strcpy(cfg.daemon.monitor, "inproc://test5-monitor");
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
+        CHECK_OK_ZERO(publish_spool_load(p, dir, &si, err, sizeof err));
+        CHECK(si.records == 210 && si.runs == 2 && si.run_max == 4 && !si.damaged &&
+              !si.not_sent && !si.kept[0]);
+        publish_get_counters(p, &c);
+        CHECK(c.spool_loaded == 210 && c.spool_held == 210 && c.held_records == 210);
+        CHECK(publish_holds_run(p, 3) && publish_holds_run(p, 4));
+        CHECK_ERRNO(publish_spool_load(p, dir, &si, err, sizeof err), -EBUSY);
+        memset(&s, 0, sizeof s);
+        s.data = s.ack = zmq_socket(z, ZMQ_DEALER);
+        zmq_setsockopt(s.data, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
+        hello(p, &s);
+
+        /* the order expected: the headers of 3 and 4, 3's 100..299, 4's 0..9 */
+        uint32_t want_run[212];
+        uint64_t want_seq[212];
+        unsigned n = 0, got = 0, bad = 0;
+        want_run[n] = 3, want_seq[n++] = 0;
+        want_run[n] = 4, want_seq[n++] = 0;
+        for (uint64_t q = 100; q < 300; q++)
+                want_run[n] = 3, want_seq[n++] = q;
+        for (uint64_t q = 0; q < 10; q++)
+                want_run[n] = 4, want_seq[n++] = q;
+        for (int idle = 0; got < n && idle < 50;) {
+                zmq_msg_t m;
+                zmq_msg_init(&m);
+                publish_handle_acks(p);
+                while (got < n && zmq_msg_recv(&m, s.data, ZMQ_DONTWAIT) >= 0) {
+                        struct storage_data d;
+                        const uint8_t *pay;
+                        size_t len;
+                        if (storage_data_parse(zmq_msg_data(&m), zmq_msg_size(&m), &d, &pay,
+                                               &len) < 0)
+                                continue;       /* a WELCOME */
+                        bad += d.run != want_run[got] || d.seq != want_seq[got] ||
+                               d.session != s.session || d.sender != 1 ||
+                               !s_bytes_ok(d.run, d.seq, pay, len);
+                        got++;
+                }
+                zmq_msg_close(&m);
+                zmq_pollitem_t it = { s.data, 0, ZMQ_POLLIN, 0 };
+                if (got < n && zmq_poll(&it, 1, 100) == 0)
+                        idle++;
+        }
+        CHECK_EQ_U(got, n);
+        CHECK_EQ_U(bad, 0);
+        s_ack(&s, 3, 299);
+        for (int i = 0; i < 100; i++) {
+                zmq_pollitem_t it = { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                publish_handle_acks(p);
+                publish_get_counters(p, &c);
+                if (c.spool_held == 10)
+                        break;
+        }
+        CHECK_EQ_U(c.spool_held, 10);
+        CHECK(access(path, F_OK) == 0);         /* not before all of it is acknowledged */
+        s_ack(&s, 4, 9);
+        for (int i = 0; i < 100; i++) {
+                zmq_pollitem_t it = { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                publish_handle_acks(p);
+                publish_get_counters(p, &c);
+                if (c.spool_held == 0)
+                        break;
+        }
+        CHECK(c.spool_held == 0 && c.held_records == 0);
+        CHECK(access(path, F_OK) < 0);
+        CHECK(!publish_holds_run(p, 3) && !publish_holds_run(p, 4));
+        /* nothing held at the next exit: no spool */
+        CHECK_OK_ZERO(publish_spool_save(p, dir, &si, err, sizeof err));
+        CHECK(si.records == 0 && access(path, F_OK) < 0);
+        zmq_close(s.data);
+        publish_free(p);
+        zmq_ctx_term(z);
+        rmdir(dir);
 }
 
 TEST_MAIN()
