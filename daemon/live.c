@@ -1213,6 +1213,12 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 live_free(l);
                 return r;
         }
+        if ((r = auth_chmod_ipc(cfg->daemon.control)) < 0) {
+                snprintf(err, errlen, "the control socket %s: cannot make it mode 0770 for the "
+                         "service's group: %s", cfg->daemon.control, strerror(-r));
+                live_free(l);
+                return r;
+        }
         zmq_setsockopt(l->ctl_sock, ZMQ_LINGER, &linger, sizeof linger);
         r = publish_new(&l->pub, l->zctx, &cfg->daemon, cfg->physics.prescale, l->auth, err,
                         errlen);
@@ -1406,6 +1412,10 @@ int live_run(live_t *l)
               "configured in the file; state idle", DARKDAQ_VERSION, l->cfg->daemon.control,
               l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.sender_id,
               l->cfg->n_sources, l->cfg->n_sources == 1 ? "" : "s");
+        const char *open_key, *open_ep = config_open_endpoint(l->cfg, &open_key);
+        if (open_ep)
+                s_log(l, "insecure = yes: %s %s is served without CURVE; every local user "
+                      "can reach it", open_key, open_ep);
         if (l->metrics)
                 s_log(l, "metrics at http://%s/metrics (port %u)", l->cfg->daemon.metrics,
                       (unsigned)metrics_port(l->metrics));

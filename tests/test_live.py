@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """darkdaqd -c: the live service end to end, with real processes and real
-ZeroMQ sockets on loopback: simulated boards -> darkdaqd -> store -> run
+ZeroMQ sockets (ipc:// in short temporary directories, as the default
+endpoints are; tcp:// on loopback where a test is about tcp): simulated boards -> darkdaqd -> store -> run
 file, checked against darkdaqd --replay of darkdaq-sim's files; BUSY while
 the store is stopped; SIGTERM during a run; a monitor subscriber; bad
 configurations; darkdaq-ctl transitions.  No test sleeps: each waits on its
@@ -21,7 +22,7 @@ import time
 import pytest
 import zmq
 
-from conftest import BUILD, program
+from conftest import BUILD, ipc_endpoints, program, wait_listening
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
 from darkdaq_reader import RunFile, read_run  # noqa: E402
@@ -59,13 +60,12 @@ def store_command(conf):
 
 
 class Live:
-    """darkdaqd and a store on free ports, in tmp."""
+    """darkdaqd and a store on ipc:// sockets in a short directory, files in
+    tmp."""
 
     def __init__(self, tmp, sources, daemon_extra="", builder="", store_extra=""):
         self.tmp = tmp
-        p = free_ports(4)
-        self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage"), p)}
+        self.ep = ipc_endpoints()
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         if not any(line.split("=")[0].strip() == "metrics" for line in daemon_extra.splitlines()):
@@ -93,6 +93,7 @@ class Live:
                                   stderr=self.log, stdout=subprocess.DEVNULL)
 
     def ctl(self, *args, json_out=True, check=True, timeout_ms=30000):
+        wait_listening(self.ep["control"], self.d)
         cmd = [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
                "--timeout-ms", str(timeout_ms)] + (["--json"] if json_out else []) + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -341,7 +342,7 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     others = free_ports(3)
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\ninsecure = yes\n"
                     "[source.a]\ndriver = sim\n" % (others[0], others[1], port))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
@@ -393,7 +394,7 @@ def test_ctl_usage_and_no_daemon(tmp_path):
     assert subprocess.run([ctl, "start", "--run", "x"], capture_output=True).returncode == 2
     port = free_ports(1)[0]
     p = subprocess.run([ctl, "--endpoint", "tcp://127.0.0.1:%d" % port, "--timeout-ms", "300",
-                        "status"], capture_output=True, text=True, timeout=30)
+                        "--insecure", "status"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "no answer" in p.stderr
 
 
@@ -630,11 +631,9 @@ def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     (state / "last_run").write_text("run forty\n")
-    p = free_ports(3)
     conf = tmp_path / "d.ini"
-    conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\n"
-                    "metrics =\nstate_dir = %s\n" % (*p, state) +
+    conf.write_text("[daemon]\n" + "".join("%s = %s\n" % kv for kv in ipc_endpoints().items()) +
+                    "metrics =\nstate_dir = %s\n" % state +
                     "[source.b0]\ndriver = sim\nboard = 0\nboards = 1\n")
     r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=60)

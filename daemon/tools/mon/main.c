@@ -16,7 +16,9 @@
 
 #include <zmq.h>
 
+#include "auth.h"
 #include "clock.h"
+#include "config.h"
 #include "ctlclient.h"
 #include "model.h"
 #include "tty.h"
@@ -47,8 +49,12 @@ static void s_usage(FILE *f)
               "histograms (Z' recoil mass, E*miss, four_muon dimuon masses, displaced r_xy)\n"
               "filled from the monitor stream, in the terminal and/or in a browser.\n"
               "\n"
-              "  -c, --control E       darkdaqd's control socket (default tcp://127.0.0.1:5555)\n"
-              "  -m, --monitor E       darkdaqd's monitor socket (default tcp://127.0.0.1:5556)\n"
+              "  -c, --control E       darkdaqd's control socket (default\n"
+              "                        ipc://" CONFIG_RUNTIME_DIR "/control)\n"
+              "  -m, --monitor E       darkdaqd's monitor socket (default\n"
+              "                        ipc://" CONFIG_RUNTIME_DIR "/monitor)\n"
+              "      --insecure        allow tcp:// on loopback (or ipc://@NAME): it has no\n"
+              "                        CURVE, and any local user can listen there\n"
               "  -H, --http ADDR:PORT  serve the web page there too (e.g. 127.0.0.1:8080):\n"
               "                        /, /status.json, /histograms.json, /histograms.csv\n"
               "  -n, --no-tty          no terminal view (with --http, or just to export)\n"
@@ -79,6 +85,7 @@ static int s_usage_error(const char *what)
 struct opts {
         const char *control, *monitor, *http, *json, *csv;
         bool no_tty;
+        bool insecure;          /* tcp:// on loopback without CURVE is fine */
         int timeout_ms;
 };
 
@@ -301,6 +308,7 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 { "export-json", required_argument, NULL, 'j' },
                 { "export-csv", required_argument, NULL, 'v' },
                 { "timeout-ms", required_argument, NULL, 't' },
+                { "insecure", no_argument, NULL, 'i' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -309,7 +317,8 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
         long v;
         int c;
 
-        *o = (struct opts){ .control = "tcp://127.0.0.1:5555", .monitor = "tcp://127.0.0.1:5556",
+        *o = (struct opts){ .control = "ipc://" CONFIG_RUNTIME_DIR "/control",
+                            .monitor = "ipc://" CONFIG_RUNTIME_DIR "/monitor",
                             .timeout_ms = 1500 };
         while ((c = getopt_long(argc, argv, "c:m:H:nj:v:t:hV", lopts, NULL)) != -1) {
                 switch (c) {
@@ -317,6 +326,7 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 case 'm': o->monitor = optarg; break;
                 case 'H': o->http = optarg; break;
                 case 'n': o->no_tty = true; break;
+                case 'i': o->insecure = true; break;
                 case 'j': o->json = optarg; break;
                 case 'v': o->csv = optarg; break;
                 case 't':
@@ -338,6 +348,14 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
         }
         if (optind != argc)
                 return s_usage_error("unexpected argument");
+        const char *open_ep = auth_endpoint_is_open_local(o->control) ? o->control :
+                              auth_endpoint_is_open_local(o->monitor) ? o->monitor : NULL;
+        if (open_ep && !o->insecure) {
+                fprintf(stderr, PROG ": endpoint %s has no CURVE, and any local user can "
+                        "listen there and pose as darkdaqd; use darkdaqd's ipc:// endpoints "
+                        "(default in " CONFIG_RUNTIME_DIR "), or --insecure\n", open_ep);
+                return -EINVAL;
+        }
         return 1;
 }
 

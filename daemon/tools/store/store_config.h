@@ -5,6 +5,7 @@
 #ifndef DARKDAQ_STORE_CONFIG_H
 #define DARKDAQ_STORE_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -16,12 +17,16 @@ struct store_config {
         uint64_t min_free_bytes;        /* below this free in dir: FULL, stop taking data */
         uint64_t silence_close_ms;      /* close an open run silent this long; 0: never */
         uint64_t ack_interval_ms;       /* fsync + ACK at most this often while data flows */
+        bool insecure;                  /* data may be tcp:// on loopback (or ipc://@): the
+                                         * store has no CURVE, every local user reaches it */
 };
 
 void store_config_default(struct store_config *c);
 
 /* Loads path over the defaults.  Returns 0, or -errno with err holding
- * "FILE:LINE: unknown key ..." / "FILE: cannot open ..." (usage errors). */
+ * "FILE:LINE: unknown key ..." / "FILE: cannot open ..." (usage errors).
+ * A data endpoint every local user reaches (tcp:// on loopback, ipc://@) is
+ * refused unless insecure = yes. */
 int store_config_load(struct store_config *c, const char *path, char *err, size_t errlen);
 
 /* The keys with their defaults and one line each, as an INI file. */
