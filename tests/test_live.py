@@ -538,6 +538,73 @@ def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_stat
     assert reasons[-1] == "stop"
 
 
+def dump_triggers(lv, run):
+    """Event triggers over every file of the run as darkdaq-dump --json reads
+    them (a reader of its own, beside the Python one run_files_events uses),
+    and the run's end reasons."""
+    triggers, reasons = [], []
+    for f in sorted(lv.store_dir.glob("run-%06d-*.dkr" % run)):
+        out = subprocess.run([program("darkdaq-dump"), "--json", str(f)], capture_output=True,
+                             text=True, check=True, timeout=120).stdout
+        for line in out.splitlines():
+            rec = json.loads(line)
+            if rec["type"] == "event":
+                triggers.append(rec["trigger"])
+            elif rec["type"] == "run_trailer":
+                reasons.append(rec["end_reason"])
+    return triggers, reasons
+
+
+def test_rogue_store_gets_nothing_and_takes_nothing(tmp_path, live_factory):
+    """A second DEALER on the storage endpoint while the real store holds
+    the session: it says HELLO as a store would (every 200 ms), and another
+    one says nothing at all.  Neither is sent a single message, the real
+    store keeps the session, and every trigger is on disk once."""
+    n = 6000
+    lv = live_factory(sim_sources(n, 29, rate=3000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "6")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 500, "the store to ack some")
+    session = lv.status()["storage"]["session"]
+    ctx = zmq.Context.instance()
+    rogues = []
+    for _ in range(2):
+        r = ctx.socket(zmq.DEALER)
+        r.setsockopt(zmq.LINGER, 0)
+        r.connect(lv.ep["storage"])
+        rogues.append(r)
+    hello = struct.pack("<IIIIIIQ", 0x43534B44, 1, 0, 0, 1, 0, 0)
+    got = []
+    poller = zmq.Poller()
+    for r in rogues:
+        poller.register(r, zmq.POLLIN)
+
+    def drain():
+        for sock, _ in poller.poll(200):
+            got.append(sock.recv_multipart())
+        rogues[0].send(hello)
+
+    def built_and_taken():
+        drain()
+        st = lv.status()
+        return st["builder"].get("events") == n and st["storage"]["held_records"] == 0 and \
+            st["storage"]["refused_hellos"] >= 3
+
+    lv.wait_for(built_and_taken, "every event built and taken, the rogue's HELLOs refused",
+                bound_s=120)
+    st = lv.status()["storage"]
+    assert st["session"] == session and st["forged"] == 0, st
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    drain()
+    for sock in rogues:
+        sock.close()
+    assert got == [], "the rogues were sent %d messages, the first %r" % (len(got), got[0][:1])
+    triggers, reasons = dump_triggers(lv, 6)
+    assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
+    assert reasons[-1] == "stop"
+
+
 def test_daemon_killed_store_closes_after_silence_and_a_new_daemon_goes_on(
         tmp_path, live_factory):
     lv = live_factory(sim_sources(0, 22, rate=2000, events_key=False),
