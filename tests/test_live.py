@@ -482,6 +482,11 @@ def test_store_killed_mid_run_loses_nothing_the_daemon_held(tmp_path, live_facto
     assert len(files) >= 2                        # the dead store's file and the new one
     assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
     assert reasons[-1] == "stop"
+    # the new session began with the run's header, the same one: each file
+    # opens with it
+    heads = [next(iter(RunFile(str(f), strict=False))) for f in files]
+    assert all(h.WhichOneof("body") == "run_header" for h in heads)
+    assert len({(h.run_header.start_time_ns, h.run_header.config_hash) for h in heads}) == 1
 
 
 def forge_all(lv, session):
@@ -514,8 +519,11 @@ def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_stat
     rogue = forge_all(lv, session)
     lv.wait_for(lambda: lv.status()["storage"]["refused_hellos"] +
                 lv.status()["storage"]["forged"] >= 5, "the forgeries to be counted")
-    st = lv.status()["storage"]
+    full = lv.status()
+    st = full["storage"]
     assert st["forged"] == 5 and st["store_full"] is False, st
+    # the forged FULL asserted no BUSY (6000 small events fill no buffer)
+    assert full["busy"] is False and not any(src["busy"] for src in full["sources"]), full
     if store_state == "restarting":
         # the rogue's HELLO found no live store: it holds the session but
         # never ACKs; nothing is freed for it
