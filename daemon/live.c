@@ -1296,6 +1296,7 @@ static void s_needs_restart(const struct darkdaq_config *o, const struct darkdaq
         S_STR(control); S_STR(monitor); S_STR(storage); S_STR(metrics);
         S_STR(state_dir); S_NUM(storage_buffer_bytes); S_NUM(busy_high_bytes);
         S_NUM(busy_low_bytes); S_NUM(stop_timeout_ms); S_NUM(monitor_hwm); S_NUM(ring_bytes);
+        S_NUM(insecure);
 #undef S_STR
 #undef S_NUM
         if (o->n_sources != n->n_sources ||
