@@ -243,20 +243,27 @@ demo: all
 # The main job: darkdaqd on four simulated boards (2 kHz of the physics mix),
 # darkdaq-store writing the run, darkdaq-mon to watch it; q in the monitor
 # stops the run, and the run file's events per tag are printed.
+# The sockets are ipc:// ones in $(RUN_DIR)/sock, as the default endpoints
+# are in /run/darkdaq (a short path: ipc paths are limited to 107 bytes).
 RUN_DIR := $(BUILD)/run
+RUN_SOCK = ipc://$(abspath $(RUN_DIR))/sock
 run: all
-	rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/store
-	printf '[daemon]\nmetrics = 127.0.0.1:9464\nstate_dir = %s\n' $(RUN_DIR)/state > $(RUN_DIR)/darkdaqd.ini
+	rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)/store $(RUN_DIR)/sock
+	printf '[daemon]\ncontrol = %s/control\nmonitor = %s/monitor\nstorage = %s/storage\n' \
+	    $(RUN_SOCK) $(RUN_SOCK) $(RUN_SOCK) > $(RUN_DIR)/darkdaqd.ini
+	printf 'metrics = 127.0.0.1:9464\nstate_dir = %s\n' $(RUN_DIR)/state >> $(RUN_DIR)/darkdaqd.ini
 	for b in 0 1 2 3; do printf '[source.board%s]\ndriver = sim\nboard = %s\nseed = 7\nrate_hz = 2000\n' \
 	    $$b $$b >> $(RUN_DIR)/darkdaqd.ini; done
-	printf '[store]\ndir = %s\nmin_free_bytes = 104857600\n' $(RUN_DIR)/store > $(RUN_DIR)/store.ini
+	printf '[store]\ndir = %s\ndata = %s/storage\nmin_free_bytes = 104857600\n' $(RUN_DIR)/store \
+	    $(RUN_SOCK) > $(RUN_DIR)/store.ini
 	@echo "logs: $(RUN_DIR)/darkdaqd.log $(RUN_DIR)/store.log; metrics: http://127.0.0.1:9464/metrics"
 	$(BUILD)/bin/darkdaq-store -c $(RUN_DIR)/store.ini 2> $(RUN_DIR)/store.log & s=$$!; \
 	$(BUILD)/bin/darkdaqd -c $(RUN_DIR)/darkdaqd.ini 2> $(RUN_DIR)/darkdaqd.log & d=$$!; \
-	$(BUILD)/bin/darkdaq-ctl --timeout-ms 10000 configure > /dev/null && \
-	$(BUILD)/bin/darkdaq-ctl start --run 1 > /dev/null && \
-	$(BUILD)/bin/darkdaq-mon; \
-	$(BUILD)/bin/darkdaq-ctl stop; kill $$d $$s; wait $$d $$s; \
+	for i in $$(seq 100); do [ -S $(RUN_DIR)/sock/control ] && break; sleep 0.1; done; \
+	$(BUILD)/bin/darkdaq-ctl -e $(RUN_SOCK)/control --timeout-ms 10000 configure > /dev/null && \
+	$(BUILD)/bin/darkdaq-ctl -e $(RUN_SOCK)/control start --run 1 > /dev/null && \
+	$(BUILD)/bin/darkdaq-mon -c $(RUN_SOCK)/control -m $(RUN_SOCK)/monitor; \
+	$(BUILD)/bin/darkdaq-ctl -e $(RUN_SOCK)/control stop; kill $$d $$s; wait $$d $$s; \
 	PYTHONPATH=$(BUILD)/python $(PYTHON) -m darkdaq count $(RUN_DIR)/store
 
 # The Python package goes in with pip into PREFIX's dist-packages (--target:

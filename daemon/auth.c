@@ -136,6 +136,22 @@ bool auth_endpoint_is_local(const char *endpoint)
         return s_tcp_addr_is_loopback(addr, strlen(addr));
 }
 
+bool auth_endpoint_is_open_local(const char *endpoint)
+{
+        if (!endpoint)
+                return false;
+        if (strncmp(endpoint, "ipc://@", 7) == 0)
+                return true;
+        return strncmp(endpoint, "tcp://", 6) == 0 && auth_endpoint_is_local(endpoint);
+}
+
+int auth_chmod_ipc(const char *endpoint)
+{
+        if (!endpoint || strncmp(endpoint, "ipc://", 6) || !endpoint[6] || endpoint[6] == '@')
+                return 0;
+        return chmod(endpoint + 6, 0770) < 0 ? -errno : 0;
+}
+
 /* ---- key files ---- */
 
 /* 40 characters of the Z85 alphabet that decode (no group above 2^32 - 1). */

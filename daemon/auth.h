@@ -84,6 +84,19 @@ struct auth_client_config {
  * tcp://0.0.0.0, tcp://(star), an interface name or other transports: false. */
 bool auth_endpoint_is_local(const char *endpoint);
 
+/* True for a local endpoint that every local user reaches when it is served
+ * without CURVE: tcp:// on loopback (auth_endpoint_is_local) and an abstract
+ * ipc://@NAME, which no file mode guards.  An ipc:// path in a directory of
+ * the service's group, and inproc://, are not: false for those and for every
+ * non-local endpoint. */
+bool auth_endpoint_is_open_local(const char *endpoint);
+
+/* After zmq_bind of an ipc:// path: makes the socket file mode 0770, so that
+ * the service's group reaches it whatever the umask (ZeroMQ creates it with
+ * the process umask, 0750 under the units' UMask=0027).  Nothing for any
+ * other endpoint.  Returns 0 or -errno of chmod(). */
+int auth_chmod_ipc(const char *endpoint);
+
 /* Reads the keys and, when a server key is given, starts the ZAP handler on
  * zmq_ctx.  With neither key file and require_curve off, the result serves
  * local endpoints only (auth_apply_server refuses the others).  A server key

@@ -14,6 +14,7 @@
 
 #include <ini.h>
 
+#include "auth.h"
 #include "config_scan.h"
 #include "tagger.h"
 
@@ -30,9 +31,9 @@ void config_default(struct darkdaq_config *cfg)
 {
         memset(cfg, 0, sizeof *cfg);
         struct daemon_config *d = &cfg->daemon;
-        snprintf(d->control, sizeof d->control, "tcp://127.0.0.1:5555");
-        snprintf(d->monitor, sizeof d->monitor, "tcp://127.0.0.1:5556");
-        snprintf(d->storage, sizeof d->storage, "tcp://127.0.0.1:5557");
+        snprintf(d->control, sizeof d->control, "ipc://" CONFIG_RUNTIME_DIR "/control");
+        snprintf(d->monitor, sizeof d->monitor, "ipc://" CONFIG_RUNTIME_DIR "/monitor");
+        snprintf(d->storage, sizeof d->storage, "ipc://" CONFIG_RUNTIME_DIR "/storage");
         d->sender_id = 1;
         d->storage_buffer_bytes = DEFAULT_BUFFER_BYTES;
         d->busy_high_bytes = DEFAULT_BUFFER_BYTES / 4 * 3;
@@ -238,6 +239,8 @@ static int s_daemon_key(struct load_ctx *c, const char *key, const char *value)
                 return config_parse_endpoint(value, d->monitor, sizeof d->monitor);
         if (!strcmp(key, "storage"))
                 return config_parse_endpoint(value, d->storage, sizeof d->storage);
+        if (!strcmp(key, "insecure"))
+                return config_parse_bool(value, &d->insecure);
         if (!strcmp(key, "sender_id")) {
                 if (s_u64(value, UINT32_MAX, &x) < 0 || x == 0)
                         return -EINVAL;
@@ -551,7 +554,19 @@ static int s_validate(struct load_ctx *c, const char *name, char *err, size_t er
                 if (s_validate_source(cfg, &cfg->sources[i], &boards, where, err, errlen) < 0)
                         return -EINVAL;
         }
-        return s_validate_physics(c, name, err, errlen);
+        if (s_validate_physics(c, name, err, errlen) < 0)
+                return -EINVAL;
+        const char *open_key, *open_ep = config_open_endpoint(cfg, &open_key);
+        if (open_ep && !d->insecure) {
+                snprintf(err, errlen, "%s:%u: key \"%s\" in [daemon]: %s is served without "
+                         "CURVE, so every local user can reach it; use an ipc:// endpoint "
+                         "(default ipc://" CONFIG_RUNTIME_DIR "/%s), or [auth] server_key, "
+                         "allowed_clients and require_curve = yes, or allow it with insecure = "
+                         "yes in [daemon]", name, s_line(c, "daemon", open_key), open_key,
+                         open_ep, open_key);
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int s_handler(void *user, const char *section, const char *key, const char *value)
@@ -638,6 +653,22 @@ int config_load_string(struct darkdaq_config *cfg, const char *text, const char 
                        char *err, size_t errlen)
 {
         return config_load_text(cfg, text, strlen(text), name, err, errlen);
+}
+
+const char *config_open_endpoint(const struct darkdaq_config *cfg, const char **ret_key)
+{
+        const struct daemon_config *d = &cfg->daemon;
+        const char *const keys[] = { "control", "monitor", "storage" };
+        const char *const eps[] = { d->control, d->monitor, d->storage };
+
+        if (cfg->auth.require_curve && cfg->auth.server_key[0])
+                return NULL;
+        for (size_t i = 0; i < 3; i++)
+                if (auth_endpoint_is_open_local(eps[i])) {
+                        *ret_key = keys[i];
+                        return eps[i];
+                }
+        return NULL;
 }
 
 int config_check_live(const struct darkdaq_config *cfg, const char *name, char *err,
@@ -748,11 +779,15 @@ void config_print_defaults(FILE *out)
                 "metrics = %s    # HTTP GET /metrics (Prometheus), HOST:PORT or "
                 "[IPV6]:PORT; empty: off\n"
                 "state_dir = %s    # the last run started (file last_run): start gives "
-                "the next; the spool (file spool): records held for the store at exit\n\n"
+                "the next; the spool (file spool): records held for the store at exit\n"
+                "insecure = no    # yes: allow tcp:// on loopback (or ipc://@NAME) without "
+                "CURVE,\n"
+                "                 # which every local user reaches (logged at start)\n\n"
                 "[auth]\n"
                 "# Local endpoints (ipc://, inproc://, tcp:// on loopback) are served in the\n"
-                "# clear; any other control, storage or monitor endpoint needs CURVE keys (else\n"
-                "# darkdaqd exits 2).  Keys: darkdaq-keygen NAME writes NAME.key and NAME.pub.\n"
+                "# clear (tcp:// on loopback only with [daemon] insecure = yes); any other\n"
+                "# control, storage or monitor endpoint needs CURVE keys (else darkdaqd exits\n"
+                "# 2).  Keys: darkdaq-keygen NAME writes NAME.key and NAME.pub.\n"
                 "server_key =    # the daemon's secret key file (NAME.key); empty: none\n"
                 "allowed_clients =    # file or directory of the clients' public keys "
                 "(NAME.pub), allowed on every socket\n"

@@ -20,6 +20,10 @@
 #define CONFIG_NAME_MAX         32
 #define CONFIG_PATH_MAX         1024
 #define CONFIG_ENDPOINT_MAX     256
+/* The runtime directory of the default endpoints (version 2 of the endpoint
+ * table, proto/README.md): systemd's RuntimeDirectory=darkdaq, mode 0750,
+ * group darkdaq; each socket in it is made 0770 after bind. */
+#define CONFIG_RUNTIME_DIR      "/run/darkdaq"
 
 /* [daemon]: the live service's sockets, buffers and timers. */
 struct daemon_config {
@@ -38,6 +42,8 @@ struct daemon_config {
         uint64_t ring_bytes;            /* each source's ring to the core thread */
         char metrics[CONFIG_ENDPOINT_MAX];      /* HTTP GET /metrics, HOST:PORT; "": off */
         char state_dir[CONFIG_PATH_MAX];        /* the last run number (runstate.h) */
+        bool insecure;                  /* tcp:// on loopback (or ipc://@) without CURVE
+                                         * allowed: every local user reaches it */
 };
 
 /* [auth]: who may connect to the sockets that bind (auth.h).  Both key files
@@ -104,6 +110,13 @@ int config_load_text(struct darkdaq_config *cfg, const char *text, size_t len, c
 /* config_load_text() of a C string (tests). */
 int config_load_string(struct darkdaq_config *cfg, const char *text, const char *name,
                        char *err, size_t errlen);
+
+/* The first of the daemon's endpoints (control, monitor, storage) that every
+ * local user would reach (auth_endpoint_is_open_local) without CURVE on it
+ * ([auth] require_curve with keys); NULL when there is none.  Its key name
+ * goes to *ret_key.  config_load() refuses such a file unless [daemon]
+ * insecure = yes. */
+const char *config_open_endpoint(const struct darkdaq_config *cfg, const char **ret_key);
 
 /* What the live daemon needs beyond a loadable file (a replay takes its
  * sources from the command line): at least one source.  Returns 0, or

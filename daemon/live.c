@@ -1374,6 +1374,12 @@ int live_new(live_t **ret, const struct darkdaq_config *cfg, char *err, size_t e
                 live_free(l);
                 return r;
         }
+        if ((r = auth_chmod_ipc(cfg->daemon.control)) < 0) {
+                snprintf(err, errlen, "the control socket %s: cannot make it mode 0770 for the "
+                         "service's group: %s", cfg->daemon.control, strerror(-r));
+                live_free(l);
+                return r;
+        }
         zmq_setsockopt(l->ctl_sock, ZMQ_LINGER, &linger, sizeof linger);
         r = linkwatch_new(&l->ctl_link, l->zctx, l->ctl_sock, "darkdaqd", "control",
                           cfg->daemon.control, LINKWATCH_SERVER);
@@ -1464,6 +1470,7 @@ static void s_needs_restart(const struct darkdaq_config *o, const struct darkdaq
         S_STR(control); S_STR(monitor); S_STR(storage); S_STR(metrics);
         S_STR(state_dir); S_NUM(storage_buffer_bytes); S_NUM(busy_high_bytes);
         S_NUM(busy_low_bytes); S_NUM(stop_timeout_ms); S_NUM(monitor_hwm); S_NUM(ring_bytes);
+        S_NUM(insecure);
 #undef S_STR
 #undef S_NUM
         if (o->n_sources != n->n_sources ||
@@ -1610,6 +1617,10 @@ int live_run(live_t *l)
               "configured in the file; state idle", DARKDAQ_VERSION, l->cfg->daemon.control,
               l->cfg->daemon.monitor, l->cfg->daemon.storage, l->cfg->daemon.sender_id,
               l->cfg->n_sources, l->cfg->n_sources == 1 ? "" : "s");
+        const char *open_key, *open_ep = config_open_endpoint(l->cfg, &open_key);
+        if (open_ep)
+                s_log(l, "insecure = yes: %s %s is served without CURVE; every local user "
+                      "can reach it", open_key, open_ep);
         if (l->metrics)
                 s_log(l, "metrics at http://%s/metrics (port %u)", l->cfg->daemon.metrics,
                       (unsigned)metrics_port(l->metrics));

@@ -47,7 +47,8 @@ static void s_usage(FILE *out)
               "Exit status: 0 done, 1 unreadable input or unwritable output, or (live) an\n"
               "endpoint that cannot be bound or a last trailer the store did not confirm\n"
               "(the message says which), 2 usage or a configuration that cannot be used\n"
-              "(keys that cannot be read, a non-local endpoint without CURVE keys).\n",
+              "(keys that cannot be read, a non-local endpoint without CURVE keys, tcp:// on\n"
+              "loopback without CURVE unless [daemon] insecure = yes).\n",
               out);
 }
 

@@ -105,14 +105,6 @@ static uint64_t s_now_ms(void)
         return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ZeroMQ creates ipc:// sockets with the process umask; the storage and
- * control sockets must be reachable by the service's group (0770). */
-static void s_chmod_ipc(const char *ep)
-{
-        if (!strncmp(ep, "ipc://", 6) && ep[6] && ep[6] != '@')
-                chmod(ep + 6, 0770);
-}
-
 static int s_bind(void **sock, void *zctx, int type, const char *what, const char *ep,
                   auth_t *auth, enum auth_role role, uint32_t heartbeat_ms, char *err,
                   size_t errlen)
@@ -133,8 +125,11 @@ static int s_bind(void **sock, void *zctx, int type, const char *what, const cha
                          zmq_strerror(e));
                 return -e;
         }
-        s_chmod_ipc(ep);
-        return 0;
+        int r = auth_chmod_ipc(ep);
+        if (r < 0)
+                snprintf(err, errlen, "the %s socket %s: cannot make it mode 0770 for the "
+                         "service's group: %s", what, ep, strerror(-r));
+        return r;
 }
 
 int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
@@ -212,7 +207,12 @@ int publish_new(publish_t **ret, void *zctx, const struct daemon_config *d,
                 publish_free(p);
                 return r;
         }
-        s_chmod_ipc(d->monitor);
+        if ((r = auth_chmod_ipc(d->monitor)) < 0) {
+                snprintf(err, errlen, "the monitor socket %s: cannot make it mode 0770 for the "
+                         "service's group: %s", d->monitor, strerror(-r));
+                publish_free(p);
+                return r;
+        }
         r = linkwatch_new(&p->monitor_link, zctx, p->monitor, "darkdaqd", "monitor", d->monitor,
                           LINKWATCH_SERVER);
         if (r < 0) {

@@ -47,6 +47,48 @@ TEST(endpoint_is_local)
         CHECK(!auth_endpoint_is_local(NULL));
 }
 
+/* Every local user reaches these without CURVE: loopback tcp and abstract
+ * ipc; a socket file in a directory, inproc and the network do not count. */
+TEST(endpoint_is_open_local)
+{
+        CHECK(auth_endpoint_is_open_local("tcp://127.0.0.1:5555"));
+        CHECK(auth_endpoint_is_open_local("tcp://[::1]:5555"));
+        CHECK(auth_endpoint_is_open_local("tcp://localhost:5555"));
+        CHECK(auth_endpoint_is_open_local("ipc://@darkdaq"));
+        CHECK(!auth_endpoint_is_open_local("ipc:///run/darkdaq/control"));
+        CHECK(!auth_endpoint_is_open_local("inproc://x"));
+        CHECK(!auth_endpoint_is_open_local("tcp://0.0.0.0:5555"));
+        CHECK(!auth_endpoint_is_open_local("tcp://192.168.1.10:5555"));
+        CHECK(!auth_endpoint_is_open_local(""));
+        CHECK(!auth_endpoint_is_open_local(NULL));
+}
+
+/* A bound ipc socket becomes 0770 whatever the umask; other endpoints and
+ * abstract sockets are left alone; a missing file is an error. */
+TEST(chmod_ipc_makes_the_socket_0770)
+{
+        char dir[] = "/tmp/ddqauthXXXXXX", ep[64];
+        struct stat st;
+        REQUIRE(mkdtemp(dir) != NULL);
+        snprintf(ep, sizeof ep, "ipc://%s/s", dir);
+        mode_t old = umask(0027);
+        void *z = zmq_ctx_new(), *s = zmq_socket(z, ZMQ_REP);
+        REQUIRE(zmq_bind(s, ep) == 0);
+        umask(old);
+        REQUIRE(stat(ep + 6, &st) == 0);
+        CHECK_EQ_U(st.st_mode & 07777, 0750);
+        CHECK_EQ_I(auth_chmod_ipc(ep), 0);
+        REQUIRE(stat(ep + 6, &st) == 0);
+        CHECK_EQ_U(st.st_mode & 07777, 0770);
+        CHECK_EQ_I(auth_chmod_ipc("tcp://127.0.0.1:5555"), 0);
+        CHECK_EQ_I(auth_chmod_ipc("ipc://@darkdaq-test"), 0);
+        zmq_close(s);
+        zmq_ctx_term(z);
+        unlink(ep + 6);
+        CHECK_EQ_I(auth_chmod_ipc(ep), -ENOENT);
+        rmdir(dir);
+}
+
 /* ---- helpers ---- */
 
 struct keys {

@@ -34,9 +34,10 @@ TEST(defaults)
         CHECK(!c.sources_given);
         CHECK(c.physics.track_min_pt_gev == 0.10);
         CHECK(c.physics.muon_match_rad == 0.10);
-        CHECK_STR(c.daemon.control, "tcp://127.0.0.1:5555");
-        CHECK_STR(c.daemon.monitor, "tcp://127.0.0.1:5556");
-        CHECK_STR(c.daemon.storage, "tcp://127.0.0.1:5557");
+        CHECK_STR(c.daemon.control, "ipc:///run/darkdaq/control");
+        CHECK_STR(c.daemon.monitor, "ipc:///run/darkdaq/monitor");
+        CHECK_STR(c.daemon.storage, "ipc:///run/darkdaq/storage");
+        CHECK(!c.daemon.insecure);
         CHECK_EQ_U(c.daemon.sender_id, 1);
         CHECK_EQ_U(c.daemon.storage_buffer_bytes, 256u << 20);
         CHECK_EQ_U(c.daemon.busy_high_bytes, 192u << 20);
@@ -94,13 +95,59 @@ TEST(print_config_documents_the_new_keys)
         free(text);
 }
 
+/* tcp:// on loopback or an abstract ipc:// socket without CURVE: refused
+ * with the line, the key and the fix, unless insecure = yes or CURVE is
+ * required with keys; other endpoints are not this check's business. */
+TEST(open_local_endpoints_need_insecure)
+{
+        static const struct {
+                const char *text;
+                bool ok;
+                const char *words;
+        } cases[] = {
+                { "[daemon]\nmetrics =\ncontrol = tcp://127.0.0.1:7000\n", false,
+                  "t.ini:3: key \"control\" in [daemon]: tcp://127.0.0.1:7000 is served without "
+                  "CURVE" },
+                { "[daemon]\nmonitor = tcp://[::1]:7000\n", false, "t.ini:2: key \"monitor\"" },
+                { "[daemon]\nstorage = tcp://localhost:7000\n", false, "insecure = yes" },
+                { "[daemon]\nstorage = ipc://@darkdaq\n", false, "t.ini:2: key \"storage\"" },
+                { "[daemon]\nstorage = tcp://127.0.0.1:7000\ninsecure = yes\n", true, NULL },
+                { "[daemon]\ncontrol = tcp://127.0.0.1:7000\n[auth]\nserver_key = s.key\n"
+                  "allowed_clients = c\nrequire_curve = yes\n", true, NULL },
+                { "[daemon]\ncontrol = tcp://127.0.0.1:7000\n[auth]\nserver_key = s.key\n"
+                  "allowed_clients = c\n", false, "require_curve = yes" },
+                { "[daemon]\ncontrol = ipc:///tmp/x/control\nmonitor = inproc://m\n", true, NULL },
+                /* not local: [auth] decides when the socket is bound */
+                { "[daemon]\ncontrol = tcp://0.0.0.0:7000\n", true, NULL },
+                { "[daemon]\ninsecure = maybe\n", false, "t.ini:2: bad value" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct darkdaq_config c;
+                char err[512] = "";
+                config_default(&c);
+                int r = config_load_string(&c, cases[i].text, "t.ini", err, sizeof err);
+                if (cases[i].ok) {
+                        CHECK_EQ_I(r, 0);
+                        if (r)
+                                fprintf(stderr, "case %zu: %s\n", i, err);
+                } else {
+                        CHECK_EQ_I(r, -EINVAL);
+                        CHECK(strstr(err, cases[i].words) != NULL);
+                        if (!strstr(err, cases[i].words))
+                                fprintf(stderr, "case %zu: %s\n", i, err);
+                }
+                config_clear(&c);
+        }
+}
+
 TEST(daemon_and_sources)
 {
         struct darkdaq_config c;
         char err[256] = "";
         config_default(&c);
         int r = config_load_string(&c,
-                "[daemon]\ncontrol = tcp://127.0.0.1:7000\nstorage_buffer_bytes = 8388608\n"
+                "[daemon]\ncontrol = tcp://127.0.0.1:7000\ninsecure = yes\n"
+                "storage_buffer_bytes = 8388608\n"
                 "stop_timeout_ms = 500\nsilence_warn_ms = 100\nmonitor_hwm = 10\n"
                 "[source.trk]\ndriver = sim\nboard = 0\nseed = 9\nevents = 100\n"
                 "rate_hz = 50.5\nprocess = zprime:2,bhabha:1\n"
@@ -242,7 +289,7 @@ TEST(long_comment_lines_stay_comments)
         strcpy(text + at + n, " control = tcp://127.0.0.1:1\nstop_timeout_ms = 7\n");
         config_default(&c);
         REQUIRE_OK_ZERO(config_load_string(&c, text, "x.ini", err, sizeof err));
-        CHECK(strcmp(c.daemon.control, "tcp://127.0.0.1:5555") == 0);
+        CHECK(strcmp(c.daemon.control, "ipc:///run/darkdaq/control") == 0);
         CHECK_EQ_U(c.daemon.stop_timeout_ms, 7);
         config_clear(&c);
         free(text);

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """darkdaqd -c: the live service end to end, with real processes and real
-ZeroMQ sockets on loopback: simulated boards -> darkdaqd -> store -> run
+ZeroMQ sockets (ipc:// in short temporary directories, as the default
+endpoints are; tcp:// on loopback where a test is about tcp): simulated boards -> darkdaqd -> store -> run
 file, checked against darkdaqd --replay of darkdaq-sim's files; BUSY while
 the store is stopped; SIGTERM during a run; a monitor subscriber; bad
 configurations; darkdaq-ctl transitions.  No test sleeps: each waits on its
@@ -21,7 +22,7 @@ import time
 import pytest
 import zmq
 
-from conftest import BUILD, program
+from conftest import BUILD, ipc_endpoints, program, wait_listening
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
 from darkdaq_reader import RunFile, read_run  # noqa: E402
@@ -59,13 +60,12 @@ def store_command(conf):
 
 
 class Live:
-    """darkdaqd and a store on free ports, in tmp."""
+    """darkdaqd and a store on ipc:// sockets in a short directory, files in
+    tmp."""
 
     def __init__(self, tmp, sources, daemon_extra="", builder="", store_extra=""):
         self.tmp = tmp
-        p = free_ports(4)
-        self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage"), p)}
+        self.ep = ipc_endpoints()
         self.conf = tmp / "darkdaqd.ini"
         text = "[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
         if not any(line.split("=")[0].strip() == "metrics" for line in daemon_extra.splitlines()):
@@ -93,6 +93,7 @@ class Live:
                                   stderr=self.log, stdout=subprocess.DEVNULL)
 
     def ctl(self, *args, json_out=True, check=True, timeout_ms=30000):
+        wait_listening(self.ep["control"], self.d)
         cmd = [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
                "--timeout-ms", str(timeout_ms)] + (["--json"] if json_out else []) + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -341,7 +342,7 @@ def test_endpoint_in_use_exits_1_naming_it(tmp_path):
     others = free_ports(3)
     conf = tmp_path / "d.ini"
     conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\n"
+                    "storage = tcp://127.0.0.1:%d\ninsecure = yes\n"
                     "[source.a]\ndriver = sim\n" % (others[0], others[1], port))
     p = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=30)
@@ -393,7 +394,7 @@ def test_ctl_usage_and_no_daemon(tmp_path):
     assert subprocess.run([ctl, "start", "--run", "x"], capture_output=True).returncode == 2
     port = free_ports(1)[0]
     p = subprocess.run([ctl, "--endpoint", "tcp://127.0.0.1:%d" % port, "--timeout-ms", "300",
-                        "status"], capture_output=True, text=True, timeout=30)
+                        "--insecure", "status"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "no answer" in p.stderr
 
 
@@ -481,6 +482,11 @@ def test_store_killed_mid_run_loses_nothing_the_daemon_held(tmp_path, live_facto
     assert len(files) >= 2                        # the dead store's file and the new one
     assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
     assert reasons[-1] == "stop"
+    # the new session began with the run's header, the same one: each file
+    # opens with it
+    heads = [next(iter(RunFile(str(f), strict=False))) for f in files]
+    assert all(h.WhichOneof("body") == "run_header" for h in heads)
+    assert len({(h.run_header.start_time_ns, h.run_header.config_hash) for h in heads}) == 1
 
 
 def forge_all(lv, session):
@@ -513,8 +519,11 @@ def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_stat
     rogue = forge_all(lv, session)
     lv.wait_for(lambda: lv.status()["storage"]["refused_hellos"] +
                 lv.status()["storage"]["forged"] >= 5, "the forgeries to be counted")
-    st = lv.status()["storage"]
+    full = lv.status()
+    st = full["storage"]
     assert st["forged"] == 5 and st["store_full"] is False, st
+    # the forged FULL asserted no BUSY (6000 small events fill no buffer)
+    assert full["busy"] is False and not any(src["busy"] for src in full["sources"]), full
     if store_state == "restarting":
         # the rogue's HELLO found no live store: it holds the session but
         # never ACKs; nothing is freed for it
@@ -533,6 +542,73 @@ def test_forged_store_messages_change_nothing(tmp_path, live_factory, store_stat
     r = lv.ctl("stop")
     assert r["store_confirmed"] is True, r
     triggers, reasons, _ = run_files_events(lv, 7)
+    assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
+    assert reasons[-1] == "stop"
+
+
+def dump_triggers(lv, run):
+    """Event triggers over every file of the run as darkdaq-dump --json reads
+    them (a reader of its own, beside the Python one run_files_events uses),
+    and the run's end reasons."""
+    triggers, reasons = [], []
+    for f in sorted(lv.store_dir.glob("run-%06d-*.dkr" % run)):
+        out = subprocess.run([program("darkdaq-dump"), "--json", str(f)], capture_output=True,
+                             text=True, check=True, timeout=120).stdout
+        for line in out.splitlines():
+            rec = json.loads(line)
+            if rec["type"] == "event":
+                triggers.append(rec["trigger"])
+            elif rec["type"] == "run_trailer":
+                reasons.append(rec["end_reason"])
+    return triggers, reasons
+
+
+def test_rogue_store_gets_nothing_and_takes_nothing(tmp_path, live_factory):
+    """A second DEALER on the storage endpoint while the real store holds
+    the session: it says HELLO as a store would (every 200 ms), and another
+    one says nothing at all.  Neither is sent a single message, the real
+    store keeps the session, and every trigger is on disk once."""
+    n = 6000
+    lv = live_factory(sim_sources(n, 29, rate=3000))
+    lv.ctl("configure")
+    lv.ctl("start", "--run", "6")
+    lv.wait_for(lambda: lv.status()["storage"].get("acked", 0) > 500, "the store to ack some")
+    session = lv.status()["storage"]["session"]
+    ctx = zmq.Context.instance()
+    rogues = []
+    for _ in range(2):
+        r = ctx.socket(zmq.DEALER)
+        r.setsockopt(zmq.LINGER, 0)
+        r.connect(lv.ep["storage"])
+        rogues.append(r)
+    hello = struct.pack("<IIIIIIQ", 0x43534B44, 1, 0, 0, 1, 0, 0)
+    got = []
+    poller = zmq.Poller()
+    for r in rogues:
+        poller.register(r, zmq.POLLIN)
+
+    def drain():
+        for sock, _ in poller.poll(200):
+            got.append(sock.recv_multipart())
+        rogues[0].send(hello)
+
+    def built_and_taken():
+        drain()
+        st = lv.status()
+        return st["builder"].get("events") == n and st["storage"]["held_records"] == 0 and \
+            st["storage"]["refused_hellos"] >= 3
+
+    lv.wait_for(built_and_taken, "every event built and taken, the rogue's HELLOs refused",
+                bound_s=120)
+    st = lv.status()["storage"]
+    assert st["session"] == session and st["forged"] == 0, st
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, r
+    drain()
+    for sock in rogues:
+        sock.close()
+    assert got == [], "the rogues were sent %d messages, the first %r" % (len(got), got[0][:1])
+    triggers, reasons = dump_triggers(lv, 6)
     assert sorted(triggers) == list(range(1, n + 1))      # each exactly once
     assert reasons[-1] == "stop"
 
@@ -630,11 +706,9 @@ def test_damaged_state_file_stops_the_daemon_naming_it(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     (state / "last_run").write_text("run forty\n")
-    p = free_ports(3)
     conf = tmp_path / "d.ini"
-    conf.write_text("[daemon]\ncontrol = tcp://127.0.0.1:%d\nmonitor = tcp://127.0.0.1:%d\n"
-                    "storage = tcp://127.0.0.1:%d\n"
-                    "metrics =\nstate_dir = %s\n" % (*p, state) +
+    conf.write_text("[daemon]\n" + "".join("%s = %s\n" % kv for kv in ipc_endpoints().items()) +
+                    "metrics =\nstate_dir = %s\n" % state +
                     "[source.b0]\ndriver = sim\nboard = 0\nboards = 1\n")
     r = subprocess.run([program("darkdaqd"), "-c", str(conf)], capture_output=True, text=True,
                        timeout=60)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import program
+from conftest import ipc_endpoints, program
 import netbed
 from netbed import NetBed, wait_until
 
@@ -139,18 +139,20 @@ def test_ctl_on_another_host_runs_the_daemon_over_curve(tmp_path, bed):
     store_dir = tmp_path / "store"
     store_dir.mkdir()
     # the store is on the readout host for now (its channel has no CURVE
-    # client yet): storage and monitor stay on that host's loopback
+    # client yet): storage and monitor stay on that host, as ipc:// sockets
+    # (the default kind; they never cross hosts)
+    local = ipc_endpoints(("monitor", "storage"))
     conf = tmp_path / "darkdaqd.ini"
     conf.write_text(
-        "[daemon]\ncontrol = %s\nmonitor = tcp://127.0.0.1:5556\nstorage = tcp://127.0.0.1:5557\n"
+        "[daemon]\ncontrol = %s\nmonitor = %s\nstorage = %s\n"
         "metrics =\nstate_dir = %s\n[auth]\n"
-        "server_key = %s\nallowed_clients = %s\n" % (control, tmp_path / "state",
+        "server_key = %s\nallowed_clients = %s\n" % (control, local["monitor"],
+                                                    local["storage"], tmp_path / "state",
                                                     tmp_path / "server.key", allowed) +
         "".join("[source.board%d]\ndriver = sim\nboard = %d\nboards = 2\nseed = 5\n"
                 "events = 2000\nrate_hz = 2000\n" % (k, k) for k in range(2)))
     (tmp_path / "store.ini").write_text(
-        "[store]\ndir = %s\ndata = tcp://127.0.0.1:5557\n"
-        % store_dir)
+        "[store]\ndir = %s\ndata = %s\n" % (store_dir, local["storage"]))
     log = open(tmp_path / "darkdaqd.log", "w")
     d = b.popen("readout", [program("darkdaqd"), "-c", conf], stderr=log,
                 stdout=subprocess.DEVNULL)

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import program
+from conftest import ipc_endpoints, program, wait_listening
 from test_live import free_ports, sim_sources, store_command
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "proto"))
@@ -43,13 +43,13 @@ TAGS = ["zprime_invisible", "mumu_tautau", "four_muon", "tau_1x3", "displaced_ve
 
 
 class Daemon:
-    """darkdaqd on free loopback ports in tmp, with a store if asked."""
+    """darkdaqd on ipc:// sockets in a short directory (metrics on a free
+    loopback port), files in tmp, with a store if asked."""
 
     def __init__(self, tmp, sources, extra="", store=True, preexec_fn=None):
         self.tmp = tmp
         p = free_ports(5)
-        self.ep = {k: "tcp://127.0.0.1:%d" % v
-                   for k, v in zip(("control", "monitor", "storage"), p)}
+        self.ep = ipc_endpoints()
         self.metrics_url = "http://127.0.0.1:%d/metrics" % p[4]
         self.conf = tmp / "darkdaqd.ini"
         self.conf.write_text("[daemon]\n" + "".join("%s = %s\n" % kv for kv in self.ep.items())
@@ -74,6 +74,7 @@ class Daemon:
         return (self.tmp / "darkdaqd.log").read_text()
 
     def ctl(self, *args, keys=(), timeout_ms=30000, check=True):
+        wait_listening(self.ep["control"], self.d)
         cmd = [program("darkdaq-ctl"), "--endpoint", self.ep["control"], "--timeout-ms",
                str(timeout_ms), "--json"] + list(keys) + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

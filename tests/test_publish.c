@@ -294,6 +294,67 @@ TEST(forged_messages_from_another_connection_change_nothing)
         zmq_ctx_term(z);
 }
 
+/* The session's own store NAKs a record it could not read back: counted
+ * once (refused_records, which the run trailer reports as
+ * refused_by_store), nothing freed by it, the record still counted as held
+ * until the store's ACK covers it; a NAK beyond what was sent is refused
+ * and changes nothing. */
+TEST(a_nak_from_the_session_counts_the_refused_record)
+{
+        struct darkdaq_config cfg;
+        uint32_t prescale[16];
+        void *z = zmq_ctx_new();
+        publish_t *p = NULL;
+        struct store s = { 0 };
+        struct publish_counters c;
+        char err[256];
+        uint8_t m[STORAGE_CTL_BYTES];
+
+        config_default(&cfg);
+        strcpy(cfg.daemon.storage, "inproc://test4-storage");
+        strcpy(cfg.daemon.monitor, "inproc://test4-monitor");
+        for (int i = 0; i < 16; i++)
+                prescale[i] = 1;
+        REQUIRE_OK_ZERO(publish_new(&p, z, &cfg.daemon, prescale, NULL, err, sizeof err));
+        s.data = s.ack = zmq_socket(z, ZMQ_DEALER);
+        REQUIRE(zmq_connect(s.data, cfg.daemon.storage) == 0);
+        hello(p, &s);
+        for (uint64_t q = 0; q < 10; q++)
+                append(p, q);
+        publish_flush(p);
+        for (int i = 0; i < 100 && s.next < 10; i++) {
+                zmq_pollitem_t it = { s.data, 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                take(&s, false);
+        }
+        REQUIRE(s.next == 10);
+        storage_ctl_encode(m, &(struct storage_ctl){ .kind = STORAGE_NAK, .session = s.session,
+                                                    .run = 3, .sender = 1, .seq = 4 });
+        REQUIRE(zmq_send(s.ack, m, sizeof m, 0) == (int)sizeof m);
+        storage_ctl_encode(m, &(struct storage_ctl){ .kind = STORAGE_NAK, .session = s.session,
+                                                    .run = 3, .sender = 1, .seq = 10 });
+        REQUIRE(zmq_send(s.ack, m, sizeof m, 0) == (int)sizeof m);
+        for (int i = 0; i < 100; i++) {
+                zmq_pollitem_t it = { publish_ack_socket(p), 0, ZMQ_POLLIN, 0 };
+                zmq_poll(&it, 1, 100);
+                publish_handle_acks(p);
+                publish_get_counters(p, &c);
+                if (c.refused_records + c.refused_msgs >= 2)
+                        break;
+        }
+        publish_get_counters(p, &c);
+        CHECK_EQ_U(c.refused_records, 1);
+        CHECK_EQ_U(c.refused_msgs, 1);
+        CHECK_EQ_U(c.forged, 0);
+        CHECK_EQ_U(c.held_records, 10);
+        settle(p, &s, 10);
+        publish_get_counters(p, &c);
+        CHECK_EQ_U(c.refused_records, 1);
+        zmq_close(s.data);
+        publish_free(p);
+        zmq_ctx_term(z);
+}
+
 TEST(monitor_sends_only_what_is_subscribed)
 {
         struct darkdaq_config cfg;

@@ -17,7 +17,7 @@ import pytest
 import zmq
 
 import darkdaq_pb2 as pb
-from conftest import program
+from conftest import program, short_dir
 from darkdaq_reader import RunFile, crc32c
 
 DATA_MAGIC = 0x32534B44          # "DKS2"
@@ -75,7 +75,8 @@ def ctl(kind, session, run=0, seq=0, sender=SENDER):
 
 
 class FakeDaemon:
-    """Binds the storage ROUTER on a free port (port 0) and plays the
+    """Binds the storage ROUTER on an ipc:// socket in a short directory (as
+    darkdaqd's default endpoint is) and plays the
     daemon's side of channel v2: a HELLO gets a session (WELCOME), records go
     to the session's connection only."""
 
@@ -86,7 +87,7 @@ class FakeDaemon:
         # a full queue blocks the send instead of dropping the record, as
         # darkdaqd's window holds it
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self.router.bind("tcp://127.0.0.1:*")
+        self.router.bind("ipc://%s/storage" % short_dir())
         self.data_ep = self.router.getsockopt(zmq.LAST_ENDPOINT).decode()
         self.peer = None
         self.session = 0
@@ -541,7 +542,8 @@ def test_bad_configuration_exits_2_with_file_and_line(tmp_path):
     assert p.returncode == 2 and "missing.ini" in p.stderr
     p = _run_conf(tmp_path, "", [])
     assert p.returncode == 2
-    p = _run_conf(tmp_path, "[store]\ndir = %s\ndata = tcp://127.0.0.1:notaport\n" % tmp_path)
+    p = _run_conf(tmp_path, "[store]\ndir = %s\ndata = tcp://127.0.0.1:notaport\ninsecure = yes\n"
+                  % tmp_path)
     assert p.returncode == 1 and "notaport" in p.stderr
     p = _run_conf(tmp_path, "[store]\ndir = %s\n" % (tmp_path / "absent"))
     assert p.returncode == 1 and "absent" in p.stderr
@@ -551,7 +553,7 @@ def test_help_lists_every_key_with_its_default():
     p = subprocess.run([program("darkdaq-store"), "--help"], capture_output=True, text=True,
                        timeout=BOUND_S)
     assert p.returncode == 0
-    for line in ("data = tcp://127.0.0.1:5557", "dir =",
+    for line in ("data = ipc:///run/darkdaq/storage", "dir =", "insecure = no",
                  "max_file_bytes = 1073741824", "max_file_seconds = 3600",
                  "min_free_bytes = 1073741824", "silence_close_ms = 30000",
                  "ack_interval_ms = 100"):

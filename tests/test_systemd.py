@@ -91,6 +91,11 @@ def test_unit_settings(name):
                        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK")]:
         assert svc[key] == [value], key
     assert svc["ExecReload"] == ["kill -HUP $MAINPID"]
+    # the sockets' directory (version 2 of the endpoint table): both units
+    # declare it alike and keep it, so that stopping one leaves the other's
+    for key, value in [("RuntimeDirectory", "darkdaq"), ("RuntimeDirectoryMode", "0750"),
+                       ("RuntimeDirectoryPreserve", "yes"), ("UMask", "0027")]:
+        assert svc[key] == [value], key
     if name == "darkdaqd.service":
         assert svc["DeviceAllow"] == ["char-usb_device rw", "char-dkpcie rw"]
         assert "PrivateDevices" not in svc
@@ -177,10 +182,18 @@ def test_install_prefix_usr_is_a_package_root_whose_units_verify(tmp_path):
                          [str(unitdir / n) for n in sorted(UNITS)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout + run.stderr == "", run.stdout + run.stderr
-    # the sample configuration parses
-    conf = (dest / "etc/darkdaq/darkdaqd.ini").read_text().replace(
-        "/var/lib/darkdaq/daemon", str(tmp_path / "state"))
-    (tmp_path / "d.ini").write_text(conf.replace("tcp://127.0.0.1:555", "tcp://127.0.0.1:0"))
+    # the sample configuration loads as it is (its default ipc:// endpoints
+    # need no insecure), read by a replay, which binds no socket
+    sim = tmp_path / "sim"
+    subprocess.run([program("darkdaq-sim"), "-n", "10", "-o", str(sim)], check=True,
+                   capture_output=True, timeout=120)
+    run = subprocess.run([program("darkdaqd"), "--replay"] + sorted(map(str, sim.glob("*.raw"))) +
+                         ["-o", str(tmp_path / "r.dkr"), "-c",
+                          str(dest / "etc/darkdaq/darkdaqd.ini")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "ipc:///run/darkdaq/control" in (dest / "etc/darkdaq/darkdaqd.ini").read_text()
+    assert "ipc:///run/darkdaq/storage" in (dest / "etc/darkdaq/darkdaq-store.ini").read_text()
     # uninstall leaves only the configuration and what the test added
     make_install(tmp_path, "/usr", "uninstall")
     left = sorted(str(p.relative_to(dest)) for p in dest.rglob("*")

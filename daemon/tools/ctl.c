@@ -3,25 +3,37 @@
  * control socket (REQ), waits a bounded time for the reply, and prints it for
  * people (status as a table) or as the daemon's JSON with --json.  With
  * --client-key and --server-key it speaks CURVE (auth.h), as a non-local
- * endpoint needs. */
+ * endpoint needs.  Before it asks, a plain connect() to an ipc:// or tcp://
+ * endpoint (at most PROBE_MS) tells "nothing listens" from "slow to answer". */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
 #include "auth.h"
+#include "config.h"
 
 #define PROG "darkdaq-ctl"
+#define PROBE_MS        1000    /* the connect check before the request, at most */
+#define PROBE_RETRY_MS  50      /* between its tries while nothing listens */
 
 static void s_usage(FILE *f)
 {
-        fputs("usage: " PROG " [--endpoint E] [--json] [--timeout-ms T]\n"
-              "                   [--client-key FILE --server-key FILE [--require-curve]] COMMAND\n"
-              "Run control of darkdaqd.  COMMAND is one of\n"
+        fputs("usage: " PROG " [OPTION]... COMMAND [OPTION]...\n"
+              "Run control of darkdaqd.  Options may come before or after the command.\n"
+              "COMMAND is one of\n"
               "  configure         open the configured sources (idle -> configured)\n"
               "  start [--run N [--force]]\n"
               "                    start run N (default: one more than the last, from 1);\n"
@@ -31,7 +43,7 @@ static void s_usage(FILE *f)
               "  reset             stop if running, close the sources (any -> idle)\n"
               "Repeating a command is safe: it answers ok and changes nothing.\n"
               "\n"
-              "  -e, --endpoint E    the control socket (default tcp://127.0.0.1:5555)\n"
+              "  -e, --endpoint E    the control socket (default ipc://" CONFIG_RUNTIME_DIR "/control)\n"
               "  -j, --json          print the daemon's JSON reply as it is\n"
               "  -t, --timeout-ms T  wait this long for the reply (default 15000: a stop\n"
               "                      waits up to stop_timeout_ms for the store)\n"
@@ -45,12 +57,19 @@ static void s_usage(FILE *f)
               "      --require-curve CURVE on a local endpoint too (for darkdaqd's\n"
               "                      require_curve = yes); a non-local endpoint always\n"
               "                      uses it\n"
+              "      --insecure      allow tcp:// on loopback (or ipc://@NAME) without CURVE,\n"
+              "                      which every local user reaches (darkdaqd's [daemon]\n"
+              "                      insecure = yes)\n"
               "  -h, --help          this text\n"
               "  -V, --version       the version\n"
               "\n"
-              "Exit status: 0 done, 1 refused or failed (the message says why) or no answer\n"
-              "within the timeout (also what a key darkdaqd does not allow gets), 2 usage\n"
-              "error, including a key file that cannot be used.\n", f);
+              "Before the request, a connect check of up to 1 s: nothing listening on the\n"
+              "endpoint is \"no answer from ENDPOINT\" at once, not after the timeout.\n"
+              "\n"
+              "Exit status: 0 done, 1 refused or failed (the message says why), nothing\n"
+              "listening, or no answer within the timeout (also what a key darkdaqd does not\n"
+              "allow gets), 2 usage error, including a key file that cannot be used and a\n"
+              "tcp:// loopback endpoint without CURVE or --insecure.\n", f);
 }
 
 /* Reports a usage error.  Returns -EINVAL, for s_parse_argv() to pass on. */
@@ -89,13 +108,16 @@ static bool s_member(const char *reply, const char *key, char *out, size_t size)
 struct options {
         const char *endpoint;           /* the control socket */
         bool json;                      /* print the daemon's JSON as it is */
+        bool insecure;                  /* an open local endpoint without CURVE is fine */
+        const char *run;                /* start --run N, as given; NULL: none */
+        bool force;                     /* start --force */
         long timeout_ms;                /* wait this long for the reply */
         struct auth_client_config ac;   /* CURVE keys, if any */
         char req[256];                  /* the request to send */
 };
 
-/* The command and its arguments (argv[0..argc-1]) as the request to send.
- * Returns 0, or -EINVAL after a usage error (reported). */
+/* The command (argv[0..argc-1], options already taken out) as the request
+ * to send.  Returns 0, or -EINVAL after a usage error (reported). */
 static int s_parse_command(int argc, char **argv, struct options *o)
 {
         char *end;
@@ -108,18 +130,20 @@ static int s_parse_command(int argc, char **argv, struct options *o)
                 fprintf(stderr, PROG ": unknown command \"%s\"\n", cmd);
                 return s_usage_error("commands: configure, start [--run N], stop, status, reset");
         }
-        if (!strcmp(cmd, "start") && argc > 1) {
-                unsigned long run;
-                bool force = argc == 4 && !strcmp(argv[3], "--force");
-                if ((argc != 3 && !force) || strcmp(argv[1], "--run"))
-                        return s_usage_error("start takes only --run N [--force]");
-                errno = 0;
-                run = strtoul(argv[2], &end, 10);
-                if (errno || *end || argv[2][0] == '-' || run > 4294967295ul)
-                        return s_usage_error("--run: a run number 0..4294967295");
-                snprintf(o->req, sizeof o->req, "start --run %lu%s", run, force ? " --force" : "");
-        } else if (argc != 1) {
+        if (argc != 1)
                 return s_usage_error("unexpected argument after the command");
+        if (strcmp(cmd, "start") && (o->run || o->force))
+                return s_usage_error("--run and --force go with start only");
+        if (o->force && !o->run)
+                return s_usage_error("start --force needs --run N");
+        if (o->run) {
+                unsigned long run;
+                errno = 0;
+                run = strtoul(o->run, &end, 10);
+                if (errno || *end || !o->run[0] || o->run[0] == '-' || run > 4294967295ul)
+                        return s_usage_error("--run: a run number 0..4294967295");
+                snprintf(o->req, sizeof o->req, "start --run %lu%s", run,
+                         o->force ? " --force" : "");
         } else if (!strcmp(cmd, "status") && !o->json) {
                 snprintf(o->req, sizeof o->req, "status --text");
         } else {
@@ -139,6 +163,9 @@ static int s_parse_argv(int argc, char **argv, struct options *o)
                 { "client-key", required_argument, NULL, 'k' },
                 { "server-key", required_argument, NULL, 's' },
                 { "require-curve", no_argument, NULL, 'c' },
+                { "insecure", no_argument, NULL, 'i' },
+                { "run", required_argument, NULL, 'r' },
+                { "force", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -146,8 +173,10 @@ static int s_parse_argv(int argc, char **argv, struct options *o)
         char *end;
         int c;
 
-        *o = (struct options){ .endpoint = "tcp://127.0.0.1:5555", .timeout_ms = 15000 };
-        while ((c = getopt_long(argc, argv, "+e:jt:k:s:hV", opts, NULL)) != -1) {
+        *o = (struct options){ .endpoint = "ipc://" CONFIG_RUNTIME_DIR "/control",
+                               .timeout_ms = 15000 };
+        /* no leading '+': options may follow the command (getopt permutes) */
+        while ((c = getopt_long(argc, argv, "e:jt:k:s:hV", opts, NULL)) != -1) {
                 switch (c) {
                 case 'e':
                         o->endpoint = optarg;
@@ -171,6 +200,15 @@ static int s_parse_argv(int argc, char **argv, struct options *o)
                 case 'c':
                         o->ac.require_curve = true;
                         break;
+                case 'i':
+                        o->insecure = true;
+                        break;
+                case 'r':
+                        o->run = optarg;
+                        break;
+                case 'f':
+                        o->force = true;
+                        break;
                 case 'h':
                         s_usage(stdout);
                         return 0;
@@ -181,8 +219,107 @@ static int s_parse_argv(int argc, char **argv, struct options *o)
                         return s_usage_error("unknown option");
                 }
         }
+        if (auth_endpoint_is_open_local(o->endpoint) && !o->ac.require_curve && !o->insecure) {
+                fprintf(stderr, PROG ": endpoint %s is reached without CURVE, and any local "
+                        "user can listen there and pose as darkdaqd; use darkdaqd's ipc:// "
+                        "endpoint (default ipc://" CONFIG_RUNTIME_DIR "/control), or "
+                        "--client-key, --server-key and --require-curve, or --insecure\n",
+                        o->endpoint);
+                return -EINVAL;
+        }
         int r = s_parse_command(argc - optind, argv + optind, o);
         return r < 0 ? r : 1;
+}
+
+/* Connects fd to addr within PROBE_MS.  Returns 0 or -errno (-ETIMEDOUT). */
+static int s_connect_within(int fd, const struct sockaddr *addr, socklen_t len)
+{
+        int e = 0;
+        socklen_t el = sizeof e;
+
+        if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        if (connect(fd, addr, len) == 0)
+                return 0;
+        if (errno != EINPROGRESS)
+                return -errno;
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = poll(&p, 1, PROBE_MS);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ETIMEDOUT;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+                return -errno;
+        return -e;
+}
+
+/* A plain connect() to an ipc:// path (or @name) or a tcp:// host:port,
+ * closed at once: whether anything listens there.  Returns 0 (it does, or
+ * the endpoint is of a kind not probed), or -errno of the connect. */
+static int s_probe_once(const char *ep)
+{
+        int fd, r = 0;
+
+        if (!strncmp(ep, "ipc://", 6)) {
+                struct sockaddr_un un = { .sun_family = AF_UNIX };
+                size_t n = strlen(ep + 6);
+                if (n == 0 || n >= sizeof un.sun_path)
+                        return 0;       /* zmq_connect() says what is wrong with it */
+                memcpy(un.sun_path, ep + 6, n);
+                if (un.sun_path[0] == '@')
+                        un.sun_path[0] = '\0';
+                if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+                        return 0;
+                r = s_connect_within(fd, (struct sockaddr *)&un,
+                                     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+                close(fd);
+                return r;
+        }
+        if (strncmp(ep, "tcp://", 6))
+                return 0;
+        const char *addr = strchr(ep + 6, ';') ? strchr(ep + 6, ';') + 1 : ep + 6;
+        const char *colon = strrchr(addr, ':');
+        char host[256];
+        size_t hl;
+        if (!colon || colon == addr)
+                return 0;
+        hl = (size_t)(colon - addr);
+        if (addr[0] == '[' && hl >= 2 && addr[hl - 1] == ']') {
+                addr++;
+                hl -= 2;
+        }
+        if (hl >= sizeof host)
+                return 0;
+        memcpy(host, addr, hl);
+        host[hl] = '\0';
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+        if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+                return 0;       /* an interface name, say: ZeroMQ resolves it */
+        if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol)) >= 0) {
+                r = s_connect_within(fd, res->ai_addr, res->ai_addrlen);
+                close(fd);
+        }
+        freeaddrinfo(res);
+        return r;
+}
+
+/* s_probe_once() again every PROBE_RETRY_MS while nothing listens, for up
+ * to PROBE_MS in all (a daemon that is starting binds within that). */
+static int s_probe(const char *ep)
+{
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                int r = s_probe_once(ep);
+                if (r != -ECONNREFUSED && r != -ENOENT)
+                        return r;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (ms + PROBE_RETRY_MS > PROBE_MS)
+                        return r;
+                poll(NULL, 0, PROBE_RETRY_MS);
+        }
 }
 
 /* Sends o->req on sock and waits up to o->timeout_ms for the reply.
@@ -246,7 +383,7 @@ static int s_run(const struct options *o)
         char aerr[512];
         void *ctx = zmq_ctx_new();
         void *sock = zmq_socket(ctx, ZMQ_REQ);
-        int linger = 0, rc = 1;
+        int linger = 0, rc = 1, probe;
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
         if (auth_apply_client(sock, o->endpoint, &o->ac, aerr, sizeof aerr) < 0) {
                 fprintf(stderr, PROG ": %s: %s\n", o->endpoint, aerr);
@@ -255,6 +392,14 @@ static int s_run(const struct options *o)
                 fprintf(stderr, PROG ": cannot use endpoint %s: %s\n", o->endpoint,
                         zmq_strerror(zmq_errno()));
                 rc = 2;
+        } else if ((probe = s_probe(o->endpoint)) < 0) {
+                if (probe == -EACCES || probe == -EPERM)
+                        fprintf(stderr, PROG ": no answer from %s: %s (is this user in the "
+                                "service's group, darkdaq?)\n", o->endpoint, strerror(-probe));
+                else
+                        fprintf(stderr, PROG ": no answer from %s: %s (is darkdaqd running, "
+                                "on that endpoint?)\n", o->endpoint,
+                                probe == -ETIMEDOUT ? "connect timed out" : strerror(-probe));
         } else {
                 size_t n = 0;
                 char *reply = s_ask(sock, o, &n);

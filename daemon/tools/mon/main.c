@@ -16,8 +16,10 @@
 
 #include <zmq.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "auth.h"
+#include "config.h"
 #include "ctlclient.h"
 #include "model.h"
 #include "tty.h"
@@ -48,8 +50,12 @@ static void s_usage(FILE *f)
               "histograms (Z' recoil mass, E*miss, four_muon dimuon masses, displaced r_xy)\n"
               "filled from the monitor stream, in the terminal and/or in a browser.\n"
               "\n"
-              "  -c, --control E       darkdaqd's control socket (default tcp://127.0.0.1:5555)\n"
-              "  -m, --monitor E       darkdaqd's monitor socket (default tcp://127.0.0.1:5556)\n"
+              "  -c, --control E       darkdaqd's control socket (default\n"
+              "                        ipc://" CONFIG_RUNTIME_DIR "/control)\n"
+              "  -m, --monitor E       darkdaqd's monitor socket (default\n"
+              "                        ipc://" CONFIG_RUNTIME_DIR "/monitor)\n"
+              "      --insecure        allow tcp:// on loopback (or ipc://@NAME) without\n"
+              "                        CURVE: any local user can listen there\n"
               "  -H, --http ADDR:PORT  serve the web page there too (e.g. 127.0.0.1:8080):\n"
               "                        /, /status.json, /histograms.json, /histograms.csv\n"
               "  -n, --no-tty          no terminal view (with --http, or just to export)\n"
@@ -85,6 +91,7 @@ static int s_usage_error(const char *what)
 struct opts {
         const char *control, *monitor, *http, *json, *csv;
         bool no_tty;
+        bool insecure;          /* tcp:// on loopback without CURVE is fine */
         int timeout_ms;
         struct auth_client_config ac;   /* CURVE keys, for both sockets */
 };
@@ -318,6 +325,7 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 { "client-key", required_argument, NULL, 'k' },
                 { "server-public-key", required_argument, NULL, 's' },
                 { "require-curve", no_argument, NULL, 'R' },
+                { "insecure", no_argument, NULL, 'i' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
                 { 0 },
@@ -326,7 +334,8 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
         long v;
         int c;
 
-        *o = (struct opts){ .control = "tcp://127.0.0.1:5555", .monitor = "tcp://127.0.0.1:5556",
+        *o = (struct opts){ .control = "ipc://" CONFIG_RUNTIME_DIR "/control",
+                            .monitor = "ipc://" CONFIG_RUNTIME_DIR "/monitor",
                             .timeout_ms = 1500 };
         while ((c = getopt_long(argc, argv, "c:m:H:nj:v:t:k:s:hV", lopts, NULL)) != -1) {
                 switch (c) {
@@ -334,6 +343,7 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
                 case 'm': o->monitor = optarg; break;
                 case 'H': o->http = optarg; break;
                 case 'n': o->no_tty = true; break;
+                case 'i': o->insecure = true; break;
                 case 'j': o->json = optarg; break;
                 case 'v': o->csv = optarg; break;
                 case 'k': o->ac.client_key_file = optarg; break;
@@ -358,6 +368,16 @@ static int s_parse_argv(int argc, char **argv, struct opts *o)
         }
         if (optind != argc)
                 return s_usage_error("unexpected argument");
+        const char *open_ep = auth_endpoint_is_open_local(o->control) ? o->control :
+                              auth_endpoint_is_open_local(o->monitor) ? o->monitor : NULL;
+        bool curve = o->ac.require_curve && o->ac.client_key_file && o->ac.server_public_file;
+        if (open_ep && !o->insecure && !curve) {
+                fprintf(stderr, PROG ": endpoint %s has no CURVE, and any local user can "
+                        "listen there and pose as darkdaqd; use darkdaqd's ipc:// endpoints "
+                        "(default in " CONFIG_RUNTIME_DIR "), CURVE (--client-key, "
+                        "--server-public-key, --require-curve), or --insecure\n", open_ep);
+                return -EINVAL;
+        }
         return 1;
 }
 

@@ -208,6 +208,9 @@ static int s_open(struct loop *lp)
                   ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
                   cfg->dir, cfg->data, cfg->max_file_bytes, cfg->max_file_seconds,
                   cfg->min_free_bytes, cfg->silence_close_ms, cfg->ack_interval_ms);
+        if (auth_endpoint_is_open_local(cfg->data) && !curve)
+                store_log("insecure = yes: data %s is reached without CURVE; every local user "
+                          "can reach it", cfg->data);
         return 0;
 }
 

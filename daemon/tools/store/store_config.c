@@ -11,6 +11,7 @@
 
 #include <ini.h>
 
+#include "auth.h"
 #include "config.h"
 
 struct load_ctx {
@@ -22,7 +23,7 @@ struct load_ctx {
 void store_config_default(struct store_config *c)
 {
         memset(c, 0, sizeof *c);
-        snprintf(c->data, sizeof c->data, "tcp://127.0.0.1:5557");
+        snprintf(c->data, sizeof c->data, "ipc://" CONFIG_RUNTIME_DIR "/storage");
         c->max_file_bytes = 1ull << 30;
         c->max_file_seconds = 3600;
         c->min_free_bytes = 1ull << 30;
@@ -37,6 +38,8 @@ static int s_key(struct load_ctx *c, const char *key, const char *v)
         struct store_config *s = c->cfg;
         if (!strcmp(key, "data"))
                 return config_parse_endpoint(v, s->data, sizeof s->data);
+        if (!strcmp(key, "insecure"))
+                return config_parse_bool(v, &s->insecure);
         if (!strcmp(key, "dir")) {
                 c->dir_given = true;
                 return config_parse_str(v, s->dir, sizeof s->dir);
@@ -89,6 +92,29 @@ static int s_handler(void *user, const char *section, const char *key, const cha
         return 0;
 }
 
+/* The line of path where key is set in [store] (the last such line), or 0. */
+static unsigned s_key_line(const char *path, const char *key)
+{
+        FILE *f = fopen(path, "re");
+        char line[1024];
+        unsigned n = 0, at = 0;
+        bool in_store = false;
+        size_t kl = strlen(key);
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f)) {
+                const char *p = line + strspn(line, " \t");
+                n++;
+                if (*p == '[')
+                        in_store = !strncmp(p, "[store]", 7);
+                else if (in_store && !strncmp(p, key, kl) && strchr(" \t=", p[kl]))
+                        at = n;
+        }
+        fclose(f);
+        return at;
+}
+
 int store_config_load(struct store_config *cfg, const char *path, char *err, size_t errlen)
 {
         struct load_ctx c = { .cfg = cfg };
@@ -112,7 +138,21 @@ int store_config_load(struct store_config *cfg, const char *path, char *err, siz
                          "for run files)", path);
                 return -EINVAL;
         }
+        if (auth_endpoint_is_open_local(cfg->data) && !cfg->insecure && !store_config_curve(cfg)) {
+                snprintf(err, errlen, "%s:%u: key \"data\" in [store]: %s has no CURVE, and any "
+                         "local user can listen there and pose as darkdaqd; use an ipc:// "
+                         "endpoint (default ipc://" CONFIG_RUNTIME_DIR "/storage), CURVE "
+                         "(client_key, server_public_key and require_curve = yes), or allow it "
+                         "with insecure = yes in [store]", path, s_key_line(path, "data"),
+                         cfg->data);
+                return -EINVAL;
+        }
         return 0;
+}
+
+bool store_config_curve(const struct store_config *c)
+{
+        return c->require_curve && c->client_key[0] && c->server_public_key[0];
 }
 
 void store_config_print_defaults(FILE *out)
@@ -138,7 +178,10 @@ void store_config_print_defaults(FILE *out)
                 "heartbeat_ms = %" PRIu64 "           # ZeroMQ heartbeats to the daemon; silent "
                 "3 times this long: the link is gone; 0: none\n"
                 "link_log_ms = %" PRIu64 "           # a log line on the link's state this "
-                "often; 0: never\n",
+                "often; 0: never\n"
+                "insecure = no                  # yes: allow data on tcp:// loopback (or "
+                "ipc://@NAME),\n"
+                "                               # which every local user reaches (logged)\n",
                 d.data, d.max_file_bytes, d.max_file_seconds, d.min_free_bytes,
                 d.silence_close_ms, d.ack_interval_ms, d.heartbeat_ms, d.link_log_ms);
 }

@@ -22,13 +22,20 @@ struct store_config {
         bool require_curve;             /* CURVE on a local endpoint too */
         uint64_t heartbeat_ms;          /* ZeroMQ heartbeats on the data socket; 0: none */
         uint64_t link_log_ms;           /* a line on the link's state this often; 0: never */
+        bool insecure;                  /* data may be tcp:// on loopback (or ipc://@) without
+                                         * CURVE: every local user reaches it */
 };
 
 void store_config_default(struct store_config *c);
 
 /* Loads path over the defaults.  Returns 0, or -errno with err holding
- * "FILE:LINE: unknown key ..." / "FILE: cannot open ..." (usage errors). */
+ * "FILE:LINE: unknown key ..." / "FILE: cannot open ..." (usage errors).
+ * A data endpoint every local user reaches (tcp:// on loopback, ipc://@) is
+ * refused unless insecure = yes. */
 int store_config_load(struct store_config *c, const char *path, char *err, size_t errlen);
+
+/* CURVE on a local endpoint too: require_curve with both key files. */
+bool store_config_curve(const struct store_config *c);
 
 /* The keys with their defaults and one line each, as an INI file. */
 void store_config_print_defaults(FILE *out);
