@@ -104,7 +104,7 @@ class Farm:
     def ctl(self, *cmd, key="shift", timeout_ms=20000):
         return self.bed.run("readout" if self.loopback else "shift", [program("darkdaq-ctl"), "--endpoint", self.ep["control"],
                                       "--json", "--timeout-ms", timeout_ms, "--client-key",
-                                      self.tmp / (key + ".key"), "--server-key",
+                                      self.tmp / (key + ".key"), "--server-public-key",
                                       self.tmp / "server.pub"] +
                             (["--require-curve"] if self.loopback else []) + list(cmd),
                             capture_output=True, text=True)

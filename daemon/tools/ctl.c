@@ -2,7 +2,7 @@
 /* darkdaq-ctl: run control from the shell.  Sends one command to darkdaqd's
  * control socket (REQ), waits a bounded time for the reply, and prints it for
  * people (status as a table) or as the daemon's JSON with --json.  With
- * --client-key and --server-key it speaks CURVE (auth.h), as a non-local
+ * --client-key and --server-public-key it speaks CURVE (auth.h), as a non-local
  * endpoint needs.  Before it asks, a plain connect() to an ipc:// or tcp://
  * endpoint (at most PROBE_MS) tells "nothing listens" from "slow to answer". */
 #include <errno.h>
@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "linkwatch.h"
 
 #define PROG "darkdaq-ctl"
 #define PROBE_MS        1000    /* the connect check before the request, at most */
@@ -51,9 +52,9 @@ static void s_usage(FILE *f)
               "                      this client's secret key file (darkdaq-keygen NAME:\n"
               "                      NAME.key); its NAME.pub must be in darkdaqd's [auth]\n"
               "                      allowed_clients\n"
-              "  -s, --server-key FILE\n"
+              "  -s, --server-public-key FILE\n"
               "                      darkdaqd's public key file (the .pub of its\n"
-              "                      server_key)\n"
+              "                      server_key); --server-key is the same option\n"
               "      --require-curve CURVE on a local endpoint too (for darkdaqd's\n"
               "                      require_curve = yes); a non-local endpoint always\n"
               "                      uses it\n"
@@ -161,7 +162,8 @@ static int s_parse_argv(int argc, char **argv, struct options *o)
                 { "json", no_argument, NULL, 'j' },
                 { "timeout-ms", required_argument, NULL, 't' },
                 { "client-key", required_argument, NULL, 'k' },
-                { "server-key", required_argument, NULL, 's' },
+                { "server-public-key", required_argument, NULL, 's' },
+                { "server-key", required_argument, NULL, 's' },    /* its old name */
                 { "require-curve", no_argument, NULL, 'c' },
                 { "insecure", no_argument, NULL, 'i' },
                 { "run", required_argument, NULL, 'r' },
@@ -325,14 +327,36 @@ static int s_probe(const char *ep)
 /* Sends o->req on sock and waits up to o->timeout_ms for the reply.
  * Returns it (malloc'd, NUL-terminated, its length in *ret_len), or NULL
  * when none came (reported) or there is no memory. */
-static char *s_ask(void *sock, const struct options *o, size_t *ret_len)
+static char *s_ask(void *sock, linkwatch_t *w, const struct options *o, size_t *ret_len)
 {
         zmq_send(sock, o->req, strlen(o->req), 0);
-        zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, o->timeout_ms) <= 0) {
-                fprintf(stderr, PROG ": no answer from darkdaqd at %s within %ld ms (is it "
-                        "running, on that endpoint?)\n", o->endpoint, o->timeout_ms);
-                return NULL;
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                long left = o->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+                                             (t.tv_nsec - t0.tv_nsec) / 1000000);
+                zmq_pollitem_t it[2] = { { sock, 0, ZMQ_POLLIN, 0 },
+                                         { linkwatch_socket(w), 0, ZMQ_POLLIN, 0 } };
+                if (left <= 0 || zmq_poll(it, 2, left) < 0) {
+                        fprintf(stderr, PROG ": no answer from darkdaqd at %s within %ld ms (is "
+                                "it running, on that endpoint?)\n", o->endpoint, o->timeout_ms);
+                        return NULL;
+                }
+                if (it[0].revents & ZMQ_POLLIN)
+                        break;
+                /* a refused handshake: the watch has said so (wrong server
+                 * key?); waiting longer would only retry it */
+                struct linkwatch_counters c;
+                linkwatch_drain(w, 0);
+                linkwatch_get_counters(w, &c);
+                if (c.refused_auth || c.refused_protocol) {
+                        fprintf(stderr, PROG ": no answer from %s: the handshake failed (%s)\n",
+                                o->endpoint, c.refused_auth ? "darkdaqd does not allow this "
+                                "client key" : "wrong server public key, or CURVE on one side "
+                                "only");
+                        return NULL;
+                }
         }
         zmq_msg_t msg;
         zmq_msg_init(&msg);
@@ -385,7 +409,12 @@ static int s_run(const struct options *o)
         void *sock = zmq_socket(ctx, ZMQ_REQ);
         int linger = 0, rc = 1, probe;
         zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (auth_apply_client(sock, o->endpoint, &o->ac, aerr, sizeof aerr) < 0) {
+        linkwatch_t *w = NULL;
+        if (linkwatch_new(&w, ctx, sock, PROG, "control", o->endpoint, 0) < 0) {
+                fprintf(stderr, PROG ": cannot watch the control socket: %s\n",
+                        zmq_strerror(zmq_errno()));
+                rc = 1;
+        } else if (auth_apply_client(sock, o->endpoint, &o->ac, aerr, sizeof aerr) < 0) {
                 fprintf(stderr, PROG ": %s: %s\n", o->endpoint, aerr);
                 rc = 2;
         } else if (zmq_connect(sock, o->endpoint) < 0) {
@@ -402,11 +431,12 @@ static int s_run(const struct options *o)
                                 probe == -ETIMEDOUT ? "connect timed out" : strerror(-probe));
         } else {
                 size_t n = 0;
-                char *reply = s_ask(sock, o, &n);
+                char *reply = s_ask(sock, w, o, &n);
                 if (reply)
                         rc = s_print_reply(reply, n, o->json);
                 free(reply);
         }
+        linkwatch_free(w);
         zmq_close(sock);
         zmq_ctx_term(ctx);
         return rc;
