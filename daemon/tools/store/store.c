@@ -712,10 +712,12 @@ static void s_close_failed(store_t *s, struct run_state *r, int err)
                 store_file_abandon(r->broken);
         r->broken = r->f;
         r->f = NULL;
-        if (store_file_closed(r->broken))
+        if (store_file_closed(r->broken)) {
                 s_durable(r);
-        else
+                r->ack_due = true;
+        } else {
                 s_roll_back(s, r);
+        }
 }
 
 /* Closes r's file with a trailer the store makes, and ACKs what is on disk. */
@@ -1292,7 +1294,7 @@ void store_ack_now(store_t *s, uint64_t now_ms)
                 if (r->f) {
                         int err = store_file_sync(r->f);
                         if (err < 0) {
-                                s_write_failed(s, r, "syncing", err);
+                                s_write_failed(s, r, "writing out and syncing", err);
                                 continue;
                         }
                         s_durable(r);

@@ -40,6 +40,7 @@ struct store_file {
         bool content_done;              /* trailer written, fsync'd and closed: all durable */
         bool renamed;                   /* NAME.part is NAME */
         bool sidecar_done;              /* NAME.json written */
+        char end_reason[64];            /* the trailer's, once content_done */
 };
 
 enum store_kind store_kind_of(const uint8_t *rec, size_t len)
@@ -327,7 +328,8 @@ int store_file_cut(store_file_t *f)
 /* Trailer, flush, fsync, close: the file's contents are durable.  On an
  * error the file is cut back to what was durable before (the close's own
  * fsync is not trusted until close succeeded too). */
-static int s_close_content(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq)
+static int s_close_content(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
+                           const char *end_reason)
 {
         int r;
 
@@ -351,6 +353,7 @@ static int s_close_content(store_file_t *f, const uint8_t *trailer, size_t len, 
         }
         s_mark_durable(f);
         f->content_done = true;
+        snprintf(f->end_reason, sizeof f->end_reason, "%s", end_reason ? end_reason : "");
         return 0;
 }
 
@@ -362,7 +365,7 @@ int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64
 
         snprintf(part, sizeof part, "%s.part", f->name);
         snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
-        if (!f->content_done && (r = s_close_content(f, trailer, len, seq)) < 0)
+        if (!f->content_done && (r = s_close_content(f, trailer, len, seq, end_reason)) < 0)
                 return r;
         if (!f->renamed) {
                 if (renameat(f->dir_fd, part, f->dir_fd, f->name) < 0)
@@ -370,8 +373,9 @@ int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64
                 f->renamed = true;
         }
         if (!f->sidecar_done) {
+                /* the trailer's reason, also when a later call finishes */
                 r = store_sidecar_write(f->dir_fd, f->name, f->run, f->sequence, &f->c, f->crc,
-                                        f->bytes, header, end_reason);
+                                        f->bytes, header, f->end_reason);
                 if (r < 0)
                         return r;
                 f->sidecar_done = true;

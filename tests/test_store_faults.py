@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: Apache-2.0
+"""darkdaq-store when the disk fails under it, with the real darkdaqd
+sending a simulated run (issue 15): nothing it acknowledged is lost,
+nothing is stored twice.
+
+- The fault seam (tests/preload/faultfs.c, LD_PRELOAD): a write, fsync,
+  close or rename of a run file fails once in the middle of the run.
+- A private small tmpfs (unshare -m, mount -t tmpfs) that fills while
+  the test moves finished files away, with floors of 0, 1 MiB and 8 MiB.
+
+Each run checks every trigger once across the run's files, every file
+closed with its trailer and sidecar, file numbers without gaps, and one
+FULL and one RESUME per fill-and-free cycle.  No test sleeps: each waits on
+the state it needs with a generous bound."""
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD
+from darkdaq_reader import RunFile, crc32c
+from test_live import Live, sim_sources, store_command
+
+FAULTFS = str(BUILD / "tests" / "preload" / "libfaultfs.so")
+BOUND_S = 60                    # catches hangs only
+
+
+class StoreLive(Live):
+    """darkdaqd and a darkdaq-store started through wrap(cmd), with env."""
+
+    def __init__(self, tmp, sources, store_extra, env=None, wrap=None):
+        self.env, self.wrap = env, wrap
+        super().__init__(tmp, sources, daemon_extra="stop_timeout_ms = 30000\n",
+                         store_extra=store_extra)
+
+    def start_store(self):
+        cmd = store_command(self.store_conf)
+        if self.wrap:
+            cmd = self.wrap(cmd)
+        self.store = subprocess.Popen(cmd, stderr=self.store_log, stdout=subprocess.DEVNULL,
+                                      env=self.env)
+
+    def store_text(self):
+        self.store_log.flush()
+        return (self.tmp / "store.log").read_text()
+
+    def wait_store(self, cond, what, bound_s=BOUND_S):
+        """Like wait_for, and fails at once when the store exits."""
+        def both():
+            if self.store.poll() is not None:
+                pytest.fail("the store exited %s waiting for %s\n%s" % (
+                    self.store.returncode, what, self.store_text()))
+            return cond()
+        try:
+            return self.wait_for(both, what, bound_s)
+        except AssertionError as e:
+            raise AssertionError("%s\nstore log:\n%s" % (e, self.store_text()))
+
+
+@pytest.fixture
+def lives():
+    made = []
+    yield made
+    for lv in made:
+        lv.close()
+
+
+def finished(d):
+    """Closed run files in d: NAME with its sidecar NAME.json."""
+    return sorted(p for p in d.glob("run-*.dkr") if p.with_name(p.name + ".json").exists())
+
+
+def check_run(files, run, n):
+    """Every file of the run closed (trailer, sidecar with its CRC), numbered
+    000.. without a gap, each holding records besides its header and
+    trailer; the triggers 1..n each exactly once across them."""
+    assert files, "no run file"
+    triggers = []
+    for i, p in enumerate(sorted(files, key=lambda p: p.name)):
+        assert p.name == "run-%06d-%03d.dkr" % (run, i), [f.name for f in files]
+        recs = list(RunFile(str(p)))
+        kinds = [r.WhichOneof("body") for r in recs]
+        assert kinds[0] == "run_header" and kinds[-1] == "run_trailer", (p.name, kinds[:3])
+        assert recs[0].run_header.file_sequence == i
+        assert len(recs) > 2, "%s holds nothing but its header and trailer" % p.name
+        side = json.loads(p.with_name(p.name + ".json").read_text())
+        data = p.read_bytes()
+        assert side["bytes"] == len(data) and side["crc32c"] == "%08x" % crc32c(data)
+        assert side["end_reason"] == recs[-1].run_trailer.end_reason
+        assert recs[-1].run_trailer.records_in_file == len(recs)
+        triggers += [r.event.trigger for r in recs if r.WhichOneof("body") == "event"]
+    dup = len(triggers) - len(set(triggers))
+    assert dup == 0, "%d triggers stored twice" % dup
+    missing = sorted(set(range(1, n + 1)) - set(triggers))
+    assert not missing, "%d triggers missing, first %s" % (len(missing), missing[:5])
+    assert len(triggers) == n
+
+
+def cycles(log):
+    return log.count("FULL sent"), log.count("RESUME sent")
+
+
+def stop_run(lv, run, n):
+    lv.wait_store(lambda: lv.status()["builder"].get("events") == n, "every event built")
+    lv.wait_store(lambda: lv.status()["storage"]["held_records"] == 0,
+                  "the store to take every record")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, (r, lv.store_text())
+
+
+# ---- the fault seam --------------------------------------------------------------
+
+FAULTS = [
+    # op, errno, what the store says it was doing
+    ("write", "ENOSPC", "writing"),
+    ("fsync", "EIO", None),             # the ACK's fdatasync, or a rotation's fsync
+    ("close", "ENOSPC", "closing"),     # a rotation: close reports delayed allocation's ENOSPC
+    ("rename", "EROFS", "closing"),     # a rotation: NAME.part stays NAME.part for a while
+]
+
+
+@pytest.mark.parametrize("op,err,doing", FAULTS, ids=[f[0] for f in FAULTS])
+def test_a_fault_once_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, lives, op, err,
+                                                                     doing):
+    n, run = 3000, 4
+    arm, flog = tmp_path / "armed", tmp_path / "faults.log"
+    env = dict(os.environ, LD_PRELOAD=FAULTFS, DARKDAQ_FAULTS="%s:%s:1:.dkr.part$" % (op, err),
+               DARKDAQ_FAULTS_ARM=str(arm), DARKDAQ_FAULTS_LOG=str(flog),
+               ASAN_OPTIONS="verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", ""))
+    lv = StoreLive(tmp_path, sim_sources(n, 17, rate=1500, boards=2),
+                   "min_free_bytes = 0\nresume_margin_bytes = 0\nmax_file_bytes = 150000\n",
+                   env=env)
+    lives.append(lv)
+    lv.ctl("configure")
+    lv.ctl("start", "--run", str(run))
+    lv.wait_store(lambda: lv.status()["storage"].get("acked", 0) > 500, "the store to ack some")
+    assert lv.status()["builder"].get("events", 0) < n, "the run ended before the fault"
+    arm.write_text("")
+    lv.wait_store(flog.exists, "the fault to be injected")
+    stop_run(lv, run, n)
+    check_run(finished(lv.store_dir), run, n)
+    assert sorted(p.name for p in lv.store_dir.iterdir() if ".part" in p.name or
+                  p.name.endswith(".tmp")) == []
+
+    (line,) = flog.read_text().splitlines()      # once
+    fop, ferr, path = line.split(" ", 2)
+    assert fop == op and int(ferr) == getattr(errno, err)
+    name = os.path.basename(path)[:-len(".part")]
+    log = lv.store_text()
+    said = [x for x in log.splitlines() if name in x and os.strerror(int(ferr)) in x]
+    assert said, "the store's log does not name %s on %s:\n%s" % (err, name, log)
+    if doing:
+        assert any(doing in x for x in said), said
+    assert cycles(log) == (1, 1), log
