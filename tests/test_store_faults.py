@@ -15,6 +15,7 @@ the state it needs with a generous bound."""
 import errno
 import json
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -157,3 +158,132 @@ def test_a_fault_once_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, l
     if doing:
         assert any(doing in x for x in said), said
     assert cycles(log) == (1, 1), log
+
+
+# ---- a small disk that fills -----------------------------------------------------
+
+USABLE = 2 << 20                # the tmpfs holds the floor and this much more
+MARGIN = 256 << 10              # resume_margin_bytes
+
+
+def on_tmpfs(store_dir, size):
+    """Wraps the store's command: a mount namespace of its own, where
+    store_dir is a tmpfs of size bytes (the test reaches it through
+    /proc/PID/root)."""
+    def wrap(cmd):
+        return ["unshare", "-m", "sh", "-c", 'mount -t tmpfs -o size=%d tmpfs "$0" && exec "$@"'
+                % size, str(store_dir)] + cmd
+    return wrap
+
+
+class Disk:
+    """The store's tmpfs as the test sees it, and what the test does to it:
+    moves finished files away, fills it with ballast."""
+
+    def __init__(self, lv, size, moved):
+        self.lv, self.moved = lv, moved
+        self.view = pathlib.Path("/proc/%d/root" % lv.store.pid) / \
+            str(lv.store_dir).lstrip("/")
+        moved.mkdir()
+
+        def mounted():
+            v = os.statvfs(self.view)
+            return v.f_blocks * v.f_frsize == size
+        lv.wait_store(mounted, "the store's tmpfs")
+
+    def move_finished(self):
+        for p in finished(self.view):
+            side = p.with_name(p.name + ".json")
+            shutil.move(str(p), str(self.moved / p.name))
+            shutil.move(str(side), str(self.moved / side.name))
+
+    def fill(self):
+        """Writes ballast until the tmpfs is full."""
+        with open(self.view / "ballast", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"B" * 65536)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+
+    def free_ballast(self):
+        (self.view / "ballast").unlink(missing_ok=True)
+
+    def left(self):
+        return sorted(p.name for p in self.view.iterdir())
+
+
+FLOORS = [0, 1 << 20, 8 << 20]
+FILLS = {
+    # the store's own writes reach the floor between two disk checks: it
+    # must count what it wrote since the last one, and go FULL in time
+    "between-checks": dict(max_file_bytes=400000, ballast=False),
+    # ballast fills the disk while a big file is appended to
+    "append": dict(max_file_bytes=1000000, ballast=True),
+    # ballast fills it while small files rotate many times a second
+    "rotation": dict(max_file_bytes=32768, ballast=True),
+}
+
+
+@pytest.mark.parametrize("fill", list(FILLS))
+@pytest.mark.parametrize("floor", FLOORS, ids=["floor0", "floor1M", "floor8M"])
+def test_a_small_disk_that_fills_loses_nothing_and_stores_nothing_twice(tmp_path, lives, floor,
+                                                                        fill):
+    how = FILLS[fill]
+    n, run = 1000, 6
+    size = floor + USABLE
+    store_dir = tmp_path / "store"
+    # board 3 sends 6000 raw bytes per event: ~6 MB in all, at 1000 events a second
+    sources = sim_sources(n, 23, rate=1000, boards=4).replace("rate_hz", "raw_bytes = 6000\nrate_hz")
+    lv = StoreLive(tmp_path, sources,
+                   "min_free_bytes = %d\nresume_margin_bytes = %d\nmax_file_bytes = %d\n"
+                   % (floor, MARGIN, how["max_file_bytes"]), wrap=on_tmpfs(store_dir, size))
+    lives.append(lv)
+    disk = Disk(lv, size, tmp_path / "moved")
+    lv.ctl("configure")
+    lv.ctl("start", "--run", str(run))
+
+    # The store's log says when it sent FULL and RESUME; the daemon's status
+    # says what it made of them.  Files are moved away only once the store
+    # is FULL (so that it cannot resume unseen): every cycle is one the
+    # test saw fill and freed.  Ballast fills the disk early in the run,
+    # long before the store's own files would.
+    full_seen, ballast_at = 0, None
+    while True:
+        st = lv.status()
+        if st["builder"].get("events") == n and st["storage"]["held_records"] == 0:
+            break
+        fulls, resumes = cycles(lv.store_text())
+        if fulls == resumes:
+            assert lv.store.poll() is None, lv.store_text()
+            if how["ballast"] and ballast_at is None and st["storage"].get("acked", 0) > 100:
+                assert fulls == 0, lv.store_text()
+                ballast_at = st["storage"]["acked"]
+                disk.fill()
+            continue
+        # FULL: the daemon holds its records and asserts BUSY until space returns
+        assert fulls == resumes + 1, lv.store_text()
+        full_seen += 1
+        lv.wait_store(lambda: lv.status()["busy"], "BUSY while the store is FULL")
+        for _ in range(5):
+            st = lv.status()
+            assert st["storage"]["store_full"] and st["busy"], st["storage"]
+        disk.free_ballast()
+        disk.move_finished()
+        lv.wait_store(lambda: cycles(lv.store_text())[1] > resumes, "RESUME")
+    r = lv.ctl("stop")
+    assert r["store_confirmed"] is True, (r, lv.store_text())
+    disk.move_finished()
+    # nothing left behind on the store's disk: no .part, no empty file
+    assert disk.left() == [], disk.left()
+    check_run(finished(disk.moved), run, n)
+
+    log = lv.store_text()
+    if how["ballast"]:
+        assert ballast_at is not None and full_seen >= 1, (full_seen, log)
+    else:
+        # ~6 MB, 2 MiB free above the floor: it fills twice at least
+        assert full_seen >= 2, (full_seen, log)
+        assert "failed" not in log, log     # FULL in time: no write ever failed
+    assert cycles(log) == (full_seen, full_seen), log
+    assert lv.store.poll() is None

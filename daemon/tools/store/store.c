@@ -1243,11 +1243,16 @@ static uint64_t s_wanted(const store_t *s, uint64_t need)
         return s->paused ? s_add(w, s->cfg->resume_margin_bytes) : w;
 }
 
-/* Reads the free space of dir.  Returns false when it cannot tell. */
+/* Reads the free space of dir.  Returns false when it cannot tell.  The
+ * frames still in the files' buffers count as written since: they are
+ * not on the disk yet, but will be. */
 static bool s_statvfs(store_t *s)
 {
         struct statvfs v;
         s->bytes_since_check = 0;
+        for (int i = 0; i < MAX_RUNS; i++)
+                if (s->runs[i].used && s->runs[i].f)
+                        s->bytes_since_check += store_file_buffered(s->runs[i].f);
         s->free_known = fstatvfs(s->dir_fd, &v) == 0;
         if (s->free_known)
                 s->free_at_check = (uint64_t)v.f_bavail * v.f_frsize;
@@ -1263,7 +1268,7 @@ static bool s_room(store_t *s, uint64_t need)
                 return true;
         if (!s_statvfs(s))
                 return true;    /* cannot tell: writing will tell */
-        return s->free_at_check >= want;
+        return s->free_at_check >= s_add(s->bytes_since_check, want);
 }
 
 bool store_disk_ok(store_t *s, uint64_t *free_bytes)
@@ -1272,7 +1277,7 @@ bool store_disk_ok(store_t *s, uint64_t *free_bytes)
                 return true;    /* cannot tell: writing will tell */
         if (free_bytes)
                 *free_bytes = s->free_at_check;
-        return s->free_at_check >= s_wanted(s, 0);
+        return s->free_at_check >= s_add(s->bytes_since_check, s_wanted(s, 0));
 }
 
 uint64_t store_disk_wanted(const store_t *s)
@@ -1372,9 +1377,11 @@ void store_set_paused(store_t *s, bool paused, uint64_t now_ms)
         }
         for (int i = 0; i < MAX_RUNS; i++)
                 s->runs[i].last_rx_ms = now_ms;
-        s_send(s, STORAGE_RESUME, 0, 0);
+        /* HELLO first: the daemon then sends from the oldest record not
+         * ACKed, not from where it stopped */
         if (s->want_hello)
                 store_hello(s, now_ms);
+        s_send(s, STORAGE_RESUME, 0, 0);
 }
 
 bool store_has_broken(const store_t *s)

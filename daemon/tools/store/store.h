@@ -105,7 +105,7 @@ void store_hello(store_t *s, uint64_t now_ms);
 
 /* Pausing (disk below its floor, or a write failed) fsyncs and ACKs what
  * is on disk and sends FULL; silence then closes no run.  Resuming sends
- * RESUME (then HELLO after a failed write, so that the daemon sends again
+ * RESUME (after a HELLO when a write failed, so that the daemon sends again
  * what was lost) and restarts the silence clocks. */
 void store_set_paused(store_t *s, bool paused, uint64_t now_ms);
 

@@ -438,6 +438,11 @@ void store_file_get_durable(const store_file_t *f, struct store_file_counters *r
         *ret = f->durable_c;
 }
 
+size_t store_file_buffered(const store_file_t *f)
+{
+        return f->len;
+}
+
 uint64_t store_file_bytes(const store_file_t *f)
 {
         return f->bytes;

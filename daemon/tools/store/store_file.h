@@ -102,6 +102,7 @@ void store_file_get_counters(const store_file_t *f, struct store_file_counters *
 /* Copies what the last successful sync made durable into *ret. */
 void store_file_get_durable(const store_file_t *f, struct store_file_counters *ret);
 uint64_t store_file_bytes(const store_file_t *f);      /* buffered bytes included */
+size_t store_file_buffered(const store_file_t *f);     /* bytes not yet written */
 uint32_t store_file_sequence(const store_file_t *f);
 const char *store_file_name(const store_file_t *f);    /* "run-000012-003.dkr" */
 
