@@ -9,7 +9,7 @@
  *       (ends with it, when MATCH ends with '$') fails once with ERRNO (a name: EIO, ENOSPC, EDQUOT, EROFS, EBADF,
  *       EPERM, or a number).  OP: write (also pwrite), fsync (also
  *       fdatasync), close, rename (also renameat and renameat2; MATCH
- *       against the source path), ftruncate.
+ *       against the source path), ftruncate (also ftruncate64).
  *   DARKDAQ_FAULTS_ARM=PATH   the rules count calls only while PATH exists,
  *       so a test arms a fault at the moment it chooses (mid-run).
  *   DARKDAQ_FAULTS_LOG=PATH   each fault injected appends a line
@@ -62,6 +62,7 @@ static int (*s_rename)(const char *, const char *);
 static int (*s_renameat)(int, const char *, int, const char *);
 static int (*s_renameat2)(int, const char *, int, const char *, unsigned);
 static int (*s_ftruncate)(int, off_t);
+static int (*s_ftruncate64)(int, off64_t);
 
 static int s_errno_of(const char *name)
 {
@@ -87,6 +88,7 @@ static void s_init(void)
         s_renameat2 = (int (*)(int, const char *, int, const char *, unsigned))
                 dlsym(RTLD_NEXT, "renameat2");
         s_ftruncate = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+        s_ftruncate64 = (int (*)(int, off64_t))dlsym(RTLD_NEXT, "ftruncate64");
         s_arm = getenv("DARKDAQ_FAULTS_ARM");
         s_log = getenv("DARKDAQ_FAULTS_LOG");
         const char *spec = getenv("DARKDAQ_FAULTS");
@@ -283,4 +285,15 @@ int ftruncate(int fd, off_t len)
                 return -1;
         }
         return s_ftruncate(fd, len);
+}
+
+/* what programs built with large-file support call */
+int ftruncate64(int fd, off64_t len)
+{
+        int e = s_fd_fault(OP_FTRUNCATE, fd);
+        if (e) {
+                errno = e;
+                return -1;
+        }
+        return s_ftruncate64(fd, len);
 }
