@@ -118,8 +118,8 @@ def stop_run(lv, run, n):
 
 FAULTS = [
     # op, errno, what the store says it was doing
-    ("write", "ENOSPC", "writing"),
-    ("fsync", "EIO", None),             # the ACK's fdatasync, or a rotation's fsync
+    ("write", "ENOSPC", None),          # an ACK's flush, or a rotation's
+    ("fsync", "EIO", None),             # an ACK's fdatasync, or a rotation's fsync
     ("close", "ENOSPC", "closing"),     # a rotation: close reports delayed allocation's ENOSPC
     ("rename", "EROFS", "closing"),     # a rotation: NAME.part stays NAME.part for a while
 ]
