@@ -76,3 +76,49 @@ def test_nothing_fails_before_the_fault_is_armed(tmp_path):
     arm.write_text("")
     w = run_child(tmp_path, "write:EIO:1:.part", arm=arm)
     assert outcome(w, "write0") == "EIO" and outcome(w, "write1") == "ok"
+
+
+AT_CHILD = textwrap.dedent("""
+    import errno, os, sys
+    d = sys.argv[1]
+    out = []
+    def attempt(what, f):
+        try:
+            f()
+            out.append(what + " ok")
+        except OSError as e:
+            out.append(what + " " + errno.errorcode[e.errno])
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    for name in ("run-2.part", "run-2.part.seq"):
+        fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, b"x" * 100)
+        attempt("ftruncate " + name, lambda: os.ftruncate(fd, 10))
+        os.close(fd)
+    attempt("rn-seq", lambda: os.rename("run-2.part.seq", "run-2.seq", src_dir_fd=dfd,
+                                              dst_dir_fd=dfd))
+    attempt("rn1", lambda: os.rename("run-2.part", "run-2.dkr", src_dir_fd=dfd,
+                                          dst_dir_fd=dfd))
+    attempt("rn2", lambda: os.rename("run-2.part", "run-2.dkr", src_dir_fd=dfd,
+                                           dst_dir_fd=dfd))
+    print(" ".join(out))
+""")
+
+
+def test_renameat_and_ftruncate_fail_and_a_dollar_matches_the_end_only(tmp_path):
+    env = dict(os.environ, LD_PRELOAD=LIB, DARKDAQ_FAULTS="ftruncate:EIO:1:.part$,"
+               "rename:EROFS:1:run-2.part$", DARKDAQ_FAULTS_LOG=str(tmp_path / "faults.log"))
+    p = subprocess.run([sys.executable, "-c", AT_CHILD, str(tmp_path)], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    w = p.stdout.split()
+    # .part.seq does not end with .part: neither rule touches it
+    assert outcome(w, "run-2.part") == "EIO" and outcome(w, "run-2.part.seq") == "ok"
+    assert outcome(w, "rn-seq") == "ok"
+    # the failed ftruncate did nothing; the renameat relative to a directory
+    # descriptor is matched on the whole path, and fails once
+    assert outcome(w, "rn1") == "EROFS" and outcome(w, "rn2") == "ok"
+    assert (tmp_path / "run-2.dkr").stat().st_size == 100
+    assert (tmp_path / "run-2.seq").stat().st_size == 10
+    log = (tmp_path / "faults.log").read_text().splitlines()
+    assert [line.split()[0] for line in log] == ["ftruncate", "rename"]
+    assert log[1].endswith(str(tmp_path / "run-2.part"))

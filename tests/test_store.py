@@ -555,7 +555,8 @@ def test_help_lists_every_key_with_its_default():
     assert p.returncode == 0
     for line in ("data = ipc:///run/darkdaq/storage", "dir =", "insecure = no",
                  "max_file_bytes = 1073741824", "max_file_seconds = 3600",
-                 "min_free_bytes = 1073741824", "silence_close_ms = 30000",
+                 "min_free_bytes = 1073741824", "resume_margin_bytes = 67108864",
+                 "silence_close_ms = 30000",
                  "ack_interval_ms = 100"):
         assert line in p.stdout, line
     p = subprocess.run([program("darkdaq-store"), "--version"], capture_output=True, text=True,

@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* faultfs: a test-only LD_PRELOAD library that makes write, pwrite, fsync,
- * fdatasync, close and rename fail on command, as real disks fail where
+ * fdatasync, close, rename (renameat, renameat2) and ftruncate fail on command, as real disks fail where
  * tmpfs never does (EIO from fsync after the kernel lost dirty pages,
  * ENOSPC from close after delayed allocation, a rename that fails).
  *
  *   DARKDAQ_FAULTS="OP:ERRNO:N:MATCH[,OP:ERRNO:N:MATCH...]"
  *       the Nth call (from 1) of OP on a file whose path contains MATCH
- *       fails once with ERRNO (a name: EIO, ENOSPC, EDQUOT, EROFS, EBADF,
+ *       (ends with it, when MATCH ends with '$') fails once with ERRNO (a name: EIO, ENOSPC, EDQUOT, EROFS, EBADF,
  *       EPERM, or a number).  OP: write (also pwrite), fsync (also
- *       fdatasync), close, rename (MATCH against the source path).
+ *       fdatasync), close, rename (also renameat and renameat2; MATCH
+ *       against the source path), ftruncate (also ftruncate64).
  *   DARKDAQ_FAULTS_ARM=PATH   the rules count calls only while PATH exists,
  *       so a test arms a fault at the moment it chooses (mid-run).
  *   DARKDAQ_FAULTS_LOG=PATH   each fault injected appends a line
  *       "OP ERRNO PATH" there, so a test knows it took place.
  *
- * What a failing call does is what the kernel does: write and rename do
- * nothing; fsync and fdatasync sync and then report the error (the data's
+ * What a failing call does is what the kernel does: write, rename and
+ * ftruncate do nothing; fsync and fdatasync sync and then report the error (the data's
  * fate is unknown to the caller, as after a real EIO); close closes the
  * descriptor and then reports the error.  Only files whose path matches are
  * looked at; every other call goes straight through. */
@@ -25,14 +26,16 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum op { OP_WRITE, OP_FSYNC, OP_CLOSE, OP_RENAME, OP_COUNT };
+enum op { OP_WRITE, OP_FSYNC, OP_CLOSE, OP_RENAME, OP_FTRUNCATE, OP_COUNT };
 
-static const char *const s_op_names[OP_COUNT] = { "write", "fsync", "close", "rename" };
+static const char *const s_op_names[OP_COUNT] = { "write", "fsync", "close", "rename",
+                                                  "ftruncate" };
 
 struct rule {
         enum op op;
@@ -56,6 +59,10 @@ static int (*s_fsync)(int);
 static int (*s_fdatasync)(int);
 static int (*s_close)(int);
 static int (*s_rename)(const char *, const char *);
+static int (*s_renameat)(int, const char *, int, const char *);
+static int (*s_renameat2)(int, const char *, int, const char *, unsigned);
+static int (*s_ftruncate)(int, off_t);
+static int (*s_ftruncate64)(int, off64_t);
 
 static int s_errno_of(const char *name)
 {
@@ -77,6 +84,11 @@ static void s_init(void)
         s_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
         s_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
         s_rename = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+        s_renameat = (int (*)(int, const char *, int, const char *))dlsym(RTLD_NEXT, "renameat");
+        s_renameat2 = (int (*)(int, const char *, int, const char *, unsigned))
+                dlsym(RTLD_NEXT, "renameat2");
+        s_ftruncate = (int (*)(int, off_t))dlsym(RTLD_NEXT, "ftruncate");
+        s_ftruncate64 = (int (*)(int, off64_t))dlsym(RTLD_NEXT, "ftruncate64");
         s_arm = getenv("DARKDAQ_FAULTS_ARM");
         s_log = getenv("DARKDAQ_FAULTS_LOG");
         const char *spec = getenv("DARKDAQ_FAULTS");
@@ -104,6 +116,14 @@ static void s_init(void)
         free(copy);
 }
 
+static bool s_matches(const char *path, const char *match)
+{
+        size_t n = strlen(match), len = strlen(path);
+        if (n && match[n - 1] == '$')
+                return len >= n - 1 && !memcmp(path + len - (n - 1), match, n - 1);
+        return strstr(path, match) != NULL;
+}
+
 /* The errno this call of op on path fails with, or 0. */
 static int s_fault(enum op op, const char *path)
 {
@@ -113,7 +133,7 @@ static int s_fault(enum op op, const char *path)
                 return 0;
         for (int i = 0; i < s_n_rules; i++) {
                 struct rule *x = &s_rules[i];
-                if (x->op != op || !strstr(path, x->match))
+                if (x->op != op || !s_matches(path, x->match))
                         continue;
                 if (atomic_fetch_add(&x->calls, 1) + 1 != x->nth)
                         continue;
@@ -217,4 +237,63 @@ int rename(const char *from, const char *to)
                 return -1;
         }
         return s_rename(from, to);
+}
+
+/* The path of name relative to dirfd, in buf. */
+static const char *s_at_path(int dirfd, const char *name, char *buf, size_t len)
+{
+        if (name[0] == '/' || dirfd == AT_FDCWD)
+                return name;
+        char dir[4096];
+        if (!s_path(dirfd, dir, sizeof dir))
+                return name;
+        snprintf(buf, len, "%s/%s", dir, name);
+        return buf;
+}
+
+int renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+        char buf[8192];
+        pthread_once(&s_once, s_init);
+        int e = s_ops >> OP_RENAME & 1 ? s_fault(OP_RENAME, s_at_path(fromfd, from, buf,
+                                                                      sizeof buf)) : 0;
+        if (e) {
+                errno = e;
+                return -1;
+        }
+        return s_renameat(fromfd, from, tofd, to);
+}
+
+int renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned flags)
+{
+        char buf[8192];
+        pthread_once(&s_once, s_init);
+        int e = s_ops >> OP_RENAME & 1 ? s_fault(OP_RENAME, s_at_path(fromfd, from, buf,
+                                                                      sizeof buf)) : 0;
+        if (e) {
+                errno = e;
+                return -1;
+        }
+        return s_renameat2(fromfd, from, tofd, to, flags);
+}
+
+int ftruncate(int fd, off_t len)
+{
+        int e = s_fd_fault(OP_FTRUNCATE, fd);
+        if (e) {
+                errno = e;
+                return -1;
+        }
+        return s_ftruncate(fd, len);
+}
+
+/* what programs built with large-file support call */
+int ftruncate64(int fd, off64_t len)
+{
+        int e = s_fd_fault(OP_FTRUNCATE, fd);
+        if (e) {
+                errno = e;
+                return -1;
+        }
+        return s_ftruncate64(fd, len);
 }

@@ -76,8 +76,12 @@ static void s_usage(FILE *out)
               "daemon's WELCOME names our session; it then sends every record not yet\n"
               "ACKed, the run header first; records of a run already on disk are skipped, a\n"
               "record that does not parse goes to run-NNNNNN.rejects and is NAKed.  ACK (highest seq fsync'd) at most every ack_interval_ms, and at once\n"
-              "after a run trailer.  Below min_free_bytes: FULL, no intake, RESUME when space\n"
-              "returns.  A run silent for silence_close_ms is closed (end_reason \"silence\").\n"
+              "after a run trailer; an ACK covers only records fsync'd in a file whose\n"
+              "writes succeeded.  Free space is checked against what each write needs:\n"
+              "below min_free_bytes FULL, no intake, RESUME once min_free_bytes +\n"
+              "resume_margin_bytes are free.  A write, fsync or close that fails cuts the\n"
+              "file back to its last fsync'd frame, sends FULL, closes the file once the\n"
+              "disk check passes and asks the daemon to send the rest again.  A run silent for silence_close_ms is closed (end_reason \"silence\").\n"
               "SIGTERM/SIGINT close every open file (end_reason \"signal\").  SIGHUP reloads\n"
               "min_free_bytes, silence_close_ms, ack_interval_ms, and max_file_bytes and\n"
               "max_file_seconds for the files opened after it; dir and data need a\n"
@@ -200,14 +204,16 @@ static int s_open(struct loop *lp)
                 return 1;
         }
         lp->sd.link = lp->link;
+        lp->link_log_at_ms = clock_mono_ms();   /* the first line after link_log_ms */
         if (curve)
                 store_log("data %s: CURVE, client key %s, server key %s", cfg->data,
                           cfg->client_key, cfg->server_public_key);
         store_log("darkdaq-store %s: dir %s, data %s (DEALER), max_file_bytes %"
                   PRIu64 ", max_file_seconds %" PRIu64 ", min_free_bytes %" PRIu64
-                  ", silence_close_ms %" PRIu64 ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION,
-                  cfg->dir, cfg->data, cfg->max_file_bytes, cfg->max_file_seconds,
-                  cfg->min_free_bytes, cfg->silence_close_ms, cfg->ack_interval_ms);
+                  ", resume_margin_bytes %" PRIu64 ", silence_close_ms %" PRIu64
+                  ", ack_interval_ms %" PRIu64, DARKDAQ_VERSION, cfg->dir, cfg->data,
+                  cfg->max_file_bytes, cfg->max_file_seconds, cfg->min_free_bytes,
+                  cfg->resume_margin_bytes, cfg->silence_close_ms, cfg->ack_interval_ms);
         if (auth_endpoint_is_open_local(cfg->data) && !curve)
                 store_log("insecure = yes: data %s is reached without CURVE; every local user "
                           "can reach it", cfg->data);
@@ -235,8 +241,10 @@ static void s_pause(struct loop *lp, uint64_t now, const char *why)
         lp->paused = true;
         store_set_paused(lp->s, true, now);
         store_log("%s: FULL sent; taking no data (the daemon holds its records and throttles "
-                  "the boards) until %s", why, lp->cfg->min_free_bytes ? "the disk check passes" :
-                  "the next disk check");
+                  "the boards) until dir %s has %" PRIu64 " bytes free (min_free_bytes, "
+                  "resume_margin_bytes and room to close files)%s", why, lp->cfg->dir,
+                  store_disk_wanted(lp->s), store_has_broken(lp->s) ?
+                  " and the file the error left is closed" : "");
 }
 
 /* Offers the held record to the store again.  Returns false while there is
@@ -247,13 +255,19 @@ static bool s_store_held(struct loop *lp, uint64_t now)
                -EAGAIN;
 }
 
-/* Every DISK_CHECK_MS, or after DISK_CHECK_BYTES: pauses when the disk is
- * below min_free_bytes; resumes when it is not, once the held record (if
- * any) is stored. */
+/* Pauses at once when an error left a file to close.  Every DISK_CHECK_MS,
+ * or after DISK_CHECK_BYTES: pauses when the disk is below min_free_bytes;
+ * resumes when min_free_bytes + resume_margin_bytes are free, once the
+ * files errors left are closed and the held record (if any) is stored. */
 static void s_check_disk(struct loop *lp, uint64_t now)
 {
         const struct store_config *cfg = lp->cfg;
 
+        if (!lp->paused && store_has_broken(lp->s)) {
+                s_pause(lp, now, "a write, fsync or close failed");
+                lp->next_disk_ms = now + DISK_CHECK_MS;
+                return;
+        }
         if (now < lp->next_disk_ms && store_bytes_since_check(lp->s) < DISK_CHECK_BYTES)
                 return;
         uint64_t avail = 0;
@@ -267,14 +281,17 @@ static void s_check_disk(struct loop *lp, uint64_t now)
                          cfg->min_free_bytes);
                 s_pause(lp, now, why);
         } else if (lp->paused && ok) {
+                if (store_retry(lp->s, now) < 0)
+                        return;         /* logged; tried again at the next check */
                 if (lp->held && s_store_held(lp, now))
                         lp->held = false;
-                if (!lp->held) {
+                if (!lp->held && !store_has_broken(lp->s)) {
                         lp->paused = false;
                         store_set_paused(lp->s, false, now);
                         store_log("dir %s has %" PRIu64 " bytes free (min_free_bytes"
-                                  " %" PRIu64 "): taking data again", cfg->dir,
-                                  avail, cfg->min_free_bytes);
+                                  " %" PRIu64 ", resume_margin_bytes %" PRIu64 "): RESUME sent, "
+                                  "taking data again", cfg->dir, avail, cfg->min_free_bytes,
+                                  cfg->resume_margin_bytes);
                 }
         }
 }
@@ -384,6 +401,7 @@ static void s_reload(struct loop *lp)
                 }                                                                       \
         } while (0)
         S_U64(min_free_bytes);
+        S_U64(resume_margin_bytes);
         S_U64(silence_close_ms);
         S_U64(ack_interval_ms);
         S_U64(max_file_bytes);
@@ -430,16 +448,17 @@ static void s_receive(struct loop *lp, uint64_t now)
                         uint64_t avail = 0;
                         store_disk_ok(lp->s, &avail);
                         char why[4400];
-                        snprintf(why, sizeof why, "run %" PRIu32 ": a new file is due but "
-                                 "dir %s has %" PRIu64 " bytes free, below min_free_bytes %"
-                                 PRIu64, run, cfg->dir, avail, cfg->min_free_bytes);
+                        snprintf(why, sizeof why, "run %" PRIu32 ": dir %s has %" PRIu64
+                                 " bytes free, too few above min_free_bytes %" PRIu64 " for "
+                                 "the next record and closing its file", run, cfg->dir, avail,
+                                 cfg->min_free_bytes);
                         lp->held = true;
                         s_pause(lp, now, why);
                         lp->next_disk_ms = now + DISK_CHECK_MS;
                         break;
                 }
                 if (r == -EIO) {
-                        s_pause(lp, now, "a write failed");
+                        s_pause(lp, now, "a write, fsync or close failed");
                         lp->next_disk_ms = now + DISK_CHECK_MS;
                         break;
                 }
@@ -465,7 +484,7 @@ static void s_link_log(struct loop *lp, uint64_t now)
         lp->link_log_at_ms = now;
         linkwatch_get_counters(lp->link, &k);
         store_log("data %s: %s%s%s for %.1f s; %" PRIu64 " connections, %" PRIu64 " lost, %"
-                  PRIu64 " handshakes failed; in %" PRIu64 " messages (%" PRIu64 " bytes), out %"
+                  PRIu64 " handshakes refused; in %" PRIu64 " messages (%" PRIu64 " bytes), out %"
                   PRIu64 " (%" PRIu64 " bytes)", lp->cfg->data,
                   k.connected ? "connected to " : k.ever_connected ? "link GONE (was " :
                   "never connected", k.connected || k.ever_connected ? k.peer : "",

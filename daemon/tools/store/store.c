@@ -33,6 +33,11 @@
 #define LOG_EVERY_MS    1000u           /* at most one line per second for floods */
 #define HELLO_EVERY_MS  1000u           /* asking for a resend, at most this often */
 #define TRAILER_ROOM    4096u           /* kept free below max_file_bytes for a trailer */
+/* Kept free on the disk beyond min_free_bytes so that the open file can
+ * always be closed (trailer, sidecar and its temporary, a page each on
+ * tmpfs), and what opening a file takes besides its header. */
+#define CLOSE_ROOM      (32u << 10)
+#define OPEN_ROOM       (16u << 10)
 #define COUNT_KINDS     4
 
 static const char *const k_kind_names[COUNT_KINDS] = { "events", "late", "junk", "corrupt" };
@@ -43,7 +48,9 @@ struct run_state {
         Darkdaq__Record *hdr;           /* the run's header (protobuf-c heap), or NULL */
         bool hdr_synth;                 /* made by the store: the daemon's was not seen */
         bool seq_known;                 /* last_seq is valid */
-        uint64_t last_seq;              /* highest seq on disk; all before it are too */
+        uint64_t last_seq;              /* highest seq written; all before it are too */
+        bool durable_known;             /* durable_seq is valid */
+        uint64_t durable_seq;           /* highest seq fsync'd (or refused): what ACKs cover */
         uint64_t acked_seq;             /* last ACK sent (valid if acked) */
         bool acked;
         bool ack_due;                   /* records written or skipped since the last ACK */
@@ -51,6 +58,7 @@ struct run_state {
         uint64_t mid_run_first;         /* the lowest seq written since then */
         uint32_t next_sequence;         /* SSS of the next file */
         store_file_t *f;                /* the open file, or NULL */
+        store_file_t *broken;           /* cut back after an error, to be closed; or NULL */
         uint64_t file_opened_ms;        /* monotonic */
         uint64_t file_max_bytes;        /* the open file's limits, as configured when it opened */
         uint64_t file_max_seconds;
@@ -74,7 +82,9 @@ struct store {
         uint64_t last_hello_ms;
         bool want_hello;
         bool paused;
-        uint64_t bytes_since_check;
+        uint64_t bytes_since_check;     /* written since free_at_check was read */
+        uint64_t free_at_check;         /* bytes free in dir at the last statvfs */
+        bool free_known;                /* free_at_check is valid */
         uint64_t records_written;       /* records appended to files, since start */
         uint8_t *scratch;               /* headers and trailers packed here */
         size_t scratch_cap;
@@ -119,6 +129,7 @@ static void s_run_clear(struct run_state *r)
         if (r->hdr)
                 darkdaq__record__free_unpacked(r->hdr, NULL);
         store_file_abandon(r->f);
+        store_file_abandon(r->broken);
         memset(r, 0, sizeof *r);
 }
 
@@ -172,13 +183,40 @@ static void s_send(store_t *s, enum storage_kind kind, uint32_t run, uint64_t se
  * refuses an ACK beyond what it sent in the session. */
 static void s_ack(store_t *s, struct run_state *r)
 {
-        if (!r->seq_known || !s->session || r->rx_session != s->session)
+        if (!r->durable_known || !s->session || r->rx_session != s->session)
                 return;
-        uint64_t seq = r->last_seq < r->rx_hi ? r->last_seq : r->rx_hi;
+        uint64_t seq = r->durable_seq < r->rx_hi ? r->durable_seq : r->rx_hi;
         s_send(s, STORAGE_ACK, r->run, seq);
         r->acked = true;
-        r->acked_seq = r->last_seq;
-        r->ack_due = false;
+        r->acked_seq = r->durable_seq;
+        r->ack_due = r->durable_seq < r->last_seq;
+}
+
+/* Everything written of r is durable now (a sync or a close succeeded, or
+ * there was nothing to write). */
+static void s_durable(struct run_state *r)
+{
+        r->durable_known = r->seq_known;
+        r->durable_seq = r->last_seq;
+}
+
+/* A write, fsync or close failed: what was written after the last durable
+ * record is lost to the store; the daemon sends it again. */
+static void s_roll_back(store_t *s, struct run_state *r)
+{
+        r->seq_known = r->durable_known;
+        r->last_seq = r->durable_seq;
+        s->want_hello = true;
+}
+
+/* The seq as text, or "none" (one call per log line: a static buffer). */
+static const char *s_seq_text(bool known, uint64_t seq)
+{
+        static char buf[24];
+        if (!known)
+                return "none";
+        snprintf(buf, sizeof buf, "%" PRIu64, seq);
+        return buf;
 }
 
 /* ---- what a dead store left ------------------------------------------------ */
@@ -448,6 +486,7 @@ static void s_lookup(store_t *s, struct run_state *r)
                     last != STORE_NO_SEQ) {
                         r->seq_known = true;
                         r->last_seq = last;
+                        s_durable(r);
                 }
                 if (r->hdr && r->seq_known)
                         break;
@@ -476,6 +515,7 @@ static struct run_state *s_find(store_t *s, uint32_t run)
 
 static int s_close(store_t *s, struct run_state *r, const char *reason, bool continued,
                    uint64_t now_ms);
+static bool s_room(store_t *s, uint64_t need);
 
 static struct run_state *s_get(store_t *s, uint32_t run, uint64_t now_ms)
 {
@@ -524,6 +564,9 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
                 darkdaq__record__pack(r->hdr, buf);
                 err = store_file_open(&r->f, s->dir_fd, r->run, r->next_sequence, buf, n,
                                       header_seq, first_seq);
+                s->bytes_since_check += n + OPEN_ROOM;
+                if (err != 0 && err != -EEXIST)
+                        break;          /* nothing made: the number is not burnt */
                 r->next_sequence++;
                 if (err == 0) {
                         r->file_opened_ms = now_ms;
@@ -535,11 +578,9 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
                                   " (header made by the store: the daemon's was not seen)" : "");
                         return 0;
                 }
-                if (err != -EEXIST)
-                        break;
         }
         char name[64];
-        runfile_name(name, sizeof name, r->run, r->next_sequence - 1);
+        runfile_name(name, sizeof name, r->run, r->next_sequence);
         store_log("run %" PRIu32 ": cannot create %s/%s.part: %s; taking no data until the "
                   "disk is checked again", r->run, s->cfg->dir, name, strerror(-err));
         return err;
@@ -548,9 +589,22 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
 static void s_log_closed(const struct run_state *r, const char *name, const char *reason,
                          const struct store_file_counters *c, uint64_t bytes, int err)
 {
+        if (err < 0 && r->broken && store_file_closed(r->broken)) {
+                store_log("run %" PRIu32 ": closing %s (%s) failed after its data was on disk: "
+                          "%s; its records count as stored, renaming it and its sidecar are "
+                          "tried again once the disk check passes", r->run, name, reason,
+                          strerror(-err));
+                return;
+        }
         if (err < 0) {
-                store_log("run %" PRIu32 ": closing %s (%s) failed: %s; whole frames stay "
-                          "readable", r->run, name, reason, strerror(-err));
+                struct store_file_counters d = { .last_seq = STORE_NO_SEQ };
+                if (r->broken)
+                        store_file_get_durable(r->broken, &d);
+                store_log("run %" PRIu32 ": closing %s (%s) failed: %s; cut back to its last "
+                          "durable frame (%" PRIu64 " records), closed once the disk check "
+                          "passes; records after seq %s are asked for again", r->run, name,
+                          reason, strerror(-err), d.records, s_seq_text(r->durable_known,
+                                                                         r->durable_seq));
                 return;
         }
         store_log("run %" PRIu32 ": closed %s (%s): %" PRIu64 " records, %" PRIu64 " events, %"
@@ -648,6 +702,24 @@ out:
         return err;
 }
 
+/* After store_file_close() of r->f returned err: a failed close keeps the
+ * file as r->broken (cut back to its durable frames unless its contents got
+ * on disk), and what was not durable is asked for again. */
+static void s_close_failed(store_t *s, struct run_state *r, int err)
+{
+        (void)err;
+        if (r->broken)          /* cannot happen: a new file opens only once it is closed */
+                store_file_abandon(r->broken);
+        r->broken = r->f;
+        r->f = NULL;
+        if (store_file_closed(r->broken)) {
+                s_durable(r);
+                r->ack_due = true;
+        } else {
+                s_roll_back(s, r);
+        }
+}
+
 /* Closes r's file with a trailer the store makes, and ACKs what is on disk. */
 static int s_close(store_t *s, struct run_state *r, const char *reason, bool continued,
                    uint64_t now_ms)
@@ -667,15 +739,19 @@ static int s_close(store_t *s, struct run_state *r, const char *reason, bool con
         if (err == 0) {
                 c.records++;
                 bytes += RUNFILE_FRAME_HEADER + len;
+                s->bytes_since_check += RUNFILE_FRAME_HEADER + len + CLOSE_ROOM;
                 err = store_file_close(r->f, buf, len, STORE_NO_SEQ, s_hdr(r), reason);
-        } else {
-                store_file_abandon(r->f);
+        }
+        if (err < 0) {
+                s_close_failed(s, r, err);
+                s_log_closed(r, name, reason, &c, bytes, err);
+                return err;
         }
         r->f = NULL;
+        s_durable(r);
         s_log_closed(r, name, reason, &c, bytes, err);
-        if (err == 0)
-                s_ack(s, r);
-        return err;
+        s_ack(s, r);
+        return 0;
 }
 
 /* The daemon's run trailer: this file's counts in it, then close and ACK. */
@@ -704,29 +780,88 @@ static int s_close_daemon(store_t *s, struct run_state *r, const uint8_t *rec, s
         store_file_get_counters(r->f, &c);
         uint64_t bytes = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + out_len;
         c.records++;
+        s->bytes_since_check += RUNFILE_FRAME_HEADER + out_len + CLOSE_ROOM;
         err = store_file_close(r->f, out, out_len, seq, s_hdr(r), reason);
-        r->f = NULL;
-        s_log_closed(r, name, reason, &c, bytes, err);
-        if (err < 0)
+        if (err < 0) {
+                /* contents on disk: the trailer is, too */
+                if (store_file_closed(r->f)) {
+                        r->last_seq = seq;
+                        r->seq_known = true;
+                }
+                s_close_failed(s, r, err);
+                s_log_closed(r, name, reason, &c, bytes, err);
                 return err;
+        }
+        r->f = NULL;
         r->last_seq = seq;
         r->seq_known = true;
+        s_durable(r);
+        s_log_closed(r, name, reason, &c, bytes, err);
         s_ack(s, r);
         return 0;
 }
 
-static void s_write_failed(store_t *s, struct run_state *r, int err)
+/* A write or fsync of r->f failed: the file is cut back to its last
+ * durable frame and kept as r->broken, to be closed once the disk check
+ * passes; everything after it is asked for again. */
+static void s_write_failed(store_t *s, struct run_state *r, const char *what, int err)
 {
-        store_log("run %" PRIu32 ": writing %s/%s.part failed: %s; the file stays as it is "
-                  "(whole frames readable); records after the last ACK will be asked for again",
-                  r->run, s->cfg->dir, store_file_name(r->f), strerror(-err));
-        r->f = store_file_abandon(r->f);
-        if (r->acked)
-                r->last_seq = r->acked_seq;
-        else
-                r->seq_known = false;
-        s->want_hello = true;
+        char name[64];
+        snprintf(name, sizeof name, "%s", store_file_name(r->f));
+        if (r->broken)          /* cannot happen: a new file opens only once it is closed */
+                store_file_abandon(r->broken);
+        r->broken = r->f;
+        r->f = NULL;
+        int cut = store_file_cut(r->broken);
+        struct store_file_counters d;
+        store_file_get_durable(r->broken, &d);
+        s_roll_back(s, r);
+        store_log("run %" PRIu32 ": %s %s/%s.part failed: %s; %s its last durable frame (%"
+                  PRIu64 " records); records after seq %s are asked for again, the file is "
+                  "closed once the disk check passes", r->run, what, s->cfg->dir, name,
+                  strerror(-err), cut < 0 ? "cutting it back failed too, tried again later, to"
+                  : "cut back to", d.records, s_seq_text(r->durable_known, r->durable_seq));
+        if (cut < 0)
+                store_log("run %" PRIu32 ": cutting %s/%s.part back: %s", r->run, s->cfg->dir,
+                          name, strerror(-cut));
 }
+
+/* Closes the file an error left (r->broken) with a trailer of the store's
+ * (end_reason "error", continued), or removes it when nothing but its
+ * header is in it; its number is then the next file's.  Returns 0 or
+ * -errno (it stays, to be tried again). */
+static int s_finish_broken(store_t *s, struct run_state *r, uint64_t now_ms)
+{
+        store_file_t *f = r->broken;
+        struct store_file_counters d;
+        char name[64];
+
+        if (!f)
+                return 0;
+        snprintf(name, sizeof name, "%s", store_file_name(f));
+        store_file_get_durable(f, &d);
+        if (!store_file_closed(f) && d.records <= 1) {
+                uint32_t sequence = store_file_sequence(f);
+                int err = store_file_remove(f);
+                if (err < 0) {
+                        store_log("run %" PRIu32 ": removing %s/%s.part (nothing but its header "
+                                  "on disk) failed: %s; tried again later", r->run, s->cfg->dir,
+                                  name, strerror(-err));
+                        return err;
+                }
+                r->broken = NULL;
+                if (!r->f && r->next_sequence == sequence + 1)
+                        r->next_sequence = sequence;
+                store_log("run %" PRIu32 ": removed %s/%s.part: nothing but its header was on "
+                          "disk; its number is the next file's", r->run, s->cfg->dir, name);
+                return 0;
+        }
+        /* only with no file open: r->last_seq is then durable_seq */
+        r->f = f;
+        r->broken = NULL;
+        return s_close(s, r, "error", true, now_ms);
+}
+
 
 /* ---- records ----------------------------------------------------------------- */
 
@@ -849,6 +984,10 @@ static uint64_t s_records_in_file(const store_file_t *f)
 static int s_refuse(store_t *s, struct run_state *r, uint32_t sender, uint64_t seq,
                     const uint8_t *rec, size_t len, const char *why, uint64_t now_ms)
 {
+        /* the file first: had its close failed after the reject was kept,
+         * the record would be kept twice when it is sent again */
+        if (r->f && s_close(s, r, "rotate", true, now_ms) < 0)
+                return -EIO;
         int err = s_reject_file(s, r->run, sender, seq, rec, len);
         if (err < 0) {
                 store_log("run %" PRIu32 ": record seq %" PRIu64 " %s, and run-%06" PRIu32
@@ -862,10 +1001,9 @@ static int s_refuse(store_t *s, struct run_state *r, uint32_t sender, uint64_t s
                   "%s/run-%06" PRIu32 ".rejects, NAK sent", r->run, seq, len, why, s->cfg->dir,
                   r->run);
         s_send(s, STORAGE_NAK, r->run, seq);
-        if (r->f)
-                s_close(s, r, "rotate", true, now_ms);
         r->last_seq = seq;
         r->seq_known = true;
+        s_durable(r);
         r->ack_due = true;
         return 0;
 }
@@ -968,18 +1106,31 @@ static int s_data(store_t *s, const struct storage_data *d, const uint8_t *rec, 
                 return s_refuse(s, r, d->sender, seq, rec, len, "is a run header with seq > 0",
                                 now_ms);
 
+        bool rotate = false;
         if (r->f && kind != STORE_KIND_TRAILER && s_records_in_file(r->f) > 1) {
                 uint64_t cap = r->file_max_bytes;
                 uint64_t room = cap > 2 * TRAILER_ROOM ? TRAILER_ROOM : cap / 4;
                 bool by_size = store_file_bytes(r->f) + RUNFILE_FRAME_HEADER + len + room > cap;
                 bool by_time = r->file_max_seconds &&
                                now_ms - r->file_opened_ms >= r->file_max_seconds * 1000;
-                if (by_size || by_time)
-                        s_close(s, r, "rotate", true, now_ms);
+                rotate = by_size || by_time;
         }
+        /* Room for this write, for closing the file it goes to, and for
+         * opening that file (its header) if it is a new one: checked before
+         * anything is written, so that nothing is half done. */
+        uint64_t need = RUNFILE_FRAME_HEADER + len;
+        if (!r->f || rotate) {
+                need += OPEN_ROOM;
+                if (r->hdr && !is_header)
+                        need += darkdaq__record__get_packed_size(r->hdr);
+        }
+        if (!s_room(s, need))
+                return -EAGAIN;
+        if (rotate && s_close(s, r, "rotate", true, now_ms) < 0)
+                return -EIO;
         if (!r->f) {
-                if (!store_disk_ok(s, NULL))
-                        return -EAGAIN;
+                if (r->broken && s_finish_broken(s, r, now_ms) < 0)
+                        return -EIO;
                 if (is_header) {
                         Darkdaq__Record *h = darkdaq__record__unpack(NULL, len, rec);
                         if (!h)
@@ -1007,22 +1158,15 @@ static int s_data(store_t *s, const struct storage_data *d, const uint8_t *rec, 
                         r->last_seq = 0;
                         r->seq_known = true;
                         r->ack_due = true;
-                        s->bytes_since_check += len;
                         return 0;
                 }
         }
         s->bytes_since_check += len + RUNFILE_FRAME_HEADER;
-        if (kind == STORE_KIND_TRAILER) {
-                err = s_close_daemon(s, r, rec, len, seq);
-                if (err < 0) {
-                        s->want_hello = true;
-                        return -EIO;
-                }
-                return 0;
-        }
+        if (kind == STORE_KIND_TRAILER)
+                return s_close_daemon(s, r, rec, len, seq) < 0 ? -EIO : 0;
         err = store_file_append(r->f, rec, len, seq);
         if (err < 0) {
-                s_write_failed(s, r, err);
+                s_write_failed(s, r, "writing", err);
                 return -EIO;
         }
         r->last_seq = seq;
@@ -1086,16 +1230,59 @@ void store_get_counters(const store_t *s, struct store_counters *ret)
 
 /* ---- timers ------------------------------------------------------------------- */
 
-bool store_disk_ok(store_t *s, uint64_t *free_bytes)
+static uint64_t s_add(uint64_t a, uint64_t b)
+{
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* What must be free before a write of need bytes: the floor, room to close
+ * the open file, and, once paused, the margin too (hysteresis). */
+static uint64_t s_wanted(const store_t *s, uint64_t need)
+{
+        uint64_t w = s_add(s_add(s->cfg->min_free_bytes, CLOSE_ROOM), need);
+        return s->paused ? s_add(w, s->cfg->resume_margin_bytes) : w;
+}
+
+/* Reads the free space of dir.  Returns false when it cannot tell.  The
+ * frames still in the files' buffers count as written since: they are
+ * not on the disk yet, but will be. */
+static bool s_statvfs(store_t *s)
 {
         struct statvfs v;
         s->bytes_since_check = 0;
-        if (fstatvfs(s->dir_fd, &v) < 0)
+        for (int i = 0; i < MAX_RUNS; i++)
+                if (s->runs[i].used && s->runs[i].f)
+                        s->bytes_since_check += store_file_buffered(s->runs[i].f);
+        s->free_known = fstatvfs(s->dir_fd, &v) == 0;
+        if (s->free_known)
+                s->free_at_check = (uint64_t)v.f_bavail * v.f_frsize;
+        return s->free_known;
+}
+
+/* Is there room for need bytes more?  By the last statvfs less what was
+ * written since, and, when that says no, by a new statvfs. */
+static bool s_room(store_t *s, uint64_t need)
+{
+        uint64_t want = s_wanted(s, need);
+        if (s->free_known && s->free_at_check >= s_add(s->bytes_since_check, want))
+                return true;
+        if (!s_statvfs(s))
                 return true;    /* cannot tell: writing will tell */
-        uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+        return s->free_at_check >= s_add(s->bytes_since_check, want);
+}
+
+bool store_disk_ok(store_t *s, uint64_t *free_bytes)
+{
+        if (!s_statvfs(s))
+                return true;    /* cannot tell: writing will tell */
         if (free_bytes)
-                *free_bytes = avail;
-        return avail >= s->cfg->min_free_bytes;
+                *free_bytes = s->free_at_check;
+        return s->free_at_check >= s_add(s->bytes_since_check, s_wanted(s, 0));
+}
+
+uint64_t store_disk_wanted(const store_t *s)
+{
+        return s_wanted(s, 0);
 }
 
 uint64_t store_bytes_since_check(const store_t *s)
@@ -1112,9 +1299,10 @@ void store_ack_now(store_t *s, uint64_t now_ms)
                 if (r->f) {
                         int err = store_file_sync(r->f);
                         if (err < 0) {
-                                s_write_failed(s, r, err);
+                                s_write_failed(s, r, "writing out and syncing", err);
                                 continue;
                         }
+                        s_durable(r);
                 }
                 s_ack(s, r);
         }
@@ -1189,10 +1377,33 @@ void store_set_paused(store_t *s, bool paused, uint64_t now_ms)
         }
         for (int i = 0; i < MAX_RUNS; i++)
                 s->runs[i].last_rx_ms = now_ms;
+        /* HELLO first: the daemon then sends from the oldest record not
+         * ACKed, not from where it stopped */
         if (s->want_hello)
                 store_hello(s, now_ms);
-        else
-                s_send(s, STORAGE_RESUME, 0, 0);
+        s_send(s, STORAGE_RESUME, 0, 0);
+}
+
+bool store_has_broken(const store_t *s)
+{
+        for (int i = 0; i < MAX_RUNS; i++)
+                if (s->runs[i].used && s->runs[i].broken)
+                        return true;
+        return false;
+}
+
+int store_retry(store_t *s, uint64_t now_ms)
+{
+        int err = 0;
+        for (int i = 0; i < MAX_RUNS; i++) {
+                struct run_state *r = &s->runs[i];
+                if (r->used && r->broken && !r->f) {
+                        int e = s_finish_broken(s, r, now_ms);
+                        if (e < 0 && err == 0)
+                                err = e;
+                }
+        }
+        return err;
 }
 
 int store_close_all(store_t *s, const char *reason, uint64_t now_ms)
@@ -1208,6 +1419,8 @@ int store_close_all(store_t *s, const char *reason, uint64_t now_ms)
                 } else if (r->ack_due) {
                         s_ack(s, r);
                 }
+                if (r->broken && !r->f)         /* a last try; else restart recovery's */
+                        s_finish_broken(s, r, now_ms);
                 s_log_skips(r, now_ms, true);
         }
         return n;

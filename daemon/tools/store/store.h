@@ -43,10 +43,12 @@ void store_recover(store_t *s);
  * that does not parse as a Record, or whose run does not fit, is not
  * written: it goes to the run's reject file run-NNNNNN.rejects and is NAKed.
  * A run's first file is opened only by its run header.  Returns 0 (written,
- * refused, or skipped as a duplicate or out of order), -EAGAIN (a file had to be opened and the disk
- * is below min_free_bytes: nothing changed, offer the record again later),
- * or -EIO (a write failed, logged: the file is left as NAME.part; call
- * store_disk_ok() later and then say HELLO, so that the daemon sends again). */
+ * refused, or skipped as a duplicate or out of order), -EAGAIN (the
+ * record, and closing or opening the file it goes to, would take the disk
+ * below what store_disk_ok() wants: nothing changed, offer the record again
+ * later), or -EIO (a write, fsync or close failed, logged: the file is cut
+ * back to its last durable frame; pause, store_retry() once the disk check
+ * passes, and resume: the daemon is asked to send again). */
 int store_message(store_t *s, const uint8_t *msg, size_t len, uint64_t now_ms);
 
 /* The connection to the daemon was made again (it may be a new daemon):
@@ -72,9 +74,22 @@ struct store_counters {
 /* What the store has done, for STATUS=, logs and tests. */
 void store_get_counters(const store_t *s, struct store_counters *ret);
 
-/* Whether dir has min_free_bytes free (statvfs); *free_bytes gets the
- * amount (may be NULL). */
+/* Whether dir has store_disk_wanted() bytes free (statvfs); *free_bytes
+ * gets the amount (may be NULL). */
 bool store_disk_ok(store_t *s, uint64_t *free_bytes);
+
+/* What store_disk_ok() wants free: min_free_bytes and room to close the
+ * open files, and while paused resume_margin_bytes more (hysteresis: one
+ * FULL and one RESUME per fill and free). */
+uint64_t store_disk_wanted(const store_t *s);
+
+/* Is a file left by a write, fsync or close error still to be closed? */
+bool store_has_broken(const store_t *s);
+
+/* Closes the files that errors left (cut back to their last durable frame;
+ * removed if only their header was): call while paused, before resuming.
+ * Returns 0 when none is left, or the first -errno (logged). */
+int store_retry(store_t *s, uint64_t now_ms);
 
 /* Timers: ACKs due (fsync first), silence closes.  Returns the ms until
  * the next timer (-1: none). */
@@ -90,7 +105,8 @@ void store_hello(store_t *s, uint64_t now_ms);
 
 /* Pausing (disk below its floor, or a write failed) fsyncs and ACKs what
  * is on disk and sends FULL; silence then closes no run.  Resuming sends
- * RESUME (HELLO after a failed write) and restarts the silence clocks. */
+ * RESUME (after a HELLO when a write failed, so that the daemon sends again
+ * what was lost) and restarts the silence clocks. */
 void store_set_paused(store_t *s, bool paused, uint64_t now_ms);
 
 /* Closes every open file with a trailer whose end_reason is reason, and

@@ -27,6 +27,7 @@ void store_config_default(struct store_config *c)
         c->max_file_bytes = 1ull << 30;
         c->max_file_seconds = 3600;
         c->min_free_bytes = 1ull << 30;
+        c->resume_margin_bytes = 64ull << 20;
         c->silence_close_ms = 30000;
         c->ack_interval_ms = 100;
         c->heartbeat_ms = 1000;
@@ -50,6 +51,8 @@ static int s_key(struct load_ctx *c, const char *key, const char *v)
                 return config_parse_u64(v, 0, UINT32_MAX, &s->max_file_seconds);
         if (!strcmp(key, "min_free_bytes"))
                 return config_parse_u64(v, 0, UINT64_MAX, &s->min_free_bytes);
+        if (!strcmp(key, "resume_margin_bytes"))
+                return config_parse_u64(v, 0, UINT64_MAX, &s->resume_margin_bytes);
         if (!strcmp(key, "silence_close_ms"))
                 return config_parse_u64(v, 0, UINT32_MAX, &s->silence_close_ms);
         if (!strcmp(key, "ack_interval_ms"))
@@ -167,6 +170,8 @@ void store_config_print_defaults(FILE *out)
                 "max_file_seconds = %" PRIu64 "        # rotate a file open this long; 0: never\n"
                 "min_free_bytes = %" PRIu64 "    # free space floor in dir: below it FULL, "
                 "no intake\n"
+                "resume_margin_bytes = %" PRIu64 "  # after FULL, RESUME once min_free_bytes "
+                "+ this is free\n"
                 "silence_close_ms = %" PRIu64 "       # close an open run with no record this "
                 "long; 0: never\n"
                 "ack_interval_ms = %" PRIu64 "          # fsync and ACK at most this often while "
@@ -183,5 +188,6 @@ void store_config_print_defaults(FILE *out)
                 "ipc://@NAME),\n"
                 "                               # which every local user reaches (logged)\n",
                 d.data, d.max_file_bytes, d.max_file_seconds, d.min_free_bytes,
-                d.silence_close_ms, d.ack_interval_ms, d.heartbeat_ms, d.link_log_ms);
+                d.resume_margin_bytes, d.silence_close_ms, d.ack_interval_ms, d.heartbeat_ms,
+                d.link_log_ms);
 }

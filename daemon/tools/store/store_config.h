@@ -15,6 +15,7 @@ struct store_config {
         uint64_t max_file_bytes;        /* rotate before a file would pass this */
         uint64_t max_file_seconds;      /* rotate a file open this long; 0: never */
         uint64_t min_free_bytes;        /* below this free in dir: FULL, stop taking data */
+        uint64_t resume_margin_bytes;   /* after FULL: RESUME once min_free_bytes + this is free */
         uint64_t silence_close_ms;      /* close an open run silent this long; 0: never */
         uint64_t ack_interval_ms;       /* fsync + ACK at most this often while data flows */
         char client_key[4096];          /* CURVE: this store's secret key file ("": none) */

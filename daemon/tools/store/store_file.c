@@ -30,6 +30,17 @@ struct store_file {
         uint32_t crc;                   /* CRC-32C of the bytes so far */
         struct store_file_counters c;   /* what the file holds */
         int err;                        /* first write error; sticky */
+        /* What the last successful sync made durable: on an error the file
+         * is cut back to it (store_file_cut), so that nothing written after
+         * it (a torn frame, frames an fsync failed on) reaches a reader. */
+        uint64_t durable_bytes;
+        uint32_t durable_crc;
+        struct store_file_counters durable_c;
+        bool needs_cut;                 /* bytes beyond durable_bytes may be in the file */
+        bool content_done;              /* trailer written, fsync'd and closed: all durable */
+        bool renamed;                   /* NAME.part is NAME */
+        bool sidecar_done;              /* NAME.json written */
+        char end_reason[64];            /* the trailer's, once content_done */
 };
 
 enum store_kind store_kind_of(const uint8_t *rec, size_t len)
@@ -115,8 +126,10 @@ static int s_flush(store_file_t *f)
                 return f->err;
         int r = runfile_write_all(f->fd, f->buf, f->len);
         f->len = 0;
-        if (r < 0)
+        if (r < 0) {
                 f->err = r;
+                f->needs_cut = true;    /* maybe a torn frame on disk */
+        }
         return r;
 }
 
@@ -139,8 +152,10 @@ static int s_frame(store_file_t *f, const uint8_t *rec, size_t len)
                 return r;
         if (sizeof hdr + len > BUF_BYTES) {
                 if ((r = runfile_write_all(f->fd, hdr, sizeof hdr)) < 0 ||
-                    (r = runfile_write_all(f->fd, rec, len)) < 0)
+                    (r = runfile_write_all(f->fd, rec, len)) < 0) {
                         f->err = r;
+                        f->needs_cut = true;
+                }
                 return r;
         }
         memcpy(f->buf + f->len, hdr, sizeof hdr);
@@ -203,6 +218,7 @@ int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t seque
         f->run = run;
         f->sequence = sequence;
         f->c.first_seq = f->c.last_seq = STORE_NO_SEQ;
+        f->durable_c = f->c;
         if ((r = runfile_name(f->name, sizeof f->name, run, sequence)) < 0)
                 goto fail;
         snprintf(part, sizeof part, "%s.part", f->name);
@@ -221,8 +237,10 @@ int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t seque
         else
                 snprintf(text, sizeof text, "header_seq=%" PRIu64 " first_seq=%" PRIu64 "\n",
                          header_seq, first_seq);
-        if ((r = s_write_small(dir_fd, seqname, text)) < 0)
+        if ((r = s_write_small(dir_fd, seqname, text)) < 0) {
+                unlinkat(dir_fd, seqname, 0);   /* no empty NAME.part.seq left behind */
                 goto fail;
+        }
         f->fd = openat(dir_fd, part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (f->fd < 0) {
                 r = -errno;
@@ -257,52 +275,154 @@ int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t 
         return r;
 }
 
+/* Everything written so far is durable: the point store_file_cut() goes
+ * back to. */
+static void s_mark_durable(store_file_t *f)
+{
+        f->durable_bytes = f->bytes;
+        f->durable_crc = f->crc;
+        f->durable_c = f->c;
+}
+
 int store_file_sync(store_file_t *f)
 {
         int r = s_flush(f);
         if (r == 0 && fdatasync(f->fd) < 0)
                 r = f->err = -errno;
-        return r;
+        if (r < 0) {
+                f->needs_cut = true;
+                return r;
+        }
+        s_mark_durable(f);
+        return 0;
+}
+
+int store_file_cut(store_file_t *f)
+{
+        char part[48];
+
+        if (f->content_done || !f->needs_cut)
+                return 0;
+        f->len = 0;             /* the buffer's frames are not durable either */
+        snprintf(part, sizeof part, "%s.part", f->name);
+        if (f->fd < 0) {
+                f->fd = openat(f->dir_fd, part, O_WRONLY | O_CLOEXEC);
+                if (f->fd < 0)
+                        return -errno;
+        }
+        /* The truncation must be on disk before anything after it is
+         * acknowledged; this fsync is of the cut, not a retry of the one
+         * that failed: nothing beyond durable_bytes is trusted. */
+        if (ftruncate(f->fd, (off_t)f->durable_bytes) < 0 || fsync(f->fd) < 0)
+                return -errno;
+        if (lseek(f->fd, 0, SEEK_END) < 0)
+                return -errno;
+        f->bytes = f->durable_bytes;
+        f->crc = f->durable_crc;
+        f->c = f->durable_c;
+        f->err = 0;
+        f->needs_cut = false;
+        return 0;
+}
+
+/* Trailer, flush, fsync, close: the file's contents are durable.  On an
+ * error the file is cut back to what was durable before (the close's own
+ * fsync is not trusted until close succeeded too). */
+static int s_close_content(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
+                           const char *end_reason)
+{
+        int r;
+
+        if (f->needs_cut && (r = store_file_cut(f)) < 0)
+                return r;
+        r = store_file_append(f, trailer, len, seq);
+        if (r == 0)
+                r = s_flush(f);
+        if (r == 0 && fsync(f->fd) < 0)
+                r = -errno;
+        if (r == 0) {
+                int fd = f->fd;
+                f->fd = -1;
+                if (close(fd) < 0)
+                        r = -errno;
+        }
+        if (r < 0) {
+                f->needs_cut = true;
+                store_file_cut(f);      /* may fail: retried by the next close */
+                return r;
+        }
+        s_mark_durable(f);
+        f->content_done = true;
+        snprintf(f->end_reason, sizeof f->end_reason, "%s", end_reason ? end_reason : "");
+        return 0;
 }
 
 int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
                      const Darkdaq__RunHeader *header, const char *end_reason)
 {
         char part[48], seqname[48];
-        int r = store_file_append(f, trailer, len, seq);
+        int r;
 
         snprintf(part, sizeof part, "%s.part", f->name);
         snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
-        if (r == 0)
-                r = s_flush(f);
-        if (r == 0 && fsync(f->fd) < 0)
-                r = -errno;
-        if (close(f->fd) < 0 && r == 0)
-                r = -errno;
-        f->fd = -1;
-        if (r == 0 && renameat(f->dir_fd, part, f->dir_fd, f->name) < 0)
-                r = -errno;
-        if (r == 0)
-                r = store_sidecar_write(f->dir_fd, f->name, f->run, f->sequence, &f->c, f->crc,
-                                        f->bytes, header, end_reason);
-        if (r == 0) {
-                unlinkat(f->dir_fd, seqname, 0);
-                if (fsync(f->dir_fd) < 0 && errno != EINVAL)
-                        r = -errno;
+        if (!f->content_done && (r = s_close_content(f, trailer, len, seq, end_reason)) < 0)
+                return r;
+        if (!f->renamed) {
+                if (renameat(f->dir_fd, part, f->dir_fd, f->name) < 0)
+                        return -errno;
+                f->renamed = true;
         }
+        if (!f->sidecar_done) {
+                /* the trailer's reason, also when a later call finishes */
+                r = store_sidecar_write(f->dir_fd, f->name, f->run, f->sequence, &f->c, f->crc,
+                                        f->bytes, header, f->end_reason);
+                if (r < 0)
+                        return r;
+                f->sidecar_done = true;
+        }
+        unlinkat(f->dir_fd, seqname, 0);
+        if (fsync(f->dir_fd) < 0 && errno != EINVAL)
+                return -errno;
         free(f->buf);
         free(f);
-        return r;
+        return 0;
+}
+
+bool store_file_closed(const store_file_t *f)
+{
+        return f->content_done;
+}
+
+int store_file_remove(store_file_t *f)
+{
+        char part[48], seqname[48];
+
+        snprintf(part, sizeof part, "%s.part", f->name);
+        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
+        if (f->fd >= 0) {
+                close(f->fd);
+                f->fd = -1;
+        }
+        if ((unlinkat(f->dir_fd, part, 0) < 0 && errno != ENOENT) ||
+            (unlinkat(f->dir_fd, seqname, 0) < 0 && errno != ENOENT))
+                return -errno;
+        if (fsync(f->dir_fd) < 0 && errno != EINVAL)
+                return -errno;
+        free(f->buf);
+        free(f);
+        return 0;
 }
 
 store_file_t *store_file_abandon(store_file_t *f)
 {
         if (!f)
                 return NULL;
-        if (f->fd >= 0) {
+        if (f->needs_cut)
+                store_file_cut(f);      /* what it cannot cut, restart recovery reads */
+        else if (f->fd >= 0)
                 s_flush(f);
+        if (f->fd >= 0)
                 close(f->fd);
-        }
         free(f->buf);
         free(f);
         return NULL;
@@ -311,6 +431,16 @@ store_file_t *store_file_abandon(store_file_t *f)
 void store_file_get_counters(const store_file_t *f, struct store_file_counters *ret)
 {
         *ret = f->c;
+}
+
+void store_file_get_durable(const store_file_t *f, struct store_file_counters *ret)
+{
+        *ret = f->durable_c;
+}
+
+size_t store_file_buffered(const store_file_t *f)
+{
+        return f->len;
 }
 
 uint64_t store_file_bytes(const store_file_t *f)

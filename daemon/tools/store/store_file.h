@@ -3,7 +3,8 @@
  * run directory, frames of packed Records (runfile.h's format) appended
  * through one reused buffer, the CRC-32C of every byte kept as they pass,
  * per-kind counts for the trailer and the sidecar; then trailer, fsync,
- * rename to NAME and NAME.json beside it.  NAME.part.seq, written at open,
+ * rename to NAME and NAME.json beside it.  After a write, fsync or close
+ * error the file is cut back to its last durable frame.  NAME.part.seq, written at open,
  * says which seq its frames carry, so that a restarted store knows what a
  * dead one left on disk.  No logging: callers log what fails. */
 #ifndef DARKDAQ_STORE_FILE_H
@@ -60,22 +61,48 @@ int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t seque
  * or -errno (sticky). */
 int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq);
 
-/* Writes buffered frames and fdatasyncs: everything appended is on disk. */
+/* Writes buffered frames and fdatasyncs: everything appended is on disk
+ * and becomes the point store_file_cut() goes back to.  Returns 0 or
+ * -errno (then nothing since the last successful sync counts as durable:
+ * no retried fsync is trusted). */
 int store_file_sync(store_file_t *f);
 
+/* After an error: drops the buffer and cuts NAME.part back (ftruncate,
+ * fsync) to what the last successful sync made durable, so that no torn
+ * frame, and no frame the daemon will send again, stays in it; the counts
+ * go back with it.  Reopens NAME.part when a failed close closed it.
+ * Returns 0 (also when there is nothing to cut) or -errno (try again). */
+int store_file_cut(store_file_t *f);
+
 /* Appends trailer (a packed run-trailer Record; seq STORE_NO_SEQ when the
- * store made it), fsyncs, renames NAME.part to NAME, writes NAME.json with
- * end_reason and the header's software_version and config_hash, and removes
- * NAME.part.seq.  Frees f whatever happens.  Returns 0 or the first -errno. */
+ * store made it), fsyncs, closes, renames NAME.part to NAME, writes
+ * NAME.json with end_reason and the header's software_version and
+ * config_hash, removes NAME.part.seq and fsyncs the directory.  Returns 0
+ * (f is freed) or the first -errno: f stays, to be closed again later (or
+ * abandoned), and resumes where it stopped.  Until the close of the file
+ * succeeded (store_file_closed()), a failure cuts the file back as
+ * store_file_cut() does, trailer and all. */
 int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
                      const Darkdaq__RunHeader *header, const char *end_reason);
 
-/* Abandons f: writes what is buffered, closes, leaves NAME.part.  NULL ok. */
+/* Has a store_file_close() made the contents durable (trailer written,
+ * fsync'd and closed), although renaming or the sidecar may be due still? */
+bool store_file_closed(const store_file_t *f);
+
+/* Removes NAME.part and NAME.part.seq (a file with nothing worth keeping)
+ * and fsyncs the directory.  Returns 0 (f is freed) or -errno (f stays). */
+int store_file_remove(store_file_t *f);
+
+/* Abandons f: writes what is buffered (or, after an error, cuts back what
+ * is not durable), closes, leaves NAME.part.  NULL ok. */
 store_file_t *store_file_abandon(store_file_t *f);
 
 /* Copies what f holds so far into *ret. */
 void store_file_get_counters(const store_file_t *f, struct store_file_counters *ret);
+/* Copies what the last successful sync made durable into *ret. */
+void store_file_get_durable(const store_file_t *f, struct store_file_counters *ret);
 uint64_t store_file_bytes(const store_file_t *f);      /* buffered bytes included */
+size_t store_file_buffered(const store_file_t *f);     /* bytes not yet written */
 uint32_t store_file_sequence(const store_file_t *f);
 const char *store_file_name(const store_file_t *f);    /* "run-000012-003.dkr" */
 
