@@ -857,6 +857,10 @@ static bool s_check_seq(runfile_reader_t *r, size_t q, uint32_t sender, uint64_t
         }
         uint64_t want = t->s[i].next, pending = t->s[i].pending;
         t->s[i].pending = RUNFILE_NO_SEQ;
+        if (seq == 0 && r->rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER) {
+                t->s[i].next = 1;               /* a new run of this sender */
+                return true;
+        }
         if (pending != RUNFILE_NO_SEQ && seq == pending + 1) {
                 t->s[i].next = seq + 1;         /* the frame found was the writer's */
                 return true;

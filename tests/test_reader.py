@@ -14,6 +14,7 @@ import darkdaq_pb2
 import darkdaq_reader
 from conftest import DATA, program
 from darkdaq_reader import RunFile, RunFileError, crc32c, read_run, tag_counts
+import runfile_bytes as rb
 
 
 def _replay(tmp_path, name="mix-clean"):
@@ -31,13 +32,8 @@ def _expected(name):
 
 
 def _frames(data):
-    """(offset, length) of each frame of a well-formed image."""
-    pos, frames = 0, []
-    while pos + 8 <= len(data):
-        (n,) = struct.unpack_from("<I", data, pos)
-        frames.append((pos, n))
-        pos += 8 + n
-    return frames
+    """(offset, length, header bytes) of each frame of a well-formed image."""
+    return [(f.offset, len(f.payload), f.hb) for f in rb.frames(data)]
 
 
 def test_crc32c_check_value():
@@ -81,16 +77,20 @@ def test_replay_events_per_tag(tmp_path):
                 assert frag.raw[:4] == b"DKFR"
 
 
-def test_flipped_byte_is_caught(tmp_path):
+@pytest.mark.parametrize("version", [2, 1])
+def test_flipped_byte_is_caught(tmp_path, version):
+    """A flipped byte costs its own frame: reported, every other one read."""
     path = _replay(tmp_path)
+    if version == 1:
+        path.write_bytes(rb.to_v1(path.read_bytes()))
     data = bytearray(path.read_bytes())
     frames = _frames(data)
     good = list(read_run(str(path)))
     assert len(good) == len(frames)
 
     k = len(frames) // 2
-    off, n = frames[k]
-    data[off + 8 + n // 2] ^= 0x04
+    off, n, hb = frames[k]
+    data[off + hb + n // 2] ^= 0x04
     bad = tmp_path / "flipped.dkr"
     bad.write_bytes(bytes(data))
 
@@ -99,23 +99,44 @@ def test_flipped_byte_is_caught(tmp_path):
         for rec in read_run(str(bad)):
             got.append(rec)
     assert err.value.offset == off
-    assert err.value.frame == k
     assert "crc mismatch" in err.value.reason
-    assert [r.SerializeToString() for r in got] == [r.SerializeToString() for r in good[:k]]
+    assert f"{hb + n} bytes skipped" in err.value.reason
+    want = good[:k] + good[k + 1:]
+    assert [r.SerializeToString() for r in got] == [r.SerializeToString() for r in want]
 
     run = RunFile(str(bad), strict=False)
-    assert len(list(run)) == k
+    assert len(list(run)) == len(frames) - 1
     assert not run.complete
-    assert run.stop_offset == off
+    assert run.damage[0][:3] == (off, "skipped", hb + n)
+
+
+def test_duplicate_and_header_damage(tmp_path):
+    path = _replay(tmp_path)
+    data = path.read_bytes()
+    fr = rb.frames(data)
+    good = list(read_run(str(path)))
+    k = len(fr) // 3
+    dup = tmp_path / "dup.dkr"
+    dup.write_bytes(data[:fr[k].end] + data[fr[k].offset:fr[k].end] + data[fr[k].end:])
+    run = RunFile(str(dup), strict=False)
+    assert [r.SerializeToString() for r in run] == [r.SerializeToString() for r in good]
+    assert [d[1] for d in run.damage] == ["duplicate"]
+    head = bytearray(data)
+    head[fr[0].offset + 30] ^= 1
+    h = tmp_path / "head.dkr"
+    h.write_bytes(bytes(head))
+    run = RunFile(str(h), strict=False)
+    assert [r.SerializeToString() for r in run] == [r.SerializeToString() for r in good[1:]]
+    assert run.damage[0][:2] == (8, "skipped")
 
 
 def test_cut_file_reads_to_last_whole_frame(tmp_path):
     path = _replay(tmp_path)
     data = path.read_bytes()
     frames = _frames(data)
-    off, n = frames[-3]
+    off, n, hb = frames[-3]
     cut = tmp_path / "cut.dkr"
-    cut.write_bytes(data[:off + 8 + n // 3])
+    cut.write_bytes(data[:off + hb + n // 3])
     run = RunFile(str(cut), strict=False)
     assert len(list(run)) == len(frames) - 3
     assert not run.complete
