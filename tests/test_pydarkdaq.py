@@ -379,6 +379,35 @@ def _kind(f):
     return f.payload[0] >> 3
 
 
+def test_non_utf8_configuration_byte(tmp_path):
+    """A Latin-1 byte in a configuration comment: the run reads from Python,
+    config_text has it replaced (and says so), config_raw and the hash keep
+    the bytes as read."""
+    cfg = tmp_path / "latin1.ini"
+    raw = b"# caf\xe9 au lait\n[builder]\nbuild_timeout_ms = 500\n"
+    cfg.write_bytes(raw)
+    out = tmp_path / "u.dkr"
+    raws = sorted(str(p) for p in (DATA / "mix-clean").glob("*.raw"))
+    r = subprocess.run([program("darkdaqd"), "--replay", *raws, "-o", str(out), "-c", str(cfg)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = list(darkdaq.read_run(str(out)))
+    h = recs[0].run_header
+    assert h.config_text == "# caf\ufffd au lait\n[builder]\nbuild_timeout_ms = 500\n"
+    assert h.config_text_replaced == 1
+    assert h.config_raw == raw
+    import hashlib
+    assert h.config_hash == hashlib.sha256(raw).hexdigest()
+    assert len(darkdaq.events(str(out))) == sum(r.kind == "event" for r in recs) > 0
+    dump = _dump_json(out)
+    assert dump[0]["config_text_replaced"] == 1
+    # a valid configuration carries no config_raw, and says nothing replaced
+    good = _replay(tmp_path, "mix-clean")
+    h = next(iter(darkdaq.read_run(str(good)))).run_header
+    assert h.config_raw == b"" and h.config_text_replaced == 0
+    assert "config_text_replaced" not in _dump_json(good)[0]
+
+
 def test_subscribe_loopback(tmp_path):
     path = _replay(tmp_path, "mix-clean")
     recs = [r for r in darkdaq.read_run(str(path)) if r.kind == "event"]

@@ -291,6 +291,8 @@ static void s_json_header(struct dump_state *st, const Darkdaq__RunHeader *h)
         s_string(out, h->config_hash);
         s_key(out, "config_text");
         s_string(out, h->config_text);
+        if (h->config_text_replaced)
+                fprintf(out, ",\"config_text_replaced\":%" PRIu32, h->config_text_replaced);
         fputs("}\n", out);
 }
 
