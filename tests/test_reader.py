@@ -181,3 +181,88 @@ def test_main_prints_counts(tmp_path, capsys):
     assert lines[0] == f"{len(events)} events"
     n_zprime = sum("zprime_invisible" in r["tags"] for r in events)
     assert ["zprime_invisible", str(n_zprime)] in [line.split() for line in lines]
+
+
+def _dump(*paths):
+    return subprocess.run([program("darkdaq-dump"), "--json", *map(str, paths)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("version", [2, 1])
+def test_dump_reports_damage_and_reads_past_it(tmp_path, version):
+    """darkdaq-dump on damaged copies: a damage line naming file, offset,
+    reason and bytes skipped, every intact record printed once, exit 1; a
+    sound file prints as before and exits 0."""
+    path = _replay(tmp_path, "mix-faults")
+    if version == 1:
+        path.write_bytes(rb.to_v1(path.read_bytes()))
+    data = path.read_bytes()
+    fr = rb.frames(data)
+    r = _dump(path)
+    assert r.returncode == 0 and r.stderr == ""
+    good = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(good) == len(fr)
+
+    k = len(fr) // 2
+    flip = bytearray(data)
+    flip[fr[k].offset + fr[k].hb + 3] ^= 0x01
+    bad = tmp_path / "flip.dkr"
+    bad.write_bytes(bytes(flip))
+    r = _dump(bad)
+    assert r.returncode == 1
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    dmg = [o for o in out if o["type"] == "damage"]
+    assert dmg[0]["file"] == str(bad) and dmg[0]["kind"] == "skipped"
+    assert dmg[0]["offset"] == fr[k].offset and dmg[0]["skipped"] == fr[k].size
+    assert "crc mismatch" in dmg[0]["reason"] and "crc mismatch" in r.stderr
+    assert [o for o in out if o["type"] != "damage"] == good[:k] + good[k + 1:]
+
+    if version == 2:
+        # a duplicated frame: printed once, reported
+        dup = data[:fr[k].end] + data[fr[k].offset:fr[k].end] + data[fr[k].end:]
+        (tmp_path / "dup.dkr").write_bytes(dup)
+        r = _dump(tmp_path / "dup.dkr")
+        assert r.returncode == 1
+        out = [json.loads(line) for line in r.stdout.splitlines()]
+        assert [o for o in out if o["type"] != "damage"] == good
+        assert [o["kind"] for o in out if o["type"] == "damage"] == ["duplicate"]
+        # the header frame damaged: still a run file, the rest printed
+        h = bytearray(data)
+        h[fr[0].offset + 40] ^= 0x08
+        (tmp_path / "head.dkr").write_bytes(bytes(h))
+        r = _dump(tmp_path / "head.dkr")
+        assert r.returncode == 1
+        out = [json.loads(line) for line in r.stdout.splitlines()]
+        assert out[0]["type"] == "damage" and out[0]["offset"] == 8
+        # without the header the run number is not known: events print without it
+        nohdr = [{k: v for k, v in o.items() if k != "run"} for o in good[1:]]
+        assert [o for o in out if o["type"] != "damage"] == nohdr
+
+
+def test_dump_continuation_file_is_no_gap(tmp_path):
+    """Two files of one run split where a store restart splits them: the
+    second starts at seq k after the first ended at k - 1 (its header is the
+    store's copy, without a seq)."""
+    path = _replay(tmp_path, "mix-clean")
+    data = path.read_bytes()
+    fr = rb.frames(data)
+    hdr = darkdaq_pb2.Record.FromString(fr[0].payload)
+    hdr.run_header.file_sequence = 1
+    m = len(fr) // 2
+    a = tmp_path / "run-000000-000.dkr"
+    b = tmp_path / "run-000000-001.dkr"
+    a.write_bytes(data[:fr[m].offset])
+    b.write_bytes(rb.FILE_HEADER + rb.v2_frame(hdr.SerializeToString(), fr[0].sender) +
+                  data[fr[m].offset:fr[-1].offset] +
+                  rb.v2_frame(fr[-1].payload, fr[-1].sender, fr[-1].seq))
+    r = _dump(a, b)
+    kinds = [json.loads(line).get("kind") for line in r.stdout.splitlines()
+             if json.loads(line)["type"] == "damage"]
+    # the trailer counts the one file it closed: both halves came from one file
+    assert "seq_gap" not in kinds and "resync_seq" not in kinds and "duplicate" not in kinds
+    # and the same second file after a first that lost its last frame: a gap
+    a.write_bytes(data[:fr[m - 1].offset])
+    r = _dump(a, b)
+    kinds = [json.loads(line).get("kind") for line in r.stdout.splitlines()
+             if json.loads(line)["type"] == "damage"]
+    assert "seq_gap" in kinds and r.returncode == 1
