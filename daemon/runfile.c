@@ -780,16 +780,13 @@ static bool s_good_at(runfile_reader_t *r, size_t q, uint32_t *ret_len)
 }
 
 /* The offset of the next good frame after the bad one at bad, or SIZE_MAX:
- * the frame its own length says comes next first (a damaged payload), then
- * every byte offset from bad + 1. */
+ * every byte offset from bad + 1, the earliest good frame taken.  Not the
+ * frame the bad one's length points to: a damaged length can point at a
+ * frame boundary further on and skip intact frames; a forgery found first
+ * inside the bad frame's payload is caught by the seq checks instead. */
 static size_t s_resync(runfile_reader_t *r, size_t bad, uint32_t *ret_len)
 {
         size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
-        if (r->size - bad >= hb && (r->version == 1 || s_le32(r->data + bad) == RUNFILE_SYNC)) {
-                uint32_t len = s_le32(r->data + bad + (r->version == 1 ? 0 : 4));
-                if (len <= r->size - bad - hb && s_good_at(r, bad + hb + len, ret_len))
-                        return bad + hb + len;
-        }
         for (size_t q = bad + 1; q + hb + 2 <= r->size; q++) {
                 if (r->version != 1) {
                         const uint8_t *hit = memmem(r->data + q, r->size - q, "DKRS", 4);

@@ -161,15 +161,9 @@ class RunFile:
         return None if reason else (rec, length)
 
     def _resync(self, data, bad):
-        """(offset, record, length) of the next good frame after bad, or None."""
+        """(offset, record, length) of the next good frame after bad (the
+        earliest, every offset tried), or None."""
         hb = self._hb
-        if len(data) - bad >= hb and (self.version == 1 or data[bad:bad + 4] == SYNC):
-            length, = struct.unpack_from("<I", data, bad + (4 if self.version == 2 else 0))
-            nxt = bad + hb + length
-            if length <= len(data) - bad - hb:
-                g = self._good_at(data, nxt)
-                if g:
-                    return (nxt,) + g
         q = bad + 1
         while q + hb + 2 <= len(data):
             if self.version == 2:

@@ -206,15 +206,14 @@ class _Seqs:
 
 
 def _resync(gen, base, buf, eof, pos, version):
-    """Looks for the next good frame after the damaged one at buf[pos:],
-    reading on as needed.  Returns (offset in buf or -1 at the end of the
-    file, base, buf, eof)."""
-    scan, by_length = pos, True
+    """Looks for the next good frame after the damaged one at buf[pos:] (the
+    earliest one, every offset tried), reading on as needed.  Returns
+    (offset in buf or -1 at the end of the file, base, buf, eof)."""
+    scan = pos + 1
     while True:
-        off, keep, need = _fast.resync(buf, scan, version, by_length)
+        off, keep, need = _fast.resync(buf, scan, version)
         if off >= 0 or eof:
             return off, base, buf, eof
-        by_length = by_length and keep == scan and need > 0
         base, buf, eof = gen.send((keep, need))
         scan = 0
 

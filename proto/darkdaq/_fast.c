@@ -109,20 +109,19 @@ static PyObject *s_frames(PyObject *self, PyObject *args)
         return Py_BuildValue("(NnNn)", list, pos, st, (Py_ssize_t)need);
 }
 
-/* resync(buf, from, version, by_length) -> (offset or -1, keep, need) */
+/* resync(buf, from, version) -> (offset or -1, keep, need) */
 static PyObject *s_resync(PyObject *self, PyObject *args)
 {
         Py_buffer b;
         Py_ssize_t from;
         unsigned version;
-        int by_length;
         size_t keep = 0, need = 0;
         long r;
         (void)self;
-        if (!PyArg_ParseTuple(args, "y*nIp", &b, &from, &version, &by_length))
+        if (!PyArg_ParseTuple(args, "y*nI", &b, &from, &version))
                 return NULL;
         Py_BEGIN_ALLOW_THREADS
-        r = columns_resync(version, b.buf, (size_t)b.len, (size_t)from, by_length, &keep, &need);
+        r = columns_resync(version, b.buf, (size_t)b.len, (size_t)from, &keep, &need);
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&b);
         return Py_BuildValue("(lnn)", r, (Py_ssize_t)keep, (Py_ssize_t)need);
@@ -240,7 +239,7 @@ static PyObject *s_layout(PyObject *self, PyObject *noargs)
 static PyMethodDef s_methods[] = {
         { "crc32c", s_crc32c, METH_VARARGS, "crc32c(data, crc=0): CRC-32C, continuing from crc" },
         { "frames", s_frames, METH_VARARGS, "frames(buf, pos, version=1): whole good frames from pos" },
-        { "resync", s_resync, METH_VARARGS, "resync(buf, from, version, by_length): the next good frame" },
+        { "resync", s_resync, METH_VARARGS, "resync(buf, from, version): the next good frame" },
         { "decode", s_decode, METH_VARARGS, "decode(buf, pos, run, events, values, dv, version=1, sender=0, seq=NO_SEQ): event rows into buffers" },
         { "kind", s_kind, METH_VARARGS, "kind(payload): the Record's kind code" },
         { "layout", s_layout, METH_NOARGS, "layout(): the row layouts" },

@@ -227,25 +227,10 @@ static int s_good_at(unsigned version, const uint8_t *buf, size_t len, size_t q,
 }
 
 long columns_resync(unsigned version, const uint8_t *buf, size_t len, size_t from,
-                    int by_length, size_t *keep, size_t *need)
+                    size_t *keep, size_t *need)
 {
-        size_t hb = version == 1 ? COLUMNS_FRAME_HEADER : COLUMNS_FRAME2_HEADER;
         size_t first_open = SIZE_MAX, open_need = 0, nd = 0;
-        if (by_length && from < len && len - from >= hb &&
-            (version == 1 || s_le32(buf + from) == COLUMNS_SYNC)) {
-                uint32_t n = s_le32(buf + from + (version == 1 ? 0 : 4));
-                if (n <= len - from - hb) {
-                        int g = s_good_at(version, buf, len, from + hb + n, &nd);
-                        if (g == 1)
-                                return (long)(from + hb + n);
-                        if (g == 2) {   /* not known yet: keep the damaged frame too */
-                                *keep = from;
-                                *need = hb + n + nd;
-                                return -1;
-                        }
-                }
-        }
-        for (size_t q = from + (by_length ? 1 : 0); q < len; q++) {
+        for (size_t q = from; q < len; q++) {
                 int g = s_good_at(version, buf, len, q, &nd);
                 if (g == 1)
                         return (long)q;

@@ -129,12 +129,12 @@ int columns_frame_v2(const uint8_t *buf, size_t len, const uint8_t **payload,
 
 /* After damage: the offset >= from of the first good frame of version
  * (1 or 2) wholly in buf[0..len) (sync word for v2, a Record's shape for v1,
- * a length that fits, CRC); with by_length, the frame that the length at
- * from says comes next is tried first.  -1 when there is none: *keep is the
- * offset from which bytes must be kept to look again once more are read
- * (a frame begun but not whole), *need the bytes from *keep it needs. */
+ * a length that fits, CRC), every offset tried.  -1 when there is none:
+ * *keep is the offset from which bytes must be kept to look again once more
+ * are read (a frame begun but not whole), *need the bytes from *keep it
+ * needs. */
 long columns_resync(unsigned version, const uint8_t *buf, size_t len, size_t from,
-                    int by_length, size_t *keep, size_t *need);
+                    size_t *keep, size_t *need);
 
 /* Reads a run header's run number.  0 or -1 (broken). */
 int columns_run_header(const uint8_t *p, size_t n, uint32_t *run);

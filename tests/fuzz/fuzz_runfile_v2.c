@@ -29,6 +29,15 @@ static size_t s_varint(uint8_t *p, uint64_t v)
         return n;
 }
 
+/* Whether the frame [o, e) is untouched by bytes [a, b) changed and ins
+ * bytes inserted at a. */
+static bool s_whole(size_t o, size_t e, size_t a, size_t b, unsigned ins)
+{
+        if (b > a && o < b && e > a)
+                return false;
+        return !(ins && o < a && a < e);
+}
+
 struct seen {
         uint64_t reports;               /* reports so far */
 };
@@ -114,13 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (o < last_end)
                         abort();                /* frames overlap or go back */
                 last_end = o + RUNFILE_FRAME2_HEADER + fr->size;
-                /* Which of the writer's frames is this, at its place in
-                 * the damaged image? */
+                /* Which of the writer's frames is this: at its place in
+                 * the damaged image, with its bytes (damage may leave a
+                 * frame as it was)? */
                 int own = -1;
                 for (unsigned i = 0; i < nf && own < 0; i++) {
                         size_t at = off[i] < a ? off[i] : off[i] + ins_len;
-                        bool whole = end[i] <= a || off[i] >= b;
-                        if (whole && at == o && fr->seq == i &&
+                        if (at + (end[i] - off[i]) <= dlen && at == o && fr->seq == i &&
                             fr->size == end[i] - off[i] - RUNFILE_FRAME2_HEADER &&
                             memcmp(img + at, orig + off[i], end[i] - off[i]) == 0)
                                 own = (int)i;
@@ -142,11 +151,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st->kind == RUNFILE_READING)
                 abort();
         for (unsigned i = 0; i < nf; i++) {
-                bool before = end[i] <= a;
-                bool after = off[i] >= b;
-                if (before && !got[i])
+                bool whole = s_whole(off[i], end[i], a, b, ins_len);
+                if (whole && end[i] <= a && !got[i])
                         abort();        /* an intact frame before the damage lost */
-                if (after && !got[i] && !foreign)
+                if (whole && !got[i] && !foreign)
                         abort();        /* an intact frame after the damage lost */
         }
         /* Damage inside a frame of the writer's never passes silently. */
