@@ -256,13 +256,18 @@ def test_dump_continuation_file_is_no_gap(tmp_path):
                   data[fr[m].offset:fr[-1].offset] +
                   rb.v2_frame(fr[-1].payload, fr[-1].sender, fr[-1].seq))
     r = _dump(a, b)
-    kinds = [json.loads(line).get("kind") for line in r.stdout.splitlines()
-             if json.loads(line)["type"] == "damage"]
-    # the trailer counts the one file it closed: both halves came from one file
+    dmg = [json.loads(line) for line in r.stdout.splitlines()
+           if json.loads(line)["type"] == "damage"]
+    kinds = [d["kind"] for d in dmg]
+    # the trailer's records_in_file counts the one file it closed (both
+    # halves came from one), but its events count holds across the run
     assert "seq_gap" not in kinds and "resync_seq" not in kinds and "duplicate" not in kinds
+    assert not any("events in the run" in d["reason"] for d in dmg)
     # and the same second file after a first that lost its last frame: a gap
     a.write_bytes(data[:fr[m - 1].offset])
     r = _dump(a, b)
     kinds = [json.loads(line).get("kind") for line in r.stdout.splitlines()
              if json.loads(line)["type"] == "damage"]
     assert "seq_gap" in kinds and r.returncode == 1
+    n = sum(1 for f in fr if f.payload[0] == 0x12)
+    assert f"counts {n} events in the run, {n - 1} read in its files" in r.stderr

@@ -684,10 +684,13 @@ static void s_on_report(void *ctx, const struct runfile_report *rep)
 }
 
 /* Seq expectations carried from one file to the next of the same run, so a
- * continuation file is checked against the file before it. */
+ * continuation file is checked against the file before it; and the events
+ * read in the run's files, for its last trailer's count. */
 static struct runfile_seqs s_seqs;
 static bool s_seqs_used;
 static uint32_t s_seqs_run;
+static bool s_run_from_start;   /* the run's first file was read */
+static uint64_t s_run_events;
 
 /* Chooses r's seq table: the one carried over when its first record is a
  * run header of the run read last (peeked through a second reader over the
@@ -695,7 +698,7 @@ static uint32_t s_seqs_run;
 static void s_pick_seqs(runfile_reader_t *r, const uint8_t *img, size_t len)
 {
         runfile_reader_t *peek = runfile_reader_new_mem(img, len);
-        const Darkdaq__Record *rec;
+        const Darkdaq__Record *rec = NULL;
         bool same = false;
         uint32_t run = 0;
         if (peek && runfile_reader_next(peek, &rec, NULL) > 0 &&
@@ -703,12 +706,42 @@ static void s_pick_seqs(runfile_reader_t *r, const uint8_t *img, size_t len)
                 run = rec->run_header->run;
                 same = s_seqs_used && run == s_seqs_run && rec->run_header->file_sequence > 0;
         }
+        bool first = rec && !same && rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER &&
+                     rec->run_header->file_sequence == 0;
         runfile_reader_free(peek);
-        if (!same)
+        if (!same) {
                 memset(&s_seqs, 0, sizeof s_seqs);
+                s_run_from_start = first;
+                s_run_events = 0;
+        }
         s_seqs_used = true;
         s_seqs_run = run;
         runfile_reader_set_seqs(r, &s_seqs);
+}
+
+/* The run's last trailer (the daemon's, not continued) against the events
+ * read in all of the run's files, when its first file was read: reported
+ * when its "events" count differs.  Returns 1 when reported. */
+static int s_check_run_events(struct dump_report_ctx *rc, const Darkdaq__RunTrailer *t,
+                              uint64_t offset)
+{
+        const Darkdaq__Count *events = NULL;
+        if (!t || t->continued || !s_run_from_start)
+                return 0;
+        for (size_t i = 0; i < t->n_counts; i++) {
+                if (!strcmp(t->counts[i]->name, "closed_by_store"))
+                        return 0;       /* the store's: the daemon's counts are not here */
+                if (!strcmp(t->counts[i]->name, "events"))
+                        events = t->counts[i];
+        }
+        if (!events || events->value == s_run_events)
+                return 0;
+        struct runfile_report rep = { .kind = RUNFILE_REPORT_COUNT, .offset = offset };
+        snprintf(rep.reason, sizeof rep.reason, "run trailer at byte %" PRIu64 " counts %"
+                 PRIu64 " events in the run, %" PRIu64 " read in its files", offset,
+                 events->value, s_run_events);
+        s_on_report(rc, &rep);
+        return 1;
 }
 
 /* Prints every record; returns 1 when damage was found, else 0. */
@@ -723,16 +756,22 @@ static int s_dump(runfile_reader_t *r, const char *name, FILE *out, FILE *err, b
         if (!json)
                 fprintf(out, "%s: run file, %" PRIu64 " bytes\n", name,
                         runfile_reader_size(r));
+        uint64_t own_reports = 0;
         while (runfile_reader_next(r, &rec, &offset) > 0) {
                 s_tally(&st, rec);
                 if (json)
                         s_json_record(&st, rec);
                 else
                         s_text_record(&st, rec, offset);
+                if (rec->body_case == DARKDAQ__RECORD__BODY_EVENT)
+                        s_run_events++;
+                if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER)
+                        own_reports += s_check_run_events(&rc, rec->run_trailer, offset);
         }
         const struct runfile_stop *stop = runfile_reader_stop(r);
         bool complete = stop->kind == RUNFILE_END && st.last_was_trailer;
-        int damaged = runfile_reader_reports(r) > 0 || stop->kind != RUNFILE_END;
+        int damaged = runfile_reader_reports(r) > 0 || own_reports > 0 ||
+                      stop->kind != RUNFILE_END;
         char reason[192];
         if (stop->kind != RUNFILE_END)
                 snprintf(reason, sizeof reason, "%s", stop->reason);
