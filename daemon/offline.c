@@ -86,7 +86,9 @@ int offline_run(const struct darkdaq_config *cfg, const char *const *paths, size
                 .config_text = cfg->text ? cfg->text : "",
                 .sources = cfg->sources_given ? cfg->builder.expected : 0,
         };
-        struct runfile_writer_opts wo = { .path = out_path };
+        /* The records are numbered as darkdaqd numbers those it sends a store:
+         * sender [daemon] sender_id, seq from 0 (the run header). */
+        struct runfile_writer_opts wo = { .path = out_path, .sender = cfg->daemon.sender_id };
         r = runfile_writer_open(&ro.writer, &wo, record_run_header(enc, &info));
         if (r < 0) {
                 fprintf(stderr, "darkdaqd: %s: cannot write run file: %s\n", out_path,

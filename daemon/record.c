@@ -80,6 +80,8 @@ struct record_enc {
         Darkdaq__OutOfStep oos[64];
         Darkdaq__OutOfStep *oos_ptrs[64];
         char end_reason[64];
+        char *hdr_text;                 /* config text made valid UTF-8, when it was not */
+        char reason_buf[256];           /* a junk or corrupt reason made valid UTF-8 */
 };
 
 static const char *const status_names[EV_STATUS_COUNT] = {
@@ -119,6 +121,7 @@ record_enc_t *record_enc_free(record_enc_t *e)
         free(e->dv_ptrs);
         free(e->pack);
         free(e->sizes);
+        free(e->hdr_text);
         free(e);
         return NULL;
 }
@@ -144,14 +147,96 @@ static size_t s_mask_to_ids(uint64_t mask, uint32_t ids[64])
         return n;
 }
 
+/* The length of the valid UTF-8 sequence at p[0..n), or 0 if there is none
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t s_utf8_seq(const unsigned char *p, size_t n)
+{
+        unsigned char c = p[0];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xC2 && c <= 0xDF)
+                k = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+                k = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+                k = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (n < k)
+                return 0;
+        for (size_t i = 1; i < k; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (p[i] & 0x3F);
+        }
+        if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+                return 0;
+        return k;
+}
+
+size_t record_utf8_fix(const char *in, size_t n, char *out, size_t out_size, size_t *replaced)
+{
+        const unsigned char *p = (const unsigned char *)in;
+        size_t o = 0, bad = 0, kept = 0;
+        for (size_t i = 0; i < n;) {
+                size_t k = s_utf8_seq(p + i, n - i);
+                const char *src = k ? in + i : "\xEF\xBF\xBD";     /* U+FFFD */
+                size_t len = k ? k : 3;
+                bad += k == 0;
+                i += k ? k : 1;
+                if (out && kept == o && o + len < out_size) {
+                        memcpy(out + o, src, len);
+                        kept = o + len;
+                }
+                o += len;
+        }
+        if (out && out_size)
+                out[kept] = '\0';
+        if (replaced)
+                *replaced = bad;
+        return o;
+}
+
+/* s, or the encoder's reason buffer holding s made valid UTF-8. */
+static const char *s_valid_reason(record_enc_t *e, const char *s)
+{
+        size_t bad, n = strlen(s);
+        record_utf8_fix(s, n, NULL, 0, &bad);
+        if (!bad)
+                return s;
+        record_utf8_fix(s, n, e->reason_buf, sizeof e->reason_buf, NULL);
+        return e->reason_buf;
+}
+
 Darkdaq__Record *record_run_header(record_enc_t *e, const struct record_run_info *info)
 {
         const char *text = info->config_text ? info->config_text : "";
+        size_t n = strlen(text), bad = 0;
         darkdaq__record__init(&e->hdr_rec);
         darkdaq__run_header__init(&e->hdr);
-        sha256_hex(text, strlen(text), e->hdr_hash);
+        sha256_hex(text, n, e->hdr_hash);
         e->hdr.run = info->run;
         e->hdr.start_time_ns = info->start_time_ns;
+        /* A string field must be valid UTF-8 (protobuf readers refuse it
+         * otherwise): the text with replacements, and the bytes beside it. */
+        size_t need = record_utf8_fix(text, n, NULL, 0, &bad);
+        free(e->hdr_text);
+        e->hdr_text = NULL;
+        if (bad && (e->hdr_text = malloc(need + 1)) != NULL) {
+                record_utf8_fix(text, n, e->hdr_text, need + 1, NULL);
+                e->hdr.config_raw.data = (uint8_t *)text;
+                e->hdr.config_raw.len = n;
+                e->hdr.config_text_replaced = (uint32_t)bad;
+                text = e->hdr_text;
+        } else if (bad) {
+                text = "";              /* out of memory: the bytes alone */
+                e->hdr.config_raw.data = (uint8_t *)info->config_text;
+                e->hdr.config_raw.len = n;
+                e->hdr.config_text_replaced = (uint32_t)bad;
+        }
         e->hdr.config_text = (char *)text;
         e->hdr.config_hash = e->hdr_hash;
         e->hdr.software_version = (char *)DARKDAQ_VERSION;
@@ -356,7 +441,7 @@ Darkdaq__Record *record_junk(record_enc_t *e, const struct built_junk *junk)
         e->junk.offset = junk->offset;
         e->junk.raw.data = (uint8_t *)junk->data;
         e->junk.raw.len = junk->bytes;
-        e->junk.reason = (char *)(junk->reason ? junk->reason : "");
+        e->junk.reason = (char *)s_valid_reason(e, junk->reason ? junk->reason : "");
         e->junk_rec.body_case = DARKDAQ__RECORD__BODY_JUNK;
         e->junk_rec.junk = &e->junk;
         return &e->junk_rec;
@@ -372,7 +457,7 @@ Darkdaq__Record *record_corrupt(record_enc_t *e, const struct built_corrupt *c)
         e->corrupt.raw.len = c->bytes;
         e->corrupt.source = c->source;
         e->corrupt.trigger = c->trigger;
-        e->corrupt.reason = (char *)(c->reason ? c->reason : "");
+        e->corrupt.reason = (char *)s_valid_reason(e, c->reason ? c->reason : "");
         e->corrupt_rec.body_case = DARKDAQ__RECORD__BODY_CORRUPT;
         e->corrupt_rec.corrupt = &e->corrupt;
         return &e->corrupt_rec;

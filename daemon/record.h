@@ -50,8 +50,19 @@ struct record_totals {
  * of record or record_enc_free(); NULL only on out of memory (the event's
  * arrays could not grow).  The caller may change fields before packing. */
 
-/* The run header: info as given, config_hash = SHA-256 hex of config_text,
- * software_version = DARKDAQ_VERSION, sources ascending from the mask. */
+/* Copies n bytes of in to out as valid UTF-8, each invalid sequence (a
+ * byte that begins none) replaced by U+FFFD, NUL-terminated and cut to
+ * out_size (out NULL: only counts).  Returns the length the whole copy
+ * needs (without the NUL) and, in *replaced (may be NULL), how many bytes
+ * were replaced.  Pure. */
+size_t record_utf8_fix(const char *in, size_t n, char *out, size_t out_size, size_t *replaced);
+
+/* The run header: info as given, config_hash = SHA-256 hex of config_text
+ * as given; config_text valid UTF-8 (invalid sequences replaced by U+FFFD,
+ * their number in config_text_replaced, the bytes as given in config_raw,
+ * which must outlive the record, when any was), software_version =
+ * DARKDAQ_VERSION, sources ascending from the mask.  Junk and corrupt
+ * reasons are made valid UTF-8 the same way. */
 Darkdaq__Record *record_run_header(record_enc_t *e, const struct record_run_info *info);
 
 /* One built event and its tags: status in proto/README.md order from the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* runfile: frames of packed darkdaq.Records in run files (proto/README.md
- * s.4).  The writer's file layer (open, write, fsync, rotate) is the only
+ * s.2).  The writer's file layer (open, write, fsync, rotate) is the only
  * I/O here; the frame reader works on a memory image and trusts nothing. */
 #include "runfile.h"
 
@@ -28,6 +28,11 @@ static uint32_t s_le32(const uint8_t *p)
                (uint32_t)p[3] << 24;
 }
 
+static uint64_t s_le64(const uint8_t *p)
+{
+        return (uint64_t)s_le32(p) | (uint64_t)s_le32(p + 4) << 32;
+}
+
 static void s_put_le32(uint8_t *p, uint32_t v)
 {
         p[0] = (uint8_t)v;
@@ -41,6 +46,23 @@ void runfile_frame_header(uint8_t out[RUNFILE_FRAME_HEADER], const void *payload
 {
         s_put_le32(out, len);
         s_put_le32(out + 4, crc32c(0, payload, len));
+}
+
+void runfile_frame2_header(uint8_t out[RUNFILE_FRAME2_HEADER], const void *payload,
+                           uint32_t len, uint32_t sender, uint64_t seq)
+{
+        s_put_le32(out, RUNFILE_SYNC);
+        s_put_le32(out + 4, len);
+        s_put_le32(out + 8, sender);
+        s_put_le32(out + 12, (uint32_t)seq);
+        s_put_le32(out + 16, (uint32_t)(seq >> 32));
+        s_put_le32(out + 20, crc32c(crc32c(0, out, 20), payload, len));
+}
+
+void runfile_file_header(uint8_t out[RUNFILE_FILE_HEADER])
+{
+        s_put_le32(out, RUNFILE_FILE_MAGIC);
+        s_put_le32(out + 4, RUNFILE_VERSION);
 }
 
 int runfile_name(char *buf, size_t size, uint32_t run, uint32_t seq)
@@ -64,6 +86,9 @@ struct runfile_writer {
         uint32_t seq;                   /* current file's sequence */
         uint64_t file_bytes;            /* current file, buffered frames included */
         uint64_t file_records;          /* current file's records so far */
+        unsigned version;               /* 1 or 2 */
+        uint32_t sender;                /* v2: every frame's sender */
+        uint64_t next_seq;              /* v2: the seq of the next record */
         uint8_t *buf;                   /* frames not yet written */
         size_t cap;                     /* buf's size */
         size_t len;                     /* bytes in buf */
@@ -102,11 +127,18 @@ static int s_flush_buf(runfile_writer_t *w)
         return r;
 }
 
-/* Appends one frame: packs msg, or copies packed, into the buffer. */
-static int s_append(runfile_writer_t *w, const ProtobufCMessage *msg,
-                    const void *packed, size_t size)
+static size_t s_hdr_bytes(const runfile_writer_t *w)
 {
-        size_t need = RUNFILE_FRAME_HEADER + size;
+        return w->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+}
+
+/* Appends one frame carrying seq: packs msg, or copies packed, into the
+ * buffer. */
+static int s_append(runfile_writer_t *w, const ProtobufCMessage *msg,
+                    const void *packed, size_t size, uint64_t seq)
+{
+        size_t hb = s_hdr_bytes(w);
+        size_t need = hb + size;
         if (w->err)
                 return w->err;
         if (size > RUNFILE_MAX_RECORD)
@@ -124,12 +156,15 @@ static int s_append(runfile_writer_t *w, const ProtobufCMessage *msg,
                 }
         }
         uint8_t *frame = w->buf + w->len;
-        uint8_t *payload = frame + RUNFILE_FRAME_HEADER;
+        uint8_t *payload = frame + hb;
         if (msg)
                 protobuf_c_message_pack(msg, payload);
         else if (size)
                 memcpy(payload, packed, size);
-        runfile_frame_header(frame, payload, (uint32_t)size);
+        if (w->version == 1)
+                runfile_frame_header(frame, payload, (uint32_t)size);
+        else
+                runfile_frame2_header(frame, payload, (uint32_t)size, w->sender, seq);
         w->len += need;
         w->file_bytes += need;
         w->file_records++;
@@ -161,8 +196,23 @@ static int s_start_file(runfile_writer_t *w)
         w->file_bytes = 0;
         w->file_records = 0;
         w->header->run_header->file_sequence = w->seq;
+        if (w->version != 1) {
+                if (w->len + RUNFILE_FILE_HEADER > w->cap) {
+                        int r = s_flush_buf(w);
+                        if (r < 0)
+                                return r;
+                }
+                runfile_file_header(w->buf + w->len);
+                w->len += RUNFILE_FILE_HEADER;
+                w->file_bytes += RUNFILE_FILE_HEADER;
+        }
+        /* The run's header is record 0; its copies at the head of later
+         * files are the writer's own and carry no seq. */
+        uint64_t seq = RUNFILE_NO_SEQ;
+        if (w->seq == 0)
+                seq = w->next_seq++;
         return s_append(w, &w->header->base, NULL,
-                        protobuf_c_message_get_packed_size(&w->header->base));
+                        protobuf_c_message_get_packed_size(&w->header->base), seq);
 }
 
 /* Writes out, fsyncs and closes the current file (and fsyncs its directory,
@@ -201,7 +251,8 @@ static int s_write_trailer(runfile_writer_t *w, Darkdaq__Record *trl, bool conti
                 t->end_reason = (char *)"rotate";
         if (t->end_time_ns == 0)
                 t->end_time_ns = clock_real_ns();
-        return s_append(w, &trl->base, NULL, protobuf_c_message_get_packed_size(&trl->base));
+        return s_append(w, &trl->base, NULL, protobuf_c_message_get_packed_size(&trl->base),
+                        continued ? RUNFILE_NO_SEQ : w->next_seq++);
 }
 
 static int s_rotate(runfile_writer_t *w)
@@ -224,7 +275,8 @@ int runfile_writer_open(runfile_writer_t **ret, const struct runfile_writer_opts
                         const Darkdaq__Record *header)
 {
         if (!o || (!o->path == !o->dir) || (o->path && o->max_file_bytes) || !header ||
-            header->body_case != DARKDAQ__RECORD__BODY_RUN_HEADER || !header->run_header)
+            header->body_case != DARKDAQ__RECORD__BODY_RUN_HEADER || !header->run_header ||
+            (o->version != 0 && o->version != 1 && o->version != 2))
                 return -EINVAL;
         runfile_writer_t *w = calloc(1, sizeof *w);
         if (!w)
@@ -235,6 +287,8 @@ int runfile_writer_open(runfile_writer_t **ret, const struct runfile_writer_opts
         w->trailer = o->trailer;
         w->trailer_ctx = o->trailer_ctx;
         w->run = header->run_header->run;
+        w->version = o->version == 1 ? 1 : 2;
+        w->sender = o->sender;
 
         /* A deep copy by packing and unpacking: the header is written again
          * at the head of every file. */
@@ -284,12 +338,12 @@ int runfile_writer_write(runfile_writer_t *w, const Darkdaq__Record *rec)
         if (w->err)
                 return w->err;
         if (w->max_file_bytes && w->file_records > 1 &&
-            w->file_bytes + RUNFILE_FRAME_HEADER + size > w->max_file_bytes) {
+            w->file_bytes + s_hdr_bytes(w) + size > w->max_file_bytes) {
                 int r = s_rotate(w);
                 if (r < 0)
                         return r;
         }
-        return s_append(w, &rec->base, NULL, size);
+        return s_append(w, &rec->base, NULL, size, w->next_seq++);
 }
 
 int runfile_writer_write_packed(runfile_writer_t *w, const void *payload, size_t len)
@@ -297,12 +351,12 @@ int runfile_writer_write_packed(runfile_writer_t *w, const void *payload, size_t
         if (w->err)
                 return w->err;
         if (w->max_file_bytes && w->file_records > 1 &&
-            w->file_bytes + RUNFILE_FRAME_HEADER + len > w->max_file_bytes) {
+            w->file_bytes + s_hdr_bytes(w) + len > w->max_file_bytes) {
                 int r = s_rotate(w);
                 if (r < 0)
                         return r;
         }
-        return s_append(w, NULL, payload, len);
+        return s_append(w, NULL, payload, len, w->next_seq++);
 }
 
 int runfile_writer_flush(runfile_writer_t *w)
@@ -374,10 +428,21 @@ struct runfile_reader {
         uint8_t *owned;                 /* data when read in, for free */
         size_t pos;                     /* next frame's offset */
         uint64_t frame;                 /* next frame's index */
+        unsigned version;               /* 0 until the first call; then 1 or 2 */
         struct runfile_stop stop;
+        struct runfile_frame last;      /* the frame returned last */
         Darkdaq__Record *rec;           /* last record, in the arena */
         ProtobufCAllocator alloc;       /* the arena, for protobuf-c */
         struct arena_chunk *chunks;     /* newest first */
+        runfile_report_fn report;       /* or NULL */
+        void *report_ctx;
+        uint64_t reports;               /* made so far */
+        struct runfile_seqs own_seqs;   /* seqs points here unless the caller gives one */
+        struct runfile_seqs *seqs;
+        bool resynced;                  /* the frame at pos was found by resynchronisation */
+        uint64_t returned;              /* frames returned from this file */
+        bool after_trailer;             /* the last frame returned was a run trailer */
+        uint64_t trailer_offset;        /* its offset */
 };
 
 static void *s_arena_alloc(void *ctx, size_t size)
@@ -446,6 +511,7 @@ static runfile_reader_t *s_reader_new(void)
         r->alloc.alloc = s_arena_alloc;
         r->alloc.free = s_arena_free;
         r->alloc.allocator_data = r;
+        r->seqs = &r->own_seqs;
         return r;
 }
 
@@ -561,64 +627,46 @@ static int s_stop(runfile_reader_t *r, enum runfile_stop_kind kind, const char *
         return 0;
 }
 
-int runfile_reader_next(runfile_reader_t *r, const Darkdaq__Record **ret,
-                        uint64_t *ret_offset)
+static void s_report(runfile_reader_t *r, enum runfile_report_kind kind, uint64_t offset,
+                     uint64_t skipped, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void s_report(runfile_reader_t *r, enum runfile_report_kind kind, uint64_t offset,
+                     uint64_t skipped, const char *fmt, ...)
 {
-        s_arena_reset(r);
-        if (r->stop.kind != RUNFILE_READING)
-                return 0;
-        size_t left = r->size - r->pos;
-        if (left == 0)
-                return s_stop(r, RUNFILE_END, "end of file after %" PRIu64 " frames",
-                              r->frame);
-        if (left < RUNFILE_FRAME_HEADER)
-                return s_stop(r, RUNFILE_HEADER_CUT,
-                              "frame header cut at byte %zu: 8 bytes needed, %zu present",
-                              r->pos, left);
-        const uint8_t *p = r->data + r->pos;
-        uint32_t len = s_le32(p);
-        uint32_t crc = s_le32(p + 4);
-        if (len > RUNFILE_MAX_RECORD)
-                return s_stop(r, RUNFILE_TOO_BIG,
-                              "frame %" PRIu64 " at byte %zu: length %" PRIu32
-                              " is above the %u-byte limit",
-                              r->frame, r->pos, len, RUNFILE_MAX_RECORD);
-        if (len > left - RUNFILE_FRAME_HEADER)
-                return s_stop(r, RUNFILE_CUT,
-                              "frame cut at byte %zu: header says %" PRIu32
-                              " bytes, %zu present",
-                              r->pos, len, left - RUNFILE_FRAME_HEADER);
-        uint32_t have = crc32c(0, p + RUNFILE_FRAME_HEADER, len);
-        if (have != crc)
-                return s_stop(r, RUNFILE_CRC,
-                              "crc mismatch at frame %" PRIu64 " offset %zu: stored %08" PRIx32
-                              ", computed %08" PRIx32,
-                              r->frame, r->pos, crc, have);
-        if (len == 0)
-                return s_stop(r, RUNFILE_PARSE,
-                              "record does not parse at frame %" PRIu64 " offset %zu: empty frame",
-                              r->frame, r->pos);
-        r->rec = darkdaq__record__unpack(&r->alloc, len, p + RUNFILE_FRAME_HEADER);
-        if (!r->rec)
-                return s_stop(r, RUNFILE_PARSE,
-                              "record does not parse at frame %" PRIu64 " offset %zu",
-                              r->frame, r->pos);
-        if (ret_offset)
-                *ret_offset = r->pos;
-        r->pos += RUNFILE_FRAME_HEADER + len;
-        r->frame++;
-        *ret = r->rec;
-        return 1;
+        struct runfile_report rep = { .kind = kind, .offset = offset, .skipped = skipped };
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(rep.reason, sizeof rep.reason, fmt, ap);
+        va_end(ap);
+        r->reports++;
+        if (r->report)
+                r->report(r->report_ctx, &rep);
 }
 
-const struct runfile_stop *runfile_reader_stop(const runfile_reader_t *r)
+void runfile_reader_set_report(runfile_reader_t *r, runfile_report_fn fn, void *ctx)
 {
-        return &r->stop;
+        r->report = fn;
+        r->report_ctx = ctx;
 }
 
-uint64_t runfile_reader_size(const runfile_reader_t *r)
+void runfile_reader_set_seqs(runfile_reader_t *r, struct runfile_seqs *seqs)
 {
-        return r->size;
+        r->seqs = seqs ? seqs : &r->own_seqs;
+}
+
+uint64_t runfile_reader_reports(const runfile_reader_t *r)
+{
+        return r->reports;
+}
+
+unsigned runfile_reader_version(const runfile_reader_t *r)
+{
+        return r->version ? r->version : 1;
+}
+
+const struct runfile_frame *runfile_reader_frame(const runfile_reader_t *r)
+{
+        return &r->last;
 }
 
 /* Decodes a varint at p[0..n); returns its length, or 0 if cut or too long. */
@@ -635,8 +683,308 @@ static size_t s_varint(const uint8_t *p, size_t n, uint64_t *ret)
         return 0;
 }
 
+/* Whether len bytes at p have the shape of a packed Record: one body field
+ * (tags 1..6, length-delimited) whose length fills it exactly. */
+static bool s_record_shape(const uint8_t *p, size_t len)
+{
+        uint64_t sub;
+        if (len < 2 || (p[0] & 7) != 2 || p[0] < 0x0a || p[0] > 0x32)
+                return false;
+        size_t k = s_varint(p + 1, len - 1, &sub);
+        return k != 0 && 1 + k + sub == len;
+}
+
+/* What a frame at q is: 0 whole with a matching CRC (*ret_len: payload
+ * bytes), else a stop kind with *why. */
+static enum runfile_stop_kind s_check(const runfile_reader_t *r, size_t q, uint32_t *ret_len,
+                                      char *why, size_t why_size)
+{
+        size_t left = r->size - q;
+        const uint8_t *p = r->data + q;
+        size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+        uint32_t len, crc, have;
+
+        if (left < hb) {
+                snprintf(why, why_size, "frame header cut at byte %zu: %zu bytes needed, "
+                         "%zu present", q, hb, left);
+                return RUNFILE_HEADER_CUT;
+        }
+        if (r->version == 1) {
+                len = s_le32(p);
+                crc = s_le32(p + 4);
+        } else {
+                if (s_le32(p) != RUNFILE_SYNC) {
+                        snprintf(why, why_size, "no frame sync word at byte %zu", q);
+                        return RUNFILE_PARSE;
+                }
+                len = s_le32(p + 4);
+                crc = s_le32(p + 20);
+        }
+        if (len > RUNFILE_MAX_RECORD) {
+                snprintf(why, why_size, "frame %" PRIu64 " at byte %zu: length %" PRIu32
+                         " is above the %u-byte limit", r->frame, q, len, RUNFILE_MAX_RECORD);
+                return RUNFILE_TOO_BIG;
+        }
+        if (len > left - hb) {
+                snprintf(why, why_size, "frame cut at byte %zu: header says %" PRIu32
+                         " bytes, %zu present", q, len, left - hb);
+                return RUNFILE_CUT;
+        }
+        if (r->version == 1)
+                have = crc32c(0, p + hb, len);
+        else
+                have = crc32c(crc32c(0, p, 20), p + hb, len);
+        if (have != crc) {
+                snprintf(why, why_size, "crc mismatch at frame %" PRIu64 " offset %zu: stored %08"
+                         PRIx32 ", computed %08" PRIx32, r->frame, q, crc, have);
+                return RUNFILE_CRC;
+        }
+        if (len == 0) {
+                snprintf(why, why_size, "record does not parse at frame %" PRIu64
+                         " offset %zu: empty frame", r->frame, q);
+                return RUNFILE_PARSE;
+        }
+        *ret_len = len;
+        return RUNFILE_READING;
+}
+
+/* Unpacks the frame at q (checked) into r->rec; false if it does not parse. */
+static bool s_unpack(runfile_reader_t *r, size_t q, uint32_t len)
+{
+        size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+        s_arena_reset(r);
+        r->rec = darkdaq__record__unpack(&r->alloc, len, r->data + q + hb);
+        return r->rec != NULL;
+}
+
+/* Whether a good frame (believable, whole, CRC, parses) starts at q; leaves
+ * it unpacked in r->rec. */
+static bool s_good_at(runfile_reader_t *r, size_t q, uint32_t *ret_len)
+{
+        char why[8];
+        size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+        if (q >= r->size || r->size - q < hb + 2)
+                return false;
+        if (r->version == 1) {
+                /* No sync word: a cheap look at the shape first, so that
+                 * scanning a damaged stretch costs a CRC only where a frame
+                 * is believable. */
+                uint32_t len = s_le32(r->data + q);
+                if (len < 2 || len > r->size - q - hb || !s_record_shape(r->data + q + hb, len))
+                        return false;
+        } else if (s_le32(r->data + q) != RUNFILE_SYNC) {
+                return false;
+        }
+        return s_check(r, q, ret_len, why, sizeof why) == RUNFILE_READING &&
+               s_unpack(r, q, *ret_len);
+}
+
+/* The offset of the next good frame after the bad one at bad, or SIZE_MAX:
+ * every byte offset from bad + 1, the earliest good frame taken.  Not the
+ * frame the bad one's length points to: a damaged length can point at a
+ * frame boundary further on and skip intact frames; a forgery found first
+ * inside the bad frame's payload is caught by the seq checks instead. */
+static size_t s_resync(runfile_reader_t *r, size_t bad, uint32_t *ret_len)
+{
+        size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+        for (size_t q = bad + 1; q + hb + 2 <= r->size; q++) {
+                if (r->version != 1) {
+                        const uint8_t *hit = memmem(r->data + q, r->size - q, "DKRS", 4);
+                        if (!hit)
+                                break;
+                        q = (size_t)(hit - r->data);
+                }
+                if (s_good_at(r, q, ret_len))
+                        return q;
+        }
+        return SIZE_MAX;
+}
+
+/* The first call: which version, and where the frames begin. */
+static int s_begin(runfile_reader_t *r)
+{
+        r->version = 1;
+        if (r->size >= 4 && s_le32(r->data) == RUNFILE_FILE_MAGIC) {
+                if (r->size < RUNFILE_FILE_HEADER)
+                        return s_stop(r, RUNFILE_HEADER_CUT, "file header cut: %zu of 8 bytes",
+                                      r->size);
+                uint32_t v = s_le32(r->data + 4);
+                if (v != RUNFILE_VERSION)
+                        return s_stop(r, RUNFILE_VERSION_UNKNOWN, "run file format version %"
+                                      PRIu32 " is not one this reader knows (1, 2)", v);
+                r->version = 2;
+                r->pos = RUNFILE_FILE_HEADER;
+        } else if (r->size >= RUNFILE_FILE_HEADER + 4 &&
+                   s_le32(r->data + RUNFILE_FILE_HEADER) == RUNFILE_SYNC) {
+                r->version = 2;
+                r->pos = RUNFILE_FILE_HEADER;
+                s_report(r, RUNFILE_REPORT_SKIPPED, 0, RUNFILE_FILE_HEADER,
+                         "file header damaged (not DKRN version 2) but a frame sync word "
+                         "follows it: read as version 2");
+        }
+        return 1;
+}
+
+static struct runfile_seqs *s_seqs(runfile_reader_t *r)
+{
+        return r->seqs;
+}
+
+/* Seq checks of an accepted v2 frame.  Returns false for a duplicate (to be
+ * skipped).  A frame found by resynchronisation with a seq other than the
+ * one expected is reported and returned but not believed: the expectation
+ * moves past it only when the frame after it follows it, so a forgery in a
+ * payload does not make the real frames after it look like duplicates. */
+static bool s_check_seq(runfile_reader_t *r, size_t q, uint32_t sender, uint64_t seq)
+{
+        struct runfile_seqs *t = s_seqs(r);
+        unsigned i;
+        if (seq == RUNFILE_NO_SEQ)
+                return true;
+        for (i = 0; i < t->n && t->s[i].sender != sender; i++)
+                ;
+        if (i == t->n) {
+                if (t->n == RUNFILE_SENDERS)
+                        return true;    /* too many senders to follow: not checked */
+                t->n++;
+                t->s[i].sender = sender;
+                t->s[i].next = seq + 1;
+                t->s[i].pending = RUNFILE_NO_SEQ;
+                return true;
+        }
+        uint64_t want = t->s[i].next, pending = t->s[i].pending;
+        t->s[i].pending = RUNFILE_NO_SEQ;
+        if (seq == 0 && r->rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER) {
+                t->s[i].next = 1;               /* a new run of this sender */
+                return true;
+        }
+        if (pending != RUNFILE_NO_SEQ && seq == pending + 1) {
+                t->s[i].next = seq + 1;         /* the frame found was the writer's */
+                return true;
+        }
+        if (seq < want) {
+                s_report(r, RUNFILE_REPORT_DUPLICATE, q, 0,
+                         "frame at byte %zu carries seq %" PRIu64 " of sender %" PRIu32
+                         ", read already (%" PRIu64 " expected): not returned again",
+                         q, seq, sender, want);
+                return false;
+        }
+        if (seq > want && r->resynced) {
+                s_report(r, RUNFILE_REPORT_RESYNC_SEQ, q, 0,
+                         "frame found after damage at byte %zu carries seq %" PRIu64
+                         " of sender %" PRIu32 ", %" PRIu64 " expected: seqs %" PRIu64
+                         "..%" PRIu64 " missing, or this frame is not one the writer wrote",
+                         q, seq, sender, want, want, seq - 1);
+                t->s[i].pending = seq;
+                return true;
+        }
+        if (seq > want)
+                s_report(r, RUNFILE_REPORT_GAP, q, 0,
+                         "seqs %" PRIu64 "..%" PRIu64 " of sender %" PRIu32
+                         " missing before the frame at byte %zu", want, seq - 1, sender, q);
+        t->s[i].next = seq + 1;
+        return true;
+}
+
+/* Checks of the run's structure on a frame about to be returned. */
+static void s_check_shape(runfile_reader_t *r, size_t q)
+{
+        const Darkdaq__Record *rec = r->rec;
+        if (r->after_trailer)
+                s_report(r, RUNFILE_REPORT_EARLY_TRAILER, r->trailer_offset, 0,
+                         "run trailer at byte %" PRIu64 " is not the last frame: "
+                         "a frame follows at byte %zu", r->trailer_offset, q);
+        r->after_trailer = false;
+        if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER && r->returned > 0)
+                s_report(r, RUNFILE_REPORT_SECOND_HEADER, q, 0,
+                         "second run header at byte %zu (frame %" PRIu64 ")", q, r->frame);
+        if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER && rec->run_trailer) {
+                r->after_trailer = true;
+                r->trailer_offset = q;
+                uint64_t want = rec->run_trailer->records_in_file;
+                if (want && want != r->returned + 1)
+                        s_report(r, RUNFILE_REPORT_COUNT, q, 0,
+                                 "run trailer at byte %zu counts %" PRIu64 " records in the "
+                                 "file, %" PRIu64 " read", q, want, r->returned + 1);
+        }
+}
+
+int runfile_reader_next(runfile_reader_t *r, const Darkdaq__Record **ret,
+                        uint64_t *ret_offset)
+{
+        s_arena_reset(r);
+        if (r->stop.kind != RUNFILE_READING)
+                return 0;
+        if (!r->version && s_begin(r) == 0)
+                return 0;
+        for (;;) {
+                size_t q = r->pos;
+                uint32_t len = 0;
+                char why[sizeof r->stop.reason];
+                if (q == r->size)
+                        return s_stop(r, RUNFILE_END, "end of file after %" PRIu64 " frames",
+                                      r->frame);
+                enum runfile_stop_kind k = s_check(r, q, &len, why, sizeof why);
+                if (k == RUNFILE_READING && !s_unpack(r, q, len)) {
+                        k = RUNFILE_PARSE;
+                        snprintf(why, sizeof why, "record does not parse at frame %" PRIu64
+                                 " offset %zu", r->frame, q);
+                }
+                if (k != RUNFILE_READING) {
+                        size_t next = s_resync(r, q, &len);
+                        if (next == SIZE_MAX) {
+                                s_arena_reset(r);
+                                return s_stop(r, k, "%s", why);
+                        }
+                        s_report(r, RUNFILE_REPORT_SKIPPED, q, next - q,
+                                 "%s; %zu bytes skipped to the next good frame at byte %zu",
+                                 why, next - q, next);
+                        r->pos = next;
+                        r->resynced = true;
+                        q = next;
+                }
+                /* r->rec holds the frame at q, len payload bytes. */
+                size_t hb = r->version == 1 ? RUNFILE_FRAME_HEADER : RUNFILE_FRAME2_HEADER;
+                const uint8_t *p = r->data + q;
+                r->last.offset = q;
+                r->last.size = len;
+                r->last.sender = r->version == 1 ? 0 : s_le32(p + 8);
+                r->last.seq = r->version == 1 ? RUNFILE_NO_SEQ : s_le64(p + 12);
+                r->pos = q + hb + len;
+                r->frame++;
+                bool keep = s_check_seq(r, q, r->last.sender, r->last.seq);
+                r->resynced = false;
+                if (!keep)
+                        continue;
+                s_check_shape(r, q);
+                r->returned++;
+                if (ret_offset)
+                        *ret_offset = q;
+                *ret = r->rec;
+                return 1;
+        }
+}
+
+const struct runfile_stop *runfile_reader_stop(const runfile_reader_t *r)
+{
+        return &r->stop;
+}
+
+uint64_t runfile_reader_size(const runfile_reader_t *r)
+{
+        return r->size;
+}
+
+const uint8_t *runfile_reader_data(const runfile_reader_t *r)
+{
+        return r->data;
+}
+
 bool runfile_is_run_file(const uint8_t *head, size_t n)
 {
+        /* Version 2: the file magic says it, whatever follows. */
+        if (head && n >= RUNFILE_FILE_HEADER && s_le32(head) == RUNFILE_FILE_MAGIC)
+                return true;
         /* Record.run_header is field 1, length-delimited: tag byte 0x0A. */
         if (!head || n < RUNFILE_FRAME_HEADER + 2)
                 return false;

@@ -18,8 +18,8 @@ def dump(*args):
                           timeout=120)
 
 
-def lines(path):
-    r = dump("--json", str(path))
+def lines(path, *opts):
+    r = dump("--json", *opts, str(path))
     assert r.returncode == 0, r.stderr
     return [json.loads(line) for line in r.stdout.splitlines()]
 
@@ -42,19 +42,50 @@ def test_reference_raw_dump(rel):
 def test_empty_file(tmp_path):
     p = tmp_path / "empty.raw"
     p.write_bytes(b"")
-    assert lines(p) == []
+    assert lines(p, "--raw") == []
 
 
 def test_pure_junk_is_one_run(tmp_path):
     p = tmp_path / "junk.raw"
     p.write_bytes(bytes(range(256)) * 40 + b"abc")
-    assert lines(p) == [{"type": "junk", "offset": 0, "bytes": 10243}]
+    assert lines(p, "--raw") == [{"type": "junk", "offset": 0, "bytes": 10243}]
 
 
 def test_junk_longer_than_the_readers_piece_is_one_run(tmp_path):
     p = tmp_path / "bigjunk.raw"
     p.write_bytes(b"\x5c" * (3 * 1024 * 1024 + 8))
-    assert lines(p) == [{"type": "junk", "offset": 0, "bytes": 3 * 1024 * 1024 + 8}]
+    assert lines(p, "--raw") == [{"type": "junk", "offset": 0, "bytes": 3 * 1024 * 1024 + 8}]
+
+
+@pytest.mark.parametrize("kind", ["passwd", "empty", "directory", "junk"])
+def test_not_a_run_file_nor_a_raw_stream_exits_1(tmp_path, kind):
+    """No good fragment in the first 4 MiB and no run file: said, exit 1;
+    --raw reads it as a stream all the same."""
+    p = tmp_path / kind
+    if kind == "directory":
+        p.mkdir()
+    elif kind == "passwd":
+        p.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n" * 3)
+    elif kind == "junk":
+        p.write_bytes(b"\x5c" * (5 * 1024 * 1024))
+    else:
+        p.write_bytes(b"")
+    r = dump("--json", str(p))
+    assert r.returncode == 1
+    assert str(p) in r.stderr and r.stdout == ""
+    if kind == "directory":
+        assert "is a directory" in r.stderr
+    else:
+        assert "not a run file, and no good fragment in its first 4 MiB" in r.stderr
+        assert "--raw" in r.stderr
+        assert dump("--json", "--raw", str(p)).returncode == 0
+    # a good fragment after 4 MiB of junk still makes a raw stream, with --raw
+    if kind == "junk":
+        frag = (DATA / "crafted" / "content.raw").read_bytes()
+        p.write_bytes(b"\x5c" * (4 << 20) + frag)
+        assert dump("--json", str(p)).returncode == 1
+        got = lines(p, "--raw")
+        assert got[0] == {"type": "junk", "offset": 0, "bytes": 4 << 20}
 
 
 def test_one_mib_claim_at_the_end(tmp_path):

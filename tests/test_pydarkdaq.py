@@ -25,6 +25,7 @@ from conftest import BUILD, DATA, ROOT, program
 # which other tests put first on the path for darkdaq_reader.
 sys.path.insert(0, str(BUILD / "python"))
 import darkdaq  # noqa: E402
+import runfile_bytes as rb  # noqa: E402
 from darkdaq import darkdaq_pb2 as pb  # noqa: E402
 
 DIRS = sorted(p.name for p in DATA.iterdir() if (p / "expected.jsonl").exists())
@@ -249,41 +250,162 @@ def test_several_files_and_directories(tmp_path):
         darkdaq.events(str(tmp_path / "a" / ".."))
 
 
-def _frames(data):
-    pos, frames = 0, []
-    while pos + 8 <= len(data):
-        (n,) = struct.unpack_from("<I", data, pos)
-        frames.append((pos, n))
-        pos += 8 + n
-    return frames
-
-
 def test_damage_is_named_and_good_rows_kept(tmp_path):
+    """A flipped byte costs its own frame only, in version 2 and version 1."""
     path = _replay(tmp_path, "mix-clean")
-    data = bytearray(path.read_bytes())
-    frames = _frames(data)
-    good = darkdaq.events(str(path))
-    k = len(frames) // 2
-    off, n = frames[k]
-    data[off + 8 + n // 2] ^= 0x04
-    bad = tmp_path / "flipped.dkr"
-    bad.write_bytes(bytes(data))
-    with pytest.raises(darkdaq.RunFileError) as e:
-        darkdaq.events(str(bad))
-    assert e.value.offset == off and e.value.frame == k
-    assert f"crc mismatch at frame {k} offset {off}" in str(e.value) and "flipped.dkr" in str(e.value)
-    kept = darkdaq.events(str(bad), strict=False)
-    assert _same_rows(kept, good[:k - 1])          # frame 0 is the run header
-    with pytest.raises(darkdaq.RunFileError) as e:
-        list(darkdaq.read_run(str(bad)))
-    assert e.value.offset == off
-    cut = tmp_path / "cut.dkr"
-    off, n = frames[-3]
-    cut.write_bytes(path.read_bytes()[:off + 8 + n // 3])
-    run = darkdaq.RunFile(str(cut), strict=False)
-    assert sum(1 for _ in run) == len(frames) - 3 and not run.complete
-    assert run.stop_reason.startswith(f"frame cut at byte {off}: header says {n} bytes")
+    for version in (2, 1):
+        data = bytearray(path.read_bytes() if version == 2 else rb.to_v1(path.read_bytes()))
+        src = tmp_path / f"v{version}.dkr"
+        src.write_bytes(bytes(data))
+        fr = rb.frames(data)
+        good = darkdaq.events(str(src))
+        k = len(fr) // 2
+        f = fr[k]
+        data[f.offset + f.hb + len(f.payload) // 2] ^= 0x04
+        bad = tmp_path / "flipped.dkr"
+        bad.write_bytes(bytes(data))
+        with pytest.raises(darkdaq.RunFileError) as e:
+            darkdaq.events(str(bad))
+        assert e.value.offset == f.offset
+        assert f"crc mismatch at frame {k} offset {f.offset}" in str(e.value)
+        assert "flipped.dkr" in str(e.value)
+        damage = []
+        kept = darkdaq.events(str(bad), strict=False, damage=damage)
+        # every event but the damaged one (frame 0 is the run header)
+        assert _same_rows(kept, np.concatenate([good[:k - 1], good[k:]]))
+        # v2 also says the lost frame's seq is missing when the next is found
+        want = [("skipped", f.offset, f.size)]
+        if version == 2:
+            want.append(("resync_seq", f.end, 0))
+        assert [(d.kind, d.offset, d.skipped) for d in damage] == want
+        assert f"bytes skipped to the next good frame at byte {f.end}" in damage[0].reason
+        with pytest.raises(darkdaq.RunFileError) as e:
+            list(darkdaq.read_run(str(bad)))
+        assert e.value.offset == f.offset
+        run = darkdaq.RunFile(str(bad), strict=False)
+        recs = list(run)
+        assert len(recs) == len(fr) - 1 and not run.complete
+        assert [r.offset for r in recs] == [x.offset for i, x in enumerate(fr) if i != k]
+        # RunFile also checks the trailer's count, which no longer holds
+        assert run.damage[:len(damage)] == damage
+        assert [d.kind for d in run.damage[len(damage):]] == ["count"]
+        cut = tmp_path / "cut.dkr"
+        f = fr[-3]
+        cut.write_bytes(bytes(src.read_bytes())[:f.offset + f.hb + len(f.payload) // 3])
+        run = darkdaq.RunFile(str(cut), strict=False)
+        assert sum(1 for _ in run) == len(fr) - 3 and not run.complete
+        assert run.stop_reason.startswith(f"frame cut at byte {f.offset}: header says "
+                                          f"{len(f.payload)} bytes")
     assert darkdaq.crc32c(b"123456789") == 0xE3069283
+
+
+def _damaged(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_bytes(bytes(data))
+    return p
+
+
+def test_every_damage_kind(tmp_path):
+    """Zeroed 4 KiB, a duplicated frame, bytes appended, a damaged header
+    frame, a second header and an early trailer: each is reported, every
+    intact frame returned once, in both paths of the package."""
+    path = _replay(tmp_path, "mix-faults")
+    data = path.read_bytes()
+    fr = rb.frames(data)
+    good = darkdaq.events(str(path))
+    recs = list(darkdaq.read_run(str(path)))
+    assert [r.offset for r in recs] == [f.offset for f in fr]
+
+    # 4 KiB of zeros in the middle: the frames it touches are lost, no others
+    mid = fr[len(fr) // 2].offset + 10
+    z = bytearray(data)
+    z[mid:mid + 4096] = bytes(4096)
+    lost = {i for i, f in enumerate(fr) if f.end > mid and f.offset < mid + 4096}
+    assert len(lost) >= 2
+    p = _damaged(tmp_path, "zero.dkr", z)
+    run = darkdaq.RunFile(str(p), strict=False)
+    assert [r.offset for r in run] == [f.offset for i, f in enumerate(fr) if i not in lost]
+    kinds = [x.kind for x in run.damage]
+    assert kinds[0] == "skipped" and run.damage[0].offset == fr[min(lost)].offset
+    assert run.damage[0].skipped == fr[max(lost)].end - fr[min(lost)].offset
+    assert "resync_seq" in kinds and "count" in kinds       # seqs and the trailer say it too
+    damage = []
+    ev = darkdaq.events(str(p), strict=False, damage=damage)
+    assert [x.kind for x in damage] == [k for k in kinds if k not in ("count",)]
+    assert len(ev) == sum(1 for i, f in enumerate(fr) if i not in lost and _kind(f) == 2)
+    with pytest.raises(darkdaq.RunFileError):
+        darkdaq.events(str(p))
+
+    # a duplicated frame: returned once
+    k = len(fr) // 3
+    d = data[:fr[k].end] + data[fr[k].offset:fr[k].end] + data[fr[k].end:]
+    damage = []
+    ev = darkdaq.events(str(_damaged(tmp_path, "dup.dkr", d)), strict=False, damage=damage)
+    assert _same_rows(ev, good)
+    assert [x.kind for x in damage] == ["duplicate"]
+    assert damage[0].offset == fr[k].end
+    run = darkdaq.RunFile(str(tmp_path / "dup.dkr"), strict=False)
+    assert len(list(run)) == len(fr) and [x.kind for x in run.damage] == ["duplicate"]
+
+    # bytes appended after the trailer
+    run = darkdaq.RunFile(str(_damaged(tmp_path, "app.dkr", data + b"\x5a" * 100)),
+                          strict=False)
+    assert len(list(run)) == len(fr) and run.stop_offset == len(data)
+    assert not run.complete
+
+    # the header frame damaged: still a run file, every event read
+    h = bytearray(data)
+    h[fr[0].offset + 30] ^= 0x20
+    damage = []
+    ev = darkdaq.events(str(_damaged(tmp_path, "head.dkr", h)), strict=False, damage=damage)
+    assert _same_rows(ev, good)
+    assert [(x.kind, x.offset) for x in damage] == [("skipped", 8)]
+
+    # a second header and a trailer in the middle
+    m = len(fr) // 2
+    s2 = (data[:fr[m].offset] + rb.v2_frame(fr[0].payload, fr[m].sender, fr[m].seq) +
+          data[fr[m].end:])
+    run = darkdaq.RunFile(str(_damaged(tmp_path, "hdr2.dkr", s2)), strict=False)
+    list(run)
+    assert "second_header" in {x.kind for x in run.damage}
+    s3 = (data[:fr[m].offset] + rb.v2_frame(fr[-1].payload, fr[m].sender, fr[m].seq) +
+          data[fr[m].end:])
+    run = darkdaq.RunFile(str(_damaged(tmp_path, "trl2.dkr", s3)), strict=False)
+    list(run)
+    assert "early_trailer" in {x.kind for x in run.damage}
+
+
+def _kind(f):
+    return f.payload[0] >> 3
+
+
+def test_non_utf8_configuration_byte(tmp_path):
+    """A Latin-1 byte in a configuration comment: the run reads from Python,
+    config_text has it replaced (and says so), config_raw and the hash keep
+    the bytes as read."""
+    cfg = tmp_path / "latin1.ini"
+    raw = b"# caf\xe9 au lait\n[builder]\nbuild_timeout_ms = 500\n"
+    cfg.write_bytes(raw)
+    out = tmp_path / "u.dkr"
+    raws = sorted(str(p) for p in (DATA / "mix-clean").glob("*.raw"))
+    r = subprocess.run([program("darkdaqd"), "--replay", *raws, "-o", str(out), "-c", str(cfg)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = list(darkdaq.read_run(str(out)))
+    h = recs[0].run_header
+    assert h.config_text == "# caf\ufffd au lait\n[builder]\nbuild_timeout_ms = 500\n"
+    assert h.config_text_replaced == 1
+    assert h.config_raw == raw
+    import hashlib
+    assert h.config_hash == hashlib.sha256(raw).hexdigest()
+    assert len(darkdaq.events(str(out))) == sum(r.kind == "event" for r in recs) > 0
+    dump = _dump_json(out)
+    assert dump[0]["config_text_replaced"] == 1
+    # a valid configuration carries no config_raw, and says nothing replaced
+    good = _replay(tmp_path, "mix-clean")
+    h = next(iter(darkdaq.read_run(str(good)))).run_header
+    assert h.config_raw == b"" and h.config_text_replaced == 0
+    assert "config_text_replaced" not in _dump_json(good)[0]
 
 
 def test_subscribe_loopback(tmp_path):
@@ -345,8 +467,7 @@ def _big_file(path, mib):
     """A valid run file of about mib MiB: a header, events with 4 KiB of
     fragment bytes each, a trailer."""
     def frame(rec):
-        p = rec.SerializeToString()
-        return struct.pack("<II", len(p), darkdaq.crc32c(p)) + p
+        return rb.v1_frame(rec.SerializeToString())
     n = 0
     with open(path, "wb") as f:
         f.write(frame(pb.Record(run_header=pb.RunHeader(run=9))))

@@ -449,4 +449,54 @@ TEST(sha256_vectors)
         CHECK(memcmp(d, want, 8) == 0);
 }
 
+TEST(utf8_fix)
+{
+        char out[64];
+        size_t bad;
+        /* valid text is copied as it is */
+        CHECK_EQ_U(record_utf8_fix("caf\xc3\xa9", 5, out, sizeof out, &bad), 5);
+        CHECK_EQ_U(bad, 0);
+        CHECK_STR(out, "caf\xc3\xa9");
+        /* a Latin-1 byte, a lone continuation, an overlong form, a surrogate,
+         * a cut sequence: each invalid byte becomes U+FFFD */
+        CHECK_EQ_U(record_utf8_fix("caf\xe9!", 5, out, sizeof out, &bad), 7);
+        CHECK_EQ_U(bad, 1);
+        CHECK_STR(out, "caf\xef\xbf\xbd!");
+        record_utf8_fix("\x80", 1, out, sizeof out, &bad);
+        CHECK_EQ_U(bad, 1);
+        record_utf8_fix("\xc0\xaf", 2, out, sizeof out, &bad);
+        CHECK_EQ_U(bad, 2);
+        record_utf8_fix("\xed\xa0\x80", 3, out, sizeof out, &bad);
+        CHECK_EQ_U(bad, 3);
+        record_utf8_fix("ab\xe2\x82", 4, out, sizeof out, &bad);
+        CHECK_EQ_U(bad, 2);
+        /* cut to the buffer, never inside a sequence */
+        CHECK_EQ_U(record_utf8_fix("\xe9\xe9\xe9", 3, out, 5, &bad), 9);
+        CHECK_STR(out, "\xef\xbf\xbd");
+}
+
+TEST(run_header_with_invalid_utf8)
+{
+        record_enc_t *e = record_enc_new();
+        REQUIRE(e);
+        const char *cfg = "# caf\xe9\n[builder]\n";
+        struct record_run_info info = { .run = 3, .config_text = cfg };
+        Darkdaq__Record *rec = record_run_header(e, &info);
+        const Darkdaq__RunHeader *h = rec->run_header;
+        CHECK_STR(h->config_text, "# caf\xef\xbf\xbd\n[builder]\n");
+        CHECK_EQ_U(h->config_text_replaced, 1);
+        CHECK_EQ_U(h->config_raw.len, strlen(cfg));
+        CHECK(memcmp(h->config_raw.data, cfg, strlen(cfg)) == 0);
+        char hex[65];
+        sha256_hex(cfg, strlen(cfg), hex);
+        CHECK_STR(h->config_hash, hex);
+        struct built_junk j = { 0, 0, (const uint8_t *)"x", 1, "bad \xff reason" };
+        CHECK_STR(record_junk(e, &j)->junk->reason, "bad \xef\xbf\xbd reason");
+        info.config_text = "[builder]\n";
+        h = record_run_header(e, &info)->run_header;
+        CHECK_EQ_U(h->config_raw.len, 0);
+        CHECK_EQ_U(h->config_text_replaced, 0);
+        record_enc_free(e);
+}
+
 TEST_MAIN()

@@ -147,13 +147,15 @@ def test_replay_twice_differs_only_in_timestamps(tmp_path):
     rb = (tmp_path / "b.dkr").read_bytes()
     assert len(ra) == len(rb)
     # bytes differ only inside the first (header) and last (trailer) frames
+    # (run file v2: an 8-byte file header, then 24-byte frame headers)
     import struct
-    first = 8 + struct.unpack_from("<I", ra, 0)[0]
-    off = 0
+    assert ra[:8] == b"DKRN\x02\0\0\0"
+    first = 8 + 24 + struct.unpack_from("<I", ra, 12)[0]
+    off = 8
     while off < len(ra):
-        n = struct.unpack_from("<I", ra, off)[0]
+        n = struct.unpack_from("<I", ra, off + 4)[0]
         last = off
-        off += 8 + n
+        off += 24 + n
     assert ra[first:last] == rb[first:last]
 
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Tests of runfile: write a run file and read it back; a file cut at every
- * byte of its last frame; rotation; damaged frames and garbage; recognising
- * run files.  With DARKDAQ_RUNFILE_SAMPLE=PATH, sample_file also leaves a
+/* Tests of runfile: write a run file (version 2, and version 1) and read it
+ * back; a file cut at every byte of its last frame; rotation and seqs;
+ * damaged frames skipped with a report and the frames after them read;
+ * seq gaps, duplicates, forgeries, second headers, early trailers and
+ * counts; garbage; recognising run files.  With DARKDAQ_RUNFILE_SAMPLE=PATH, sample_file also leaves a
  * small run file there (for tests/test_reader.py). */
 #include <dirent.h>
 #include <errno.h>
@@ -110,13 +112,15 @@ static Darkdaq__Record *s_header(record_enc_t *e, uint32_t run)
         return record_run_header(e, &info);
 }
 
+static unsigned g_version = 2;  /* the format s_write_file() writes */
+
 /* Writes a run file at path: header, n events, a late, a junk, a corrupt,
- * trailer. */
+ * trailer; sender 5, seqs from 0. */
 static int s_write_file(const char *path, unsigned n_events)
 {
         record_enc_t *e = record_enc_new();
         runfile_writer_t *w;
-        struct runfile_writer_opts o = { .path = path };
+        struct runfile_writer_opts o = { .path = path, .sender = 5, .version = g_version };
         if (!e)
                 return -ENOMEM;
         int r = runfile_writer_open(&w, &o, s_header(e, 7));
@@ -152,8 +156,9 @@ static int s_write_file(const char *path, unsigned n_events)
         return r;
 }
 
-TEST(write_and_read_back)
+static void s_read_back(unsigned version)
 {
+        g_version = version;
         char *dir = s_tmpdir();
         REQUIRE(dir);
         char path[512];
@@ -166,8 +171,12 @@ TEST(write_and_read_back)
         uint64_t off, prev_off = 0;
         unsigned n = 0, events = 0;
         while (runfile_reader_next(r, &rec, &off) > 0) {
-                CHECK(n == 0 ? off == 0 : off > prev_off);
+                CHECK(n == 0 ? off == (version == 2 ? 8 : 0) : off > prev_off);
                 prev_off = off;
+                const struct runfile_frame *fr = runfile_reader_frame(r);
+                CHECK_EQ_U(fr->offset, off);
+                CHECK_EQ_U(fr->sender, version == 2 ? 5 : 0);
+                CHECK_EQ_U(fr->seq, version == 2 ? n : RUNFILE_NO_SEQ);
                 if (n == 0) {
                         REQUIRE(rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER);
                         CHECK_EQ_U(rec->run_header->run, 7);
@@ -214,24 +223,50 @@ TEST(write_and_read_back)
         CHECK_EQ_U(st->frame, 55);
         /* Stopped stays stopped. */
         CHECK_EQ_I(runfile_reader_next(r, &rec, &off), 0);
+        CHECK_EQ_U(runfile_reader_reports(r), 0);
+        CHECK_EQ_U(runfile_reader_version(r), version);
         runfile_reader_free(r);
         s_rmdir(dir);
+        g_version = 2;
 }
 
-/* Offsets of the frames of a well-formed image. */
+TEST(write_and_read_back)
+{
+        s_read_back(2);
+        s_read_back(1);
+}
+
+static uint32_t s_get32(const uint8_t *p)
+{
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool s_is_v2(const uint8_t *b, size_t len)
+{
+        return len >= 8 && s_get32(b) == RUNFILE_FILE_MAGIC;
+}
+
+/* Frame header bytes of an image's format. */
+static size_t s_hb(const uint8_t *b, size_t len)
+{
+        return s_is_v2(b, len) ? RUNFILE_FRAME2_HEADER : RUNFILE_FRAME_HEADER;
+}
+
+/* Offsets of the frames of a well-formed image (either version). */
 static size_t s_frames(const uint8_t *b, size_t len, size_t *offs, size_t max)
 {
-        size_t n = 0, pos = 0;
-        while (pos + 8 <= len && n < max) {
+        bool v2 = s_is_v2(b, len);
+        size_t n = 0, pos = v2 ? 8 : 0, hb = s_hb(b, len);
+        while (pos + hb <= len && n < max) {
                 offs[n++] = pos;
-                pos += 8 + (size_t)(b[pos] | b[pos + 1] << 8 | b[pos + 2] << 16 |
-                                    (uint32_t)b[pos + 3] << 24);
+                pos += hb + s_get32(b + pos + (v2 ? 4 : 0));
         }
         return n;
 }
 
-TEST(cut_at_every_byte_of_last_frame)
+static void s_cut_test(unsigned version)
 {
+        g_version = version;
         char *dir = s_tmpdir();
         REQUIRE(dir);
         char path[512];
@@ -244,6 +279,7 @@ TEST(cut_at_every_byte_of_last_frame)
         size_t nf = s_frames(img, len, offs, 64);
         REQUIRE(nf == 10);
         size_t last = offs[nf - 1];
+        size_t hb = s_hb(img, len);
 
         for (size_t cut = last; cut < len; cut++) {
                 /* A copy of exactly cut bytes, so ASan sees any overread. */
@@ -262,23 +298,24 @@ TEST(cut_at_every_byte_of_last_frame)
                 CHECK_EQ_U(st->frame, nf - 1);
                 if (cut == last) {
                         CHECK(st->kind == RUNFILE_END);
-                } else if (cut - last < 8) {
+                } else if (cut - last < hb) {
                         CHECK(st->kind == RUNFILE_HEADER_CUT);
                         CHECK(strstr(st->reason, "frame header cut at byte") != NULL);
                 } else {
                         char want[128];
                         snprintf(want, sizeof want,
                                  "frame cut at byte %zu: header says %zu bytes, %zu present",
-                                 last, len - last - 8, cut - last - 8);
+                                 last, len - last - hb, cut - last - hb);
                         CHECK(st->kind == RUNFILE_CUT);
                         CHECK_STR(st->reason, want);
                 }
+                CHECK_EQ_U(runfile_reader_reports(r), 0);
                 runfile_reader_free(r);
                 free(part);
         }
 
         /* The same through a real file, cut in the middle of the last frame. */
-        REQUIRE(truncate(path, (off_t)(last + 11)) == 0);
+        REQUIRE(truncate(path, (off_t)(last + hb + 3)) == 0);
         runfile_reader_t *r;
         REQUIRE_OK_ZERO(runfile_reader_open(&r, path));
         const Darkdaq__Record *rec;
@@ -291,6 +328,13 @@ TEST(cut_at_every_byte_of_last_frame)
         runfile_reader_free(r);
         free(img);
         s_rmdir(dir);
+        g_version = 2;
+}
+
+TEST(cut_at_every_byte_of_last_frame)
+{
+        s_cut_test(2);
+        s_cut_test(1);
 }
 
 struct trailer_ctx {
@@ -315,7 +359,8 @@ TEST(rotation)
         struct trailer_ctx tc = { .enc = e };
         const uint64_t max = 3000;
         struct runfile_writer_opts o = { .dir = dir, .max_file_bytes = max,
-                                         .trailer = s_rotation_trailer, .trailer_ctx = &tc };
+                                         .trailer = s_rotation_trailer, .trailer_ctx = &tc,
+                                         .sender = 9 };
         runfile_writer_t *w;
         REQUIRE_OK_ZERO(runfile_writer_open(&w, &o, s_header(e, 42)));
         CHECK(strstr(runfile_writer_path(w), "/run-000042-000.dkr") != NULL);
@@ -335,16 +380,33 @@ TEST(rotation)
         CHECK_ERRNO(runfile_writer_open(&w, &o, s_header(e, 42)), -EEXIST);
 
         unsigned events = 0, expect_trigger = 100;
+        uint64_t expect_seq = 0;
+        struct runfile_seqs seqs = { 0 };
         for (unsigned seq = 0; seq <= last_seq; seq++) {
                 char name[64], path[600];
                 REQUIRE_OK_ZERO(runfile_name(name, sizeof name, 42, seq));
                 snprintf(path, sizeof path, "%s/%s", dir, name);
                 runfile_reader_t *r;
                 REQUIRE_OK_ZERO(runfile_reader_open(&r, path));
+                runfile_reader_set_seqs(r, &seqs);
                 const Darkdaq__Record *rec, *last = NULL;
                 unsigned n = 0;
                 bool first_is_header = false;
                 while (runfile_reader_next(r, &rec, NULL) > 0) {
+                        /* The run's records are numbered from 0 across the files;
+                         * the copies of the header and the rotation trailers
+                         * are the writer's and carry no seq. */
+                        const struct runfile_frame *fr = runfile_reader_frame(r);
+                        CHECK_EQ_U(fr->sender, 9);
+                        bool own = (seq > 0 && n == 0) ||
+                                   (seq < last_seq &&
+                                    rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER);
+                        if (own) {
+                                CHECK_EQ_U(fr->seq, RUNFILE_NO_SEQ);
+                        } else {
+                                CHECK_EQ_U(fr->seq, expect_seq);
+                                expect_seq++;
+                        }
                         if (n == 0)
                                 first_is_header = rec->body_case ==
                                                           DARKDAQ__RECORD__BODY_RUN_HEADER &&
@@ -365,11 +427,15 @@ TEST(rotation)
                 CHECK(!!last->run_trailer->continued == (seq < last_seq));
                 CHECK_STR(last->run_trailer->end_reason, seq < last_seq ? "rotate" : "stop");
                 /* The limit holds but for the trailer. */
-                uint64_t trailer_bytes = 8 + protobuf_c_message_get_packed_size(&last->base);
+                uint64_t trailer_bytes = RUNFILE_FRAME2_HEADER +
+                                         protobuf_c_message_get_packed_size(&last->base);
                 CHECK(runfile_reader_size(r) - trailer_bytes <= max);
+                /* A continuation file is no gap: seqs carried across files. */
+                CHECK_EQ_U(runfile_reader_reports(r), 0);
                 runfile_reader_free(r);
         }
         CHECK_EQ_U(events, 60);
+        CHECK_EQ_U(expect_seq, 62);     /* header, 60 events, the last trailer */
         char name[64], path[600];
         runfile_name(name, sizeof name, 42, last_seq + 1);
         snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -447,23 +513,78 @@ TEST(no_trailer_and_packed)
         s_rmdir(dir);
 }
 
-/* Reads an image to its stop; returns the records read. */
-static size_t s_read_all(const uint8_t *b, size_t len, struct runfile_stop *ret)
+/* Reports collected while reading. */
+struct reports {
+        unsigned n;
+        struct runfile_report r[32];
+};
+
+static void s_collect(void *ctx, const struct runfile_report *rep)
+{
+        struct reports *rs = ctx;
+        if (rs->n < 32)
+                rs->r[rs->n] = *rep;
+        rs->n++;
+}
+
+/* Reads an image to its stop; returns the records read (their offsets in
+ * offs_out when not NULL), the reports in *reps when not NULL. */
+static size_t s_read_rep(const uint8_t *b, size_t len, struct runfile_stop *ret,
+                         struct reports *reps, uint64_t *offs_out, uint64_t *seqs_out)
 {
         runfile_reader_t *r = runfile_reader_new_mem(b, len);
         const Darkdaq__Record *rec;
+        uint64_t off;
         size_t n = 0;
         if (!r)
                 return 0;
-        while (runfile_reader_next(r, &rec, NULL) > 0)
+        if (reps) {
+                memset(reps, 0, sizeof *reps);
+                runfile_reader_set_report(r, s_collect, reps);
+        }
+        while (runfile_reader_next(r, &rec, &off) > 0) {
+                if (offs_out && n < 64)
+                        offs_out[n] = off;
+                if (seqs_out && n < 64)
+                        seqs_out[n] = runfile_reader_frame(r)->seq;
                 n++;
+        }
         *ret = *runfile_reader_stop(r);
         runfile_reader_free(r);
         return n;
 }
 
-TEST(damaged_frames)
+static size_t s_read_all(const uint8_t *b, size_t len, struct runfile_stop *ret)
 {
+        return s_read_rep(b, len, ret, NULL, NULL, NULL);
+}
+
+/* The damage of one kind at frame k: every other frame is read, once, and
+ * one SKIPPED report names the offset and the bytes skipped. */
+static void s_expect_skip(const uint8_t *img, size_t len, const size_t *offs, size_t k,
+                          size_t skipped)
+{
+        struct runfile_stop st;
+        struct reports reps;
+        uint64_t got[64];
+        CHECK_EQ_U(s_read_rep(img, len, &st, &reps, got, NULL), 9);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
+        REQUIRE(reps.n >= 1);
+        CHECK_EQ_U(reps.r[0].kind, RUNFILE_REPORT_SKIPPED);
+        CHECK_EQ_U(reps.r[0].offset, offs[k]);
+        CHECK_EQ_U(reps.r[0].skipped, skipped);
+        char want[64];
+        snprintf(want, sizeof want, "bytes skipped to the next good frame at byte %zu",
+                 offs[k] + skipped);
+        CHECK(strstr(reps.r[0].reason, want) != NULL);
+        for (size_t i = 0, j = 0; i < 10; i++)
+                if (i != k)
+                        CHECK_EQ_U(got[j++], offs[i]);
+}
+
+static void s_damage_test(unsigned version)
+{
+        g_version = version;
         char *dir = s_tmpdir();
         REQUIRE(dir);
         char path[512];
@@ -474,35 +595,85 @@ TEST(damaged_frames)
         REQUIRE(img);
         size_t offs[64];
         REQUIRE(s_frames(img, len, offs, 64) == 10);
+        size_t hb = s_hb(img, len);
+        size_t f2 = offs[3] - offs[2];
         struct runfile_stop st;
+        struct reports reps;
 
-        /* A flipped payload byte in frame 2. */
-        img[offs[2] + 8 + 5] ^= 0x10;
-        CHECK_EQ_U(s_read_all(img, len, &st), 2);
-        CHECK_EQ_U(st.kind, RUNFILE_CRC);
-        CHECK_EQ_U(st.offset, offs[2]);
+        /* A flipped payload byte in frame 2: reported, frames 3.. read. */
+        img[offs[2] + hb + 5] ^= 0x10;
+        s_expect_skip(img, len, offs, 2, f2);
+        s_read_rep(img, len, &st, &reps, NULL, NULL);
         char want[64];
         snprintf(want, sizeof want, "crc mismatch at frame 2 offset %zu", offs[2]);
-        CHECK(strncmp(st.reason, want, strlen(want)) == 0);
-        img[offs[2] + 8 + 5] ^= 0x10;
+        CHECK(strncmp(reps.r[0].reason, want, strlen(want)) == 0);
+        img[offs[2] + hb + 5] ^= 0x10;
 
         /* A flipped CRC byte. */
-        img[offs[4] + 6] ^= 1;
-        CHECK_EQ_U(s_read_all(img, len, &st), 4);
-        CHECK_EQ_U(st.kind, RUNFILE_CRC);
-        img[offs[4] + 6] ^= 1;
+        img[offs[4] + hb - 2] ^= 1;
+        s_expect_skip(img, len, offs, 4, offs[5] - offs[4]);
+        img[offs[4] + hb - 2] ^= 1;
 
-        /* A length past the end of the file, and one beyond belief. */
-        img[offs[3] + 2] ^= 0x01;
-        CHECK_EQ_U(s_read_all(img, len, &st), 3);
-        CHECK(st.kind == RUNFILE_CUT || st.kind == RUNFILE_CRC);
-        img[offs[3] + 2] ^= 0x01;
-        img[offs[3] + 3] = 0xFF;
-        CHECK_EQ_U(s_read_all(img, len, &st), 3);
-        CHECK_EQ_U(st.kind, RUNFILE_TOO_BIG);
+        /* A length past the end of the file, and one beyond belief: the
+         * next frame is found by scanning. */
+        size_t lo = version == 2 ? 4 : 0;
+        img[offs[3] + lo + 2] ^= 0x01;
+        s_expect_skip(img, len, offs, 3, offs[4] - offs[3]);
+        img[offs[3] + lo + 2] ^= 0x01;
+        uint8_t keep = img[offs[3] + lo + 3];
+        img[offs[3] + lo + 3] = 0xFF;
+        s_expect_skip(img, len, offs, 3, offs[4] - offs[3]);
+        img[offs[3] + lo + 3] = keep;
+
+        /* The same flipped byte in the last frame: nothing good after it,
+         * so it is the stop, not a report. */
+        img[offs[9] + hb + 1] ^= 0x10;
+        CHECK_EQ_U(s_read_rep(img, len, &st, &reps, NULL, NULL), 9);
+        CHECK_EQ_U(st.kind, RUNFILE_CRC);
+        CHECK_EQ_U(st.offset, offs[9]);
+        CHECK_EQ_U(reps.n, 0);
+        img[offs[9] + hb + 1] ^= 0x10;
+
+        /* 40 zeroed bytes from the middle of frame 1 into frame 2: both
+         * frames lost and said, everything from frame 3 read. */
+        {
+                uint8_t *z = malloc(len);
+                REQUIRE(z);
+                memcpy(z, img, len);
+                memset(z + offs[2] - 20, 0, 40);
+                uint64_t got[64];
+                CHECK_EQ_U(s_read_rep(z, len, &st, &reps, got, NULL), 8);
+                CHECK_EQ_U(st.kind, RUNFILE_END);
+                CHECK(reps.n >= 1);
+                CHECK_EQ_U(reps.r[0].offset, offs[1]);
+                CHECK_EQ_U(reps.r[0].skipped, offs[3] - offs[1]);
+                CHECK_EQ_U(got[1], offs[3]);
+                free(z);
+        }
+
+        /* Bytes appended after the trailer: a cut frame at the end. */
+        {
+                uint8_t *x = malloc(len + 100);
+                REQUIRE(x);
+                memcpy(x, img, len);
+                memset(x + len, 0x5A, 100);
+                CHECK_EQ_U(s_read_all(x, len + 100, &st), 10);
+                CHECK(st.kind != RUNFILE_END);
+                CHECK_EQ_U(st.offset, len);
+                free(x);
+        }
         free(img);
+        s_rmdir(dir);
+        g_version = 2;
+}
+
+TEST(damaged_frames)
+{
+        s_damage_test(2);
+        s_damage_test(1);
 
         /* Good CRC, bad protobuf; and an empty frame (zeros after a crash). */
+        struct runfile_stop st;
         uint8_t bad[8 + 6] = { 0 };
         memcpy(bad + 8, "\xff\xff\xff\xff\xff\xff", 6);
         runfile_frame_header(bad, bad + 8, 6);
@@ -518,6 +689,188 @@ TEST(damaged_frames)
         CHECK_EQ_U(st.kind, RUNFILE_END);
         CHECK_EQ_U(s_read_all(NULL, 5, &st), 0);
         CHECK_EQ_U(st.kind, RUNFILE_END);
+
+        /* A file magic with another version. */
+        uint8_t v9[16] = "DKRN\x09";
+        CHECK_EQ_U(s_read_all(v9, sizeof v9, &st), 0);
+        CHECK_EQ_U(st.kind, RUNFILE_VERSION_UNKNOWN);
+}
+
+/* Builds a v2 image frame by frame for the seq and structure tests. */
+struct img {
+        uint8_t b[8192];
+        size_t len;
+};
+
+static void s_img_start(struct img *m)
+{
+        runfile_file_header(m->b);
+        m->len = RUNFILE_FILE_HEADER;
+}
+
+static size_t s_img_frame(struct img *m, const Darkdaq__Record *rec, uint64_t seq)
+{
+        size_t n = protobuf_c_message_get_packed_size(&rec->base);
+        size_t at = m->len;
+        protobuf_c_message_pack(&rec->base, m->b + at + RUNFILE_FRAME2_HEADER);
+        runfile_frame2_header(m->b + at, m->b + at + RUNFILE_FRAME2_HEADER, (uint32_t)n, 5, seq);
+        m->len += RUNFILE_FRAME2_HEADER + n;
+        return at;
+}
+
+static size_t s_img_event(struct img *m, record_enc_t *e, unsigned i, uint64_t seq)
+{
+        struct built_event ev;
+        struct tag_result t;
+        s_event(i, &ev, &t);
+        return s_img_frame(m, record_event(e, &ev, &t), seq);
+}
+
+static size_t s_img_trailer(struct img *m, record_enc_t *e, uint64_t seq, uint64_t records)
+{
+        struct record_totals tot = { .end_reason = "stop" };
+        Darkdaq__Record *t = record_trailer(e, &tot);
+        t->run_trailer->records_in_file = records;
+        return s_img_frame(m, t, seq);
+}
+
+static unsigned s_count_kind(const struct reports *r, enum runfile_report_kind k)
+{
+        unsigned n = 0;
+        for (unsigned i = 0; i < r->n && i < 32; i++)
+                n += r->r[i].kind == k;
+        return n;
+}
+
+TEST(seqs_and_structure)
+{
+        record_enc_t *e = record_enc_new();
+        REQUIRE(e);
+        struct img m;
+        struct reports reps;
+        struct runfile_stop st;
+        uint64_t seqs[64];
+
+        /* A duplicated frame: reported, returned once. */
+        s_img_start(&m);
+        s_img_frame(&m, s_header(e, 7), 0);
+        s_img_event(&m, e, 0, 1);
+        size_t a = s_img_event(&m, e, 1, 2);
+        size_t dup_len = m.len - a;
+        memcpy(m.b + m.len, m.b + a, dup_len);
+        size_t dup_at = m.len;
+        m.len += dup_len;
+        s_img_event(&m, e, 2, 3);
+        s_img_trailer(&m, e, 4, 5);
+        CHECK_EQ_U(s_read_rep(m.b, m.len, &st, &reps, NULL, seqs), 5);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
+        CHECK_EQ_U(reps.n, 1);
+        CHECK_EQ_U(reps.r[0].kind, RUNFILE_REPORT_DUPLICATE);
+        CHECK_EQ_U(reps.r[0].offset, dup_at);
+        for (unsigned i = 0; i < 5; i++)
+                CHECK_EQ_U(seqs[i], i);
+
+        /* A missing frame: a gap, and the trailer's count does not hold. */
+        s_img_start(&m);
+        s_img_frame(&m, s_header(e, 7), 0);
+        s_img_event(&m, e, 0, 1);
+        s_img_event(&m, e, 2, 3);
+        s_img_trailer(&m, e, 4, 5);
+        CHECK_EQ_U(s_read_rep(m.b, m.len, &st, &reps, NULL, NULL), 4);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_GAP), 1);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_COUNT), 1);
+        CHECK(strstr(reps.r[0].reason, "seqs 2..2 of sender 5 missing") != NULL);
+
+        /* A second header and a trailer in the middle. */
+        s_img_start(&m);
+        s_img_frame(&m, s_header(e, 7), 0);
+        s_img_event(&m, e, 0, 1);
+        s_img_frame(&m, s_header(e, 7), 2);
+        s_img_trailer(&m, e, 3, 4);
+        s_img_event(&m, e, 1, 4);
+        s_img_trailer(&m, e, 5, 6);
+        CHECK_EQ_U(s_read_rep(m.b, m.len, &st, &reps, NULL, NULL), 6);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_SECOND_HEADER), 1);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_EARLY_TRAILER), 1);
+
+        /* A frame forged inside a junk record's raw bytes, with a seq that is
+         * not the next one: after a damaged frame, resynchronisation finds
+         * the forgery, which is reported, never silently accepted; the real
+         * frames after it are all read... */
+        s_img_start(&m);
+        s_img_frame(&m, s_header(e, 7), 0);
+        s_img_event(&m, e, 0, 1);
+        struct img forged;
+        forged.len = 0;
+        s_img_event(&forged, e, 9, 77);
+        uint8_t raw[1200];
+        memset(raw, 0xAB, sizeof raw);
+        memcpy(raw + 100, forged.b, forged.len);
+        struct built_junk j = { 0, 4096, raw, sizeof raw, "no header magic" };
+        size_t junk_at = s_img_frame(&m, record_junk(e, &j), 2);
+        s_img_event(&m, e, 1, 3);
+        s_img_trailer(&m, e, 4, 5);
+        /* ...damage the junk frame's length so the frame after it cannot be
+         * found by the length: the scan meets the forgery first. */
+        m.b[junk_at + 4] ^= 0x02;
+        CHECK_EQ_U(s_read_rep(m.b, m.len, &st, &reps, NULL, seqs), 5);
+        CHECK_EQ_U(reps.r[0].kind, RUNFILE_REPORT_SKIPPED);
+        CHECK_EQ_U(reps.r[0].offset, junk_at);
+        CHECK_EQ_U(seqs[2], 77);
+        CHECK_EQ_U(seqs[3], 3);
+        CHECK_EQ_U(seqs[4], 4);
+        /* ...the rest of the junk frame is skipped again, and the real
+         * frame found after it is said to follow a missing seq 2. */
+        REQUIRE(reps.n == 4);
+        CHECK_EQ_U(reps.r[1].kind, RUNFILE_REPORT_RESYNC_SEQ);
+        CHECK(strstr(reps.r[1].reason, "seq 77") != NULL);
+        CHECK_EQ_U(reps.r[2].kind, RUNFILE_REPORT_SKIPPED);
+        CHECK_EQ_U(reps.r[3].kind, RUNFILE_REPORT_RESYNC_SEQ);
+        CHECK(strstr(reps.r[3].reason, "seqs 2..2 missing") != NULL);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_DUPLICATE), 0);
+
+        /* Damage that takes frames 1..2 whole: the frame found next, seq 3,
+         * is reported, and the one after it (4) is believed without a gap. */
+        s_img_start(&m);
+        s_img_frame(&m, s_header(e, 7), 0);
+        size_t d0 = s_img_event(&m, e, 0, 1);
+        s_img_event(&m, e, 1, 2);
+        size_t d1 = s_img_event(&m, e, 2, 3);
+        s_img_event(&m, e, 3, 4);
+        s_img_trailer(&m, e, 5, 6);
+        memset(m.b + d0, 0x11, d1 - d0);
+        CHECK_EQ_U(s_read_rep(m.b, m.len, &st, &reps, NULL, seqs), 4);
+        CHECK_EQ_U(reps.r[0].kind, RUNFILE_REPORT_SKIPPED);
+        CHECK_EQ_U(reps.r[0].skipped, d1 - d0);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_RESYNC_SEQ), 1);
+        CHECK_EQ_U(s_count_kind(&reps, RUNFILE_REPORT_GAP), 0);
+        record_enc_free(e);
+}
+
+/* A v2 file whose header frame is damaged is still a run file, and its
+ * events are read. */
+TEST(damaged_header_frame)
+{
+        char *dir = s_tmpdir();
+        REQUIRE(dir);
+        char path[512];
+        snprintf(path, sizeof path, "%s/h.dkr", dir);
+        REQUIRE_OK_ZERO(s_write_file(path, 5));
+        size_t len;
+        uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        img[8 + RUNFILE_FRAME2_HEADER + 3] ^= 0x55;
+        CHECK(runfile_is_run_file(img, len));
+        struct runfile_stop st;
+        struct reports reps;
+        CHECK_EQ_U(s_read_rep(img, len, &st, &reps, NULL, NULL), 9);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
+        CHECK_EQ_U(reps.r[0].offset, 8);
+        /* The file magic damaged too: the sync word after it still says v2. */
+        img[1] ^= 0xFF;
+        CHECK_EQ_U(s_read_rep(img, len, &st, &reps, NULL, NULL), 9);
+        CHECK_EQ_U(st.kind, RUNFILE_END);
+        free(img);
         s_rmdir(dir);
 }
 
@@ -534,9 +887,16 @@ TEST(garbage_does_not_crash)
                         x ^= x << 17;
                         b[i] = (uint8_t)x;
                 }
-                /* Half the time, a believable frame header around the garbage. */
-                if (round % 2 && len >= 8)
+                /* Now and then a believable frame header around the garbage,
+                 * v1 or v2. */
+                if (round % 4 == 1 && len >= 8)
                         runfile_frame_header(b, b + 8, (uint32_t)(len - 8));
+                if (round % 4 == 3 && len >= 8 + RUNFILE_FRAME2_HEADER) {
+                        runfile_file_header(b);
+                        runfile_frame2_header(b + 8, b + 8 + RUNFILE_FRAME2_HEADER,
+                                              (uint32_t)(len - 8 - RUNFILE_FRAME2_HEADER), 1,
+                                              round);
+                }
                 struct runfile_stop st;
                 s_read_all(b, len, &st);
                 CHECK(st.kind != RUNFILE_READING);
@@ -554,6 +914,15 @@ TEST(recognise_run_files)
         REQUIRE_OK_ZERO(s_write_file(path, 2));
         size_t len;
         uint8_t *img = s_slurp(path, &len);
+        REQUIRE(img);
+        CHECK(runfile_is_run_file(img, len));   /* v2: by its file magic */
+        CHECK(runfile_is_run_file(img, 8));
+        CHECK(!runfile_is_run_file(img, 7));
+        free(img);
+        g_version = 1;
+        REQUIRE_OK_ZERO(s_write_file(path, 2));
+        g_version = 2;
+        img = s_slurp(path, &len);
         REQUIRE(img);
         CHECK(runfile_is_run_file(img, len));
         CHECK(runfile_is_run_file(img, 12));    /* frame not whole: by length and tag */

@@ -204,18 +204,26 @@ def start(stores, tmp, daemon, extra="", name="store"):
 
 # ---- reading the results --------------------------------------------------------
 
+def frame_list(path):
+    """(payload, sender, seq) of the whole frames of a run file (version 2:
+    the file header, then sync, length, sender, seq, CRC-32C over all)."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"DKRN\x02\0\0\0", "a run file version 2"
+    pos, out = 8, []
+    while pos + 24 <= len(data):
+        assert data[pos:pos + 4] == b"DKRS"
+        n, sender, seq, crc = struct.unpack_from("<IIQI", data, pos + 4)
+        if pos + 24 + n > len(data):
+            break
+        assert crc32c(data[pos + 24:pos + 24 + n], crc32c(data[pos:pos + 20])) == crc
+        out.append((data[pos + 24:pos + 24 + n], sender, seq))
+        pos += 24 + n
+    return out
+
+
 def frames(path):
     """Payloads of the whole frames of a run file."""
-    data = open(path, "rb").read()
-    pos, out = 0, []
-    while pos + 8 <= len(data):
-        n, crc = struct.unpack_from("<II", data, pos)
-        if pos + 8 + n > len(data):
-            break
-        assert crc32c(data[pos + 8:pos + 8 + n]) == crc
-        out.append(data[pos + 8:pos + 8 + n])
-        pos += 8 + n
-    return out
+    return [p for p, _, _ in frame_list(path)]
 
 
 def records(path):
@@ -438,6 +446,10 @@ def test_sigkill_then_restart_keeps_every_record_once(tmp_path, daemon, stores):
     assert "no run trailer" in dump.stderr or "cut" in dump.stderr, dump.stderr
     side = json.loads(open(str(dead) + ".json").read())
     assert side["end_reason"] == "crash" and side["last_seq"] == whole - 1
+    # recovery took the seqs from the frames themselves: no side file
+    assert [(snd, seq) for _, snd, seq in frame_list(dead)] == \
+        [(SENDER, i) for i in range(whole)]
+    assert not list(s2.dir.glob("*.part.seq"))
     assert side["crc32c"] == "%08x" % crc32c(dead.read_bytes())
 
     for i in range(acked + 1, n):           # the daemon sends again after the last ACK

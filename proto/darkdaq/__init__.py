@@ -29,11 +29,12 @@ except ImportError as e:
                       f"build/python)") from e
 from . import darkdaq_pb2
 
-__all__ = ["DarkdaqError", "RunFileError", "DuplicateTriggerError", "Record", "RunFile",
+__all__ = ["DarkdaqError", "RunFileError", "DuplicateTriggerError", "Damage", "Record", "RunFile",
            "run_files", "read_run", "events", "tables", "columns", "crc32c", "tag_counts",
            "subscribe", "TAGS", "STATUS"]
 
 MAX_RECORD = 256 << 20          # larger frame lengths are not believed
+NO_SEQ = (1 << 64) - 1          # a v2 frame's seq when its record carries none
 _CHUNK = 16 << 20               # bytes read at a time
 _CHUNK_EVENTS = 65536           # rows decoded per call
 
@@ -78,18 +79,44 @@ class DarkdaqError(ValueError):
 
 
 class RunFileError(DarkdaqError):
-    """A frame that is cut, too long, fails its CRC or does not parse."""
+    """Damage in a run file: a frame cut, too long, failing its CRC or not
+    parsing, a seq missing or twice, a misplaced header or trailer.  Raised
+    once every good record has been read; offset and reason are the first
+    damage's, damage lists all of it (Damage)."""
 
-    def __init__(self, path, offset, frame, reason):
+    def __init__(self, path, offset, frame, reason, damage=()):
         super().__init__(f"{path}: {reason}")
         self.path = path
-        self.offset = offset    # byte offset of the frame not read
-        self.frame = frame      # its index, from 0
+        self.offset = offset    # byte offset of the first damage
+        self.frame = frame      # frames read
         self.reason = reason
+        self.damage = list(damage)
 
 
 class DuplicateTriggerError(DarkdaqError):
     """A (run, trigger) that appears more than once in what was read."""
+
+
+class Damage(tuple):
+    """One thing a reader found wrong and went past: path, offset (where the
+    damage begins, or the frame concerned), kind ("skipped", "seq_gap",
+    "duplicate", "resync_seq", "second_header", "early_trailer", "count",
+    "end"), skipped (bytes skipped, for "skipped") and reason (for people)."""
+
+    __slots__ = ()
+    _fields = ("path", "offset", "kind", "skipped", "reason")
+
+    def __new__(cls, path, offset, kind, skipped, reason):
+        return tuple.__new__(cls, (path, offset, kind, skipped, reason))
+
+    path = property(lambda self: self[0])
+    offset = property(lambda self: self[1])
+    kind = property(lambda self: self[2])
+    skipped = property(lambda self: self[3])
+    reason = property(lambda self: self[4])
+
+    def __repr__(self):
+        return f"Damage({self.path!r}, {self.offset}, {self.kind!r}, {self.skipped}, {self.reason!r})"
 
 
 def _stop_reason(stop, frame, pos):
@@ -103,16 +130,92 @@ def _stop_reason(stop, frame, pos):
                 f"computed {computed:08x}")
     if code == 3:
         return f"record does not parse at frame {frame} offset {pos}: empty frame"
+    if code == 6:
+        return f"no frame sync word at byte {pos}"
     return f"record does not parse at frame {frame} offset {pos}"
 
 
-def _cut_reason(buf, pos, base):
+def _cut_reason(buf, pos, base, hb=8):
     """The reason text of a file that ends inside the frame at buf[pos:]."""
     left = len(buf) - pos
-    if left < 8:
-        return f"frame header cut at byte {base + pos}: 8 bytes needed, {left} present"
-    n = int.from_bytes(buf[pos:pos + 4], "little")
-    return f"frame cut at byte {base + pos}: header says {n} bytes, {left - 8} present"
+    if left < hb:
+        return f"frame header cut at byte {base + pos}: {hb} bytes needed, {left} present"
+    n = int.from_bytes(buf[pos + (hb == 24) * 4:pos + (hb == 24) * 4 + 4], "little")
+    return f"frame cut at byte {base + pos}: header says {n} bytes, {left - hb} present"
+
+
+def _file_version(buf):
+    """(version, offset of the first frame, reason or None, note or None) from
+    a file's first bytes: version 2 by its magic "DKRN" (or, the magic
+    damaged, by a frame sync word after it), else version 1."""
+    head = bytes(buf[:12])
+    if head[:4] == b"DKRN":
+        if len(head) < 8:
+            return 2, 0, f"file header cut: {len(head)} of 8 bytes", None
+        v = int.from_bytes(head[4:8], "little")
+        if v != 2:
+            return 2, 0, f"run file format version {v} is not one this reader knows (1, 2)", None
+        return 2, 8, None, None
+    if len(head) >= 12 and head[8:12] == b"DKRS":
+        return 2, 8, None, ("file header damaged (not DKRN version 2) but a frame sync "
+                            "word follows it: read as version 2")
+    return 1, 0, None, None
+
+
+class _Seqs:
+    """Seq expectations per sender over the files of one read (as the C
+    reader keeps them, daemon/runfile.c): a seq read already is a duplicate
+    (not returned), one ahead a gap; one found after damage that is not the
+    one expected is reported and believed only when the next frame follows
+    it; a run header with seq 0 starts its sender afresh."""
+
+    def __init__(self):
+        self.s = {}             # sender -> [next, pending]
+
+    def check(self, rf, offset, sender, seq, is_header, resynced):
+        """Whether to return the frame; reports go to rf._report()."""
+        if seq == NO_SEQ:
+            return True
+        st = self.s.get(sender)
+        if st is None or (is_header and seq == 0):
+            self.s[sender] = [seq + 1, NO_SEQ]
+            return True
+        want, pending = st
+        st[1] = NO_SEQ
+        if pending != NO_SEQ and seq == pending + 1:
+            st[0] = seq + 1
+            return True
+        if seq < want:
+            rf._report(offset, "duplicate", 0,
+                       f"frame at byte {offset} carries seq {seq} of sender {sender}, read "
+                       f"already ({want} expected): not returned again")
+            return False
+        if seq > want and resynced:
+            rf._report(offset, "resync_seq", 0,
+                       f"frame found after damage at byte {offset} carries seq {seq} of sender "
+                       f"{sender}, {want} expected: seqs {want}..{seq - 1} missing, or this "
+                       f"frame is not one the writer wrote")
+            st[1] = seq
+            return True
+        if seq > want:
+            rf._report(offset, "seq_gap", 0,
+                       f"seqs {want}..{seq - 1} of sender {sender} missing before the frame "
+                       f"at byte {offset}")
+        st[0] = seq + 1
+        return True
+
+
+def _resync(gen, base, buf, eof, pos, version):
+    """Looks for the next good frame after the damaged one at buf[pos:] (the
+    earliest one, every offset tried), reading on as needed.  Returns
+    (offset in buf or -1 at the end of the file, base, buf, eof)."""
+    scan = pos + 1
+    while True:
+        off, keep, need = _fast.resync(buf, scan, version)
+        if off >= 0 or eof:
+            return off, base, buf, eof
+        base, buf, eof = gen.send((keep, need))
+        scan = 0
 
 
 class _Chunks:
@@ -192,55 +295,120 @@ class Record:
 
 
 class RunFile:
-    """Iterates the Records of one run file.
+    """Iterates the Records of one run file (version 1 or 2).
 
-    After iteration: complete (True when the file ended on a frame boundary
-    with a run trailer as its last record), stop_offset, frames and
-    stop_reason (None when the frames ended cleanly) say where it stopped.
-    With strict=True iteration raises RunFileError at a damaged frame, after
-    yielding every record before it.
+    A damaged frame does not end the file: it is reported and reading goes
+    on at the next good frame (sync word, length and CRC agreeing, any byte
+    offset).  Seqs (version 2) are checked: a duplicate is reported and
+    returned once, a gap reported; so are a second run header, a frame after
+    a run trailer and a trailer whose record count differs from what was
+    read.  After iteration: damage (a list of Damage), complete (True when
+    the file ended on a frame boundary with a run trailer as its last record
+    and nothing was damaged), stop_offset, frames and stop_reason (None when
+    the frames ended cleanly) say where it stopped.  With strict=True
+    iteration raises RunFileError for the first damage once every good
+    record has been yielded.
     """
 
-    def __init__(self, path, strict=True):
+    def __init__(self, path, strict=True, seqs=None):
         self.path = str(path)
         self.strict = strict
         self.complete = False
         self.frames = 0
         self.stop_offset = None
         self.stop_reason = None
+        self.damage = []
+        self.version = None
+        self._seqs = seqs if seqs is not None else _Seqs()
+
+    def _report(self, offset, kind, skipped, reason):
+        self.damage.append(Damage(self.path, offset, kind, skipped, reason))
 
     def __iter__(self):
         self.complete = False
         self.stop_reason = None
-        frame = 0
+        self.damage = []
+        frame = returned = 0
         last = None
+        after_trailer = None
+        resynced = False
         gen = _pieces(self.path)
         try:
             base, buf, eof = next(gen)
+            version, pos, err, note = _file_version(buf)
+            self.version = version
+            if err:
+                self._stop(err, 0)
+                return
+            if note:
+                self._report(0, "skipped", 8, note)
+            hb = 8 if version == 1 else 24
             while True:
-                found, pos, stop, need = _fast.frames(buf, 0)
-                for off, n, kind in found:
-                    last = KINDS.get(kind)
-                    yield Record(bytes(buf[off:off + n]), last, base + off - 8)
+                found, pos, stop, need = _fast.frames(buf, pos, version)
+                for off, n, kind, sender, seq in found:
+                    k = KINDS.get(kind)
+                    fo = base + off - hb
                     frame += 1
+                    keep = self._seqs.check(self, fo, sender, seq, k == "run_header", resynced)
+                    resynced = False
+                    if not keep:
+                        continue
+                    rec = Record(bytes(buf[off:off + n]), k, fo)
+                    if after_trailer is not None:
+                        self._report(after_trailer, "early_trailer", 0,
+                                     f"run trailer at byte {after_trailer} is not the last "
+                                     f"frame: a frame follows at byte {fo}")
+                        after_trailer = None
+                    if k == "run_header" and returned > 0:
+                        self._report(fo, "second_header", 0,
+                                     f"second run header at byte {fo} (frame {frame - 1})")
+                    if k == "run_trailer":
+                        after_trailer = fo
+                        want = rec.run_trailer.records_in_file
+                        if want and want != returned + 1:
+                            self._report(fo, "count", 0,
+                                         f"run trailer at byte {fo} counts {want} records in "
+                                         f"the file, {returned + 1} read")
+                    returned += 1
+                    last = k
+                    yield rec
                 self.frames = frame
-                if stop is not None:
-                    return self._stop(_stop_reason(stop, frame, base + pos), base + pos)
-                if eof and pos == len(buf):
-                    break
-                if eof:
-                    return self._stop(_cut_reason(buf, pos, base), base + pos)
-                base, buf, eof = gen.send((pos, need))
+                if stop is None:
+                    if eof and pos == len(buf):
+                        break
+                    if not eof:
+                        base, buf, eof = gen.send((pos, need))
+                        pos = 0
+                        continue
+                    reason = _cut_reason(buf, pos, base, hb)
+                else:
+                    reason = _stop_reason(stop, frame, base + pos)
+                bad = base + pos
+                off, base, buf, eof = _resync(gen, base, buf, eof, pos, version)
+                if off < 0:
+                    self._stop(reason, bad)
+                    return
+                skipped = base + off - bad
+                self._report(bad, "skipped", skipped,
+                             f"{reason}; {skipped} bytes skipped to the next good frame at "
+                             f"byte {base + off}")
+                pos = off
+                resynced = True
         finally:
             gen.close()
         self.stop_offset = base + len(buf)
-        self.complete = last == "run_trailer"
+        self.complete = last == "run_trailer" and not self.damage
+        if self.strict and self.damage:
+            d = self.damage[0]
+            raise RunFileError(self.path, d.offset, self.frames, d.reason, self.damage)
 
     def _stop(self, reason, offset):
         self.stop_offset = offset
         self.stop_reason = reason
         if self.strict:
-            raise RunFileError(self.path, offset, self.frames, reason)
+            damage = self.damage + [Damage(self.path, offset, "end", 0, reason)]
+            d = damage[0]
+            raise RunFileError(self.path, d.offset, self.frames, d.reason, damage)
 
 
 def run_files(paths):
@@ -264,28 +432,68 @@ def run_files(paths):
 
 def read_run(paths, strict=True):
     """Yields every Record of the run files named by paths (see run_files()),
-    one file after another, each CRC-checked.  Raises RunFileError at the
-    first damaged frame (after yielding all before it) unless strict is
-    False, in which case that file ends there and the next one is read."""
+    one file after another, each CRC-checked, past any damage (see RunFile);
+    seqs are checked across the files.  Raises RunFileError for the first
+    damage of a file once all of its good records have been yielded, unless
+    strict is False, in which case the next file is read."""
+    seqs = _Seqs()
     for path in run_files(paths):
-        yield from RunFile(path, strict=strict)
+        yield from RunFile(path, strict=strict, seqs=seqs)
 
 
-def _decode_file(path, strict, fileno):
+class _Decoder:
+    """Damage reports of _decode_file()."""
+
+    def __init__(self, path):
+        self.path = path
+        self.damage = []
+
+    def _report(self, offset, kind, skipped, reason):
+        self.damage.append(Damage(self.path, offset, kind, skipped, reason))
+
+
+def _decode_file(path, strict, fileno, seqs=None, damage=None):
     """(events, values, dv, file index) arrays of one run file, piece by
-    piece; the arrays are views of buffers reused for the next piece."""
+    piece, past any damage (as RunFile reads it; the reports are appended to
+    damage); the arrays are views of buffers reused for the next piece."""
     run = 0
     frame = 0
+    seqs = seqs if seqs is not None else _Seqs()
+    dec = _Decoder(path)
     ev = np.empty(_CHUNK_EVENTS, EVENT_DTYPE)
     val = np.empty(8 * _CHUNK_EVENTS, _VAL_DTYPE)
     dv = np.empty(_CHUNK_EVENTS // 4, _DV_DTYPE)
     gen = _pieces(path)
+    final = None
     try:
         base, buf, eof = next(gen)
-        pos = 0
+        version, pos, err, note = _file_version(buf)
+        if err:
+            final = (0, err)
+            eof, pos, buf = True, 0, b""        # nothing to read
+        if note:
+            dec._report(0, "skipped", 8, note)
+        hb = 8 if version == 1 else 24
+        cur = None                      # the sender decode() follows
+        forced = None                   # a seq decode() is told to take as it is
+        resynced = False
         while True:
-            pos, run, nf, n, nv, nd, stop, need, full = _fast.decode(buf, pos, run, ev, val, dv)
+            if forced is not None:
+                exp = forced
+            elif cur is not None and cur in seqs.s:
+                exp = seqs.s[cur][0]
+            else:
+                exp = NO_SEQ
+            (pos, run, nf, n, nv, nd, stop, need, full, exp_out,
+             snd_out) = _fast.decode(buf, pos, run, ev, val, dv, version, cur or 0, exp)
             frame += nf
+            if nf and exp_out != NO_SEQ and exp_out != exp:
+                if not (forced is not None and exp_out == forced + 1):
+                    seqs.s[snd_out] = [exp_out, NO_SEQ]
+                cur = snd_out
+            if nf:
+                forced = None
+                resynced = False
             if n:
                 yield ev[:n], val[:nv], dv[:nd], fileno
             if full:
@@ -293,22 +501,51 @@ def _decode_file(path, strict, fileno):
                     val = np.empty(2 * len(val), _VAL_DTYPE)
                     dv = np.empty(2 * len(dv), _DV_DTYPE)
                 continue
+            if stop is not None and stop[0] == 5:       # a seq not the one expected
+                h = bytes(buf[pos:pos + 24])
+                sender = int.from_bytes(h[8:12], "little")
+                seq = int.from_bytes(h[12:20], "little")
+                ln = int.from_bytes(h[4:8], "little")
+                is_header = _fast.kind(bytes(buf[pos + 24:pos + 24 + ln])) == 1
+                if seqs.check(dec, base + pos, sender, seq, is_header, resynced):
+                    forced = seq
+                    cur = sender
+                else:
+                    pos += 24 + ln
+                    frame += 1
+                resynced = False
+                continue
             if stop is not None:
                 reason = _stop_reason(stop, frame, base + pos)
             elif eof and pos == len(buf):
-                return
+                break
             elif eof:
-                reason = _cut_reason(buf, pos, base)
+                reason = _cut_reason(buf, pos, base, hb)
             else:
                 base, buf, eof = gen.send((pos, need))
                 pos = 0
                 continue
-            if strict:
-                raise RunFileError(path, base + pos, frame,
-                                   reason + " (strict=False reads up to here)")
-            return
+            bad = base + pos
+            off, base, buf, eof = _resync(gen, base, buf, eof, pos, version)
+            if off < 0:
+                final = (bad, reason)
+                break
+            skipped = base + off - bad
+            dec._report(bad, "skipped", skipped,
+                        f"{reason}; {skipped} bytes skipped to the next good frame at "
+                        f"byte {base + off}")
+            pos = off
+            resynced = True
     finally:
         gen.close()
+    if final is not None:
+        dec._report(final[0], "end", 0, final[1])
+    if damage is not None:
+        damage.extend(dec.damage)
+    if strict and dec.damage:
+        d = dec.damage[0]
+        raise RunFileError(path, d.offset, frame,
+                           d.reason + " (strict=False reads past it)", dec.damage)
 
 
 def _lists_to_tables(vals, dvs):
@@ -366,7 +603,8 @@ def _check_unique(keys_run, keys_trig, fileidx, files):
         f"{int((counts > 1).sum())} triggers in all appear more than once")
 
 
-def tables(paths, columns=None, as_pandas=False, strict=True, check_unique=True):
+def tables(paths, columns=None, as_pandas=False, strict=True, check_unique=True,
+           damage=None):
     """Every table of the run files named by paths, read as one run in
     order: a dict with "events" (one row per event, as events()), and the
     repeated quantities keyed by (run, trigger, index):
@@ -374,14 +612,16 @@ def tables(paths, columns=None, as_pandas=False, strict=True, check_unique=True)
     "three_photon_diphoton_m_gev" (column value), "sources", "missing"
     (column source) and "displaced_vertex_candidates".
 
-    Raises RunFileError at a damaged frame (strict=False: that file's rows
-    up to it are kept and the next file is read) and DuplicateTriggerError
+    Damage is read past (see RunFile): RunFileError names the first once a
+    damaged file has been read (strict=False: every good row is kept, the
+    reports are in the damage list given, if any); DuplicateTriggerError
     when a (run, trigger) is in more than one event."""
     cols = _check_columns(columns)
     files = run_files(paths)
     evs, vals, dvs, idx = [], [], [], []
+    seqs = _Seqs()
     for i, path in enumerate(files):
-        for ev, val, dv, fileno in _decode_file(path, strict, i):
+        for ev, val, dv, fileno in _decode_file(path, strict, i, seqs, damage):
             evs.append(_select(ev, cols))
             vals.append(val.copy())
             dvs.append(dv.copy())
@@ -410,7 +650,8 @@ def _to_pandas(arr):
     return df
 
 
-def events(paths, columns=None, as_pandas=False, strict=True, check_unique=True):
+def events(paths, columns=None, as_pandas=False, strict=True, check_unique=True,
+           damage=None):
     """One row per event of the run files named by paths (a file, a
     directory of them, or a list), read as one run in storage order.
 
@@ -426,13 +667,17 @@ def events(paths, columns=None, as_pandas=False, strict=True, check_unique=True)
     (b"" when not fired); the repeated quantities' counts are TAG_n, their
     values in tables().  as_pandas=True gives a pandas DataFrame.
 
-    Errors: RunFileError at a damaged frame (strict=False keeps the rows
-    before it), DuplicateTriggerError when a (run, trigger) repeats."""
+    Damage is read past (see RunFile): a bad frame is skipped to the next
+    good one, a duplicated seq returned once.  Errors: RunFileError naming
+    the first damage once the damaged file has been read (strict=False keeps
+    every good row; pass a list as damage to get the reports, Damage),
+    DuplicateTriggerError when a (run, trigger) repeats."""
     cols = _check_columns(columns)
     files = run_files(paths)
     parts, idx = [], []
+    seqs = _Seqs()
     for i, path in enumerate(files):
-        for ev, _val, _dv, fileno in _decode_file(path, strict, i):
+        for ev, _val, _dv, fileno in _decode_file(path, strict, i, seqs, damage):
             parts.append(_select(ev, cols))
             if check_unique:
                 idx.append((ev["run"].copy(), ev["trigger"].copy(),

@@ -47,13 +47,28 @@ static PyObject *s_kind(PyObject *self, PyObject *args)
         return PyLong_FromLong(k);
 }
 
-/* frames(buf, pos) -> ([(payload_offset, payload_len, kind), ...], pos, stop, need) */
+/* One frame of either version. */
+static int s_frame(unsigned version, const uint8_t *buf, size_t len, const uint8_t **pl,
+                   size_t *pn, size_t *fl, enum columns_stop *stop, size_t *need,
+                   uint32_t *stored, uint32_t *computed, uint32_t *sender, uint64_t *seq)
+{
+        if (version == 1) {
+                *sender = 0;
+                *seq = COLUMNS_NO_SEQ;
+                return columns_frame_v1(buf, len, pl, pn, fl, stop, need, stored, computed);
+        }
+        return columns_frame_v2(buf, len, pl, pn, fl, stop, need, stored, computed, sender, seq);
+}
+
+/* frames(buf, pos, version=1) -> ([(payload_offset, payload_len, kind, sender, seq), ...],
+ * pos, stop, need) */
 static PyObject *s_frames(PyObject *self, PyObject *args)
 {
         Py_buffer b;
         Py_ssize_t pos;
+        unsigned version = 1;
         (void)self;
-        if (!PyArg_ParseTuple(args, "y*n", &b, &pos))
+        if (!PyArg_ParseTuple(args, "y*n|I", &b, &pos, &version))
                 return NULL;
         PyObject *list = PyList_New(0);
         enum columns_stop stop = COLUMNS_MORE;
@@ -63,8 +78,10 @@ static PyObject *s_frames(PyObject *self, PyObject *args)
         while (list && pos <= b.len) {
                 const uint8_t *pl;
                 size_t pn, fl;
-                int r = columns_frame_v1(base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
-                                         &need, &stored, &computed);
+                uint32_t sender;
+                uint64_t seq;
+                int r = s_frame(version, base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
+                                &need, &stored, &computed, &sender, &seq);
                 if (r <= 0)
                         break;
                 const uint8_t *body;
@@ -74,7 +91,9 @@ static PyObject *s_frames(PyObject *self, PyObject *args)
                         stop = COLUMNS_BAD_RECORD;
                         break;
                 }
-                PyObject *t = Py_BuildValue("(nni)", (Py_ssize_t)(pl - base), (Py_ssize_t)pn, kind);
+                PyObject *t = Py_BuildValue("(nnikK)", (Py_ssize_t)(pl - base), (Py_ssize_t)pn,
+                                            kind, (unsigned long)sender,
+                                            (unsigned long long)seq);
                 if (!t || PyList_Append(list, t) < 0) {
                         Py_XDECREF(t);
                         Py_CLEAR(list);
@@ -90,18 +109,42 @@ static PyObject *s_frames(PyObject *self, PyObject *args)
         return Py_BuildValue("(NnNn)", list, pos, st, (Py_ssize_t)need);
 }
 
-/* decode(buf, pos, run, events, values, dv) -> (pos, run, n_frames, n_events,
- * n_values, n_dv, stop, need, full): every whole frame from pos into the
- * writable buffers given (rows of columns_event, columns_value, columns_dv),
- * until the buffer's end, a damaged frame, or (full) no room for the next
- * event. */
+/* resync(buf, from, version) -> (offset or -1, keep, need) */
+static PyObject *s_resync(PyObject *self, PyObject *args)
+{
+        Py_buffer b;
+        Py_ssize_t from;
+        unsigned version;
+        size_t keep = 0, need = 0;
+        long r;
+        (void)self;
+        if (!PyArg_ParseTuple(args, "y*nI", &b, &from, &version))
+                return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        r = columns_resync(version, b.buf, (size_t)b.len, (size_t)from, &keep, &need);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&b);
+        return Py_BuildValue("(lnn)", r, (Py_ssize_t)keep, (Py_ssize_t)need);
+}
+
+/* decode(buf, pos, run, events, values, dv, version=1, sender=0, seq=NO_SEQ) ->
+ * (pos, run, n_frames, n_events, n_values, n_dv, stop, need, full, seq): every
+ * whole frame from pos into the writable buffers given (rows of columns_event,
+ * columns_value, columns_dv), until the buffer's end, a damaged frame, a v2
+ * frame whose (sender, seq) is not (sender, seq) expected (stop COLUMNS_SEQ;
+ * seq NO_SEQ expects anything; a run header with seq 0 starts afresh), or
+ * (full) no room for the next event.  seq, sender out: the ones expected next. */
 static PyObject *s_decode(PyObject *self, PyObject *args)
 {
         Py_buffer b, be, bv, bd;
         Py_ssize_t pos;
         unsigned long run_in;
+        unsigned version = 1;
+        unsigned long exp_sender = 0;
+        unsigned long long exp_seq = COLUMNS_NO_SEQ;
         (void)self;
-        if (!PyArg_ParseTuple(args, "y*nkw*w*w*", &b, &pos, &run_in, &be, &bv, &bd))
+        if (!PyArg_ParseTuple(args, "y*nkw*w*w*|IkK", &b, &pos, &run_in, &be, &bv, &bd,
+                              &version, &exp_sender, &exp_seq))
                 return NULL;
         struct columns_event *ev = be.buf;
         size_t n_ev = 0, cap_ev = (size_t)be.len / sizeof *ev;
@@ -121,13 +164,20 @@ static PyObject *s_decode(PyObject *self, PyObject *args)
         while (pos <= b.len) {
                 const uint8_t *pl, *body;
                 size_t pn, fl, bn;
-                int r = columns_frame_v1(base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
-                                         &need, &stored, &computed);
+                uint32_t sender;
+                uint64_t seq;
+                int r = s_frame(version, base + pos, (size_t)(b.len - pos), &pl, &pn, &fl, &stop,
+                                &need, &stored, &computed, &sender, &seq);
                 if (r <= 0)
                         break;
                 int k = columns_record_body(pl, pn, &body, &bn);
                 if (k < 0) {
                         stop = COLUMNS_BAD_RECORD;
+                        break;
+                }
+                if (seq != COLUMNS_NO_SEQ && !(k == COLUMNS_RUN_HEADER && seq == 0) &&
+                    exp_seq != COLUMNS_NO_SEQ && (seq != exp_seq || sender != exp_sender)) {
+                        stop = COLUMNS_SEQ;
                         break;
                 }
                 if (k == COLUMNS_RUN_HEADER && columns_run_header(body, bn, &run) < 0) {
@@ -150,6 +200,10 @@ static PyObject *s_decode(PyObject *self, PyObject *args)
                         }
                         n_ev++;
                 }
+                if (seq != COLUMNS_NO_SEQ) {
+                        exp_sender = sender;
+                        exp_seq = seq + 1;
+                }
                 n_frames++;
                 pos += (Py_ssize_t)fl;
         }
@@ -159,9 +213,9 @@ static PyObject *s_decode(PyObject *self, PyObject *args)
         PyBuffer_Release(&bv);
         PyBuffer_Release(&bd);
         PyObject *st = s_stop(stop, need, stored, computed);
-        return Py_BuildValue("(nknnnnNni)", pos, (unsigned long)run, n_frames, (Py_ssize_t)n_ev,
+        return Py_BuildValue("(nknnnnNniKk)", pos, (unsigned long)run, n_frames, (Py_ssize_t)n_ev,
                              (Py_ssize_t)out.n_values, (Py_ssize_t)out.n_dv, st,
-                             (Py_ssize_t)need, full);
+                             (Py_ssize_t)need, full, exp_seq, exp_sender);
 }
 
 /* layout() -> (event_size, [(name, dtype, offset)...], value_size, dv_size) */
@@ -184,8 +238,9 @@ static PyObject *s_layout(PyObject *self, PyObject *noargs)
 
 static PyMethodDef s_methods[] = {
         { "crc32c", s_crc32c, METH_VARARGS, "crc32c(data, crc=0): CRC-32C, continuing from crc" },
-        { "frames", s_frames, METH_VARARGS, "frames(buf, pos): whole good frames from pos" },
-        { "decode", s_decode, METH_VARARGS, "decode(buf, pos, run, events, values, dv): event rows into buffers" },
+        { "frames", s_frames, METH_VARARGS, "frames(buf, pos, version=1): whole good frames from pos" },
+        { "resync", s_resync, METH_VARARGS, "resync(buf, from, version): the next good frame" },
+        { "decode", s_decode, METH_VARARGS, "decode(buf, pos, run, events, values, dv, version=1, sender=0, seq=NO_SEQ): event rows into buffers" },
         { "kind", s_kind, METH_VARARGS, "kind(payload): the Record's kind code" },
         { "layout", s_layout, METH_NOARGS, "layout(): the row layouts" },
         { NULL, NULL, 0, NULL },

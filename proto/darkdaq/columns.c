@@ -121,6 +121,129 @@ int columns_frame_v1(const uint8_t *buf, size_t len, const uint8_t **payload,
         return 1;
 }
 
+static uint64_t s_le64(const uint8_t *p)
+{
+        return (uint64_t)s_le32(p) | (uint64_t)s_le32(p + 4) << 32;
+}
+
+int columns_frame_v2(const uint8_t *buf, size_t len, const uint8_t **payload,
+                     size_t *payload_len, size_t *frame_len, enum columns_stop *stop,
+                     size_t *need, uint32_t *stored, uint32_t *computed, uint32_t *sender,
+                     uint64_t *seq)
+{
+        const size_t hb = COLUMNS_FRAME2_HEADER;
+        *need = hb;
+        if (len < 4 || (len >= 4 && s_le32(buf) != COLUMNS_SYNC)) {
+                *stop = len < 4 ? COLUMNS_MORE : COLUMNS_BAD_SYNC;
+                return len < 4 ? 0 : -1;
+        }
+        if (len < hb) {
+                *stop = COLUMNS_MORE;
+                return 0;
+        }
+        uint32_t n = s_le32(buf + 4), crc = s_le32(buf + 20);
+        if (n > COLUMNS_MAX_RECORD) {
+                *stop = COLUMNS_TOO_LONG;
+                *need = n;
+                return -1;
+        }
+        *need = hb + (size_t)n;
+        if (len - hb < n) {
+                *stop = COLUMNS_MORE;
+                return 0;
+        }
+        uint32_t have = columns_crc32c(columns_crc32c(0, buf, 20), buf + hb, n);
+        if (have != crc) {
+                *stop = COLUMNS_BAD_CRC;
+                *stored = crc;
+                *computed = have;
+                return -1;
+        }
+        if (n == 0) {
+                *stop = COLUMNS_EMPTY;
+                return -1;
+        }
+        *payload = buf + hb;
+        *payload_len = n;
+        *frame_len = hb + (size_t)n;
+        *sender = s_le32(buf + 8);
+        *seq = s_le64(buf + 12);
+        return 1;
+}
+
+/* A varint at p[0..n): its length, or 0 when cut or too long. */
+static size_t s_varint_at(const uint8_t *p, size_t n, uint64_t *ret)
+{
+        uint64_t v = 0;
+        for (size_t i = 0; i < n && i < 10; i++) {
+                v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+                if (!(p[i] & 0x80)) {
+                        *ret = v;
+                        return i + 1;
+                }
+        }
+        return 0;
+}
+
+/* One good frame at q, whole in buf: 1; not one: 0; begun, not whole: 2. */
+static int s_good_at(unsigned version, const uint8_t *buf, size_t len, size_t q, size_t *need)
+{
+        const uint8_t *pl, *body;
+        size_t pn, fl, bn;
+        enum columns_stop st;
+        uint32_t a, b, snd;
+        uint64_t sq;
+        size_t left = len - q;
+        int r;
+        if (version == 1) {
+                if (left < COLUMNS_FRAME_HEADER + 12) {
+                        *need = COLUMNS_FRAME_HEADER + 12;
+                        return 2;
+                }
+                uint32_t n = s_le32(buf + q);
+                const uint8_t *p = buf + q + COLUMNS_FRAME_HEADER;
+                uint64_t sub;
+                size_t k;
+                /* no sync word: the shape of a Record first, CRC only then */
+                if (n < 2 || n > COLUMNS_MAX_RECORD || (p[0] & 7) != 2 || p[0] < 0x0a ||
+                    p[0] > 0x32 || (k = s_varint_at(p + 1, n - 1 < 10 ? n - 1 : 10, &sub)) == 0 ||
+                    1 + k + sub != n)
+                        return 0;
+                r = columns_frame_v1(buf + q, left, &pl, &pn, &fl, &st, need, &a, &b);
+        } else {
+                if (left < 4) {
+                        *need = COLUMNS_FRAME2_HEADER;
+                        return 2;
+                }
+                if (s_le32(buf + q) != COLUMNS_SYNC)
+                        return 0;
+                r = columns_frame_v2(buf + q, left, &pl, &pn, &fl, &st, need, &a, &b, &snd, &sq);
+        }
+        if (r == 0)
+                return 2;
+        if (r < 0)
+                return 0;
+        return columns_record_body(pl, pn, &body, &bn) >= 0 ? 1 : 0;
+}
+
+long columns_resync(unsigned version, const uint8_t *buf, size_t len, size_t from,
+                    size_t *keep, size_t *need)
+{
+        size_t first_open = SIZE_MAX, open_need = 0, nd = 0;
+        for (size_t q = from; q < len; q++) {
+                int g = s_good_at(version, buf, len, q, &nd);
+                if (g == 1)
+                        return (long)q;
+                if (g == 2 && first_open == SIZE_MAX) {
+                        first_open = q;
+                        open_need = nd;
+                }
+        }
+        *keep = first_open == SIZE_MAX ? len : first_open;
+        *need = first_open == SIZE_MAX ? 0 : open_need;
+        return -1;
+}
+
 /* ---- wire format ---------------------------------------------------------- */
 
 struct rd {

@@ -3,15 +3,22 @@
  * (pure: no I/O, no Python, no allocation of its own).  It frames run files
  * v1 (u32 length, u32 CRC-32C, one darkdaq.Record), checks each CRC and reads
  * the protobuf wire format of Event records straight into fixed rows and the
- * rows of the repeated quantities.  Another frame format goes in as another
- * columns_frame_*() function; the record decoding does not change. */
+ * rows of the repeated quantities; version 2 (file magic "DKRN", frames of
+ * sync word, length, sender, seq, CRC-32C) in columns_frame_v2(), and the
+ * search for the next good frame after damage in columns_resync().  The
+ * record decoding does not depend on the frame format. */
 #ifndef DARKDAQ_COLUMNS_H
 #define DARKDAQ_COLUMNS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define COLUMNS_FRAME_HEADER    8u
+#define COLUMNS_FRAME_HEADER    8u              /* v1 */
+#define COLUMNS_FRAME2_HEADER   24u             /* v2 */
+#define COLUMNS_FILE_HEADER     8u              /* v2: "DKRN", u32 2 */
+#define COLUMNS_FILE_MAGIC      0x4E524B44u
+#define COLUMNS_SYNC            0x53524B44u     /* "DKRS" */
+#define COLUMNS_NO_SEQ          UINT64_MAX
 #define COLUMNS_MAX_RECORD      (256u << 20)    /* as daemon/runfile.h */
 #define COLUMNS_STATUS_COUNT    8               /* darkdaq.Status values */
 
@@ -100,6 +107,9 @@ enum columns_stop {
         COLUMNS_BAD_CRC,
         COLUMNS_EMPTY,          /* a frame of length 0 */
         COLUMNS_BAD_RECORD,     /* does not parse as a Record */
+        COLUMNS_SEQ,            /* decode only: a frame whose (sender, seq) is not the
+                                   one expected; the caller decides */
+        COLUMNS_BAD_SYNC,       /* v2: no sync word where a frame should begin */
 };
 
 /* Run file v1: the frame at buf[0..len).  Returns 1 and sets *payload and
@@ -110,6 +120,21 @@ enum columns_stop {
 int columns_frame_v1(const uint8_t *buf, size_t len, const uint8_t **payload,
                      size_t *payload_len, size_t *frame_len, enum columns_stop *stop,
                      size_t *need, uint32_t *stored, uint32_t *computed);
+
+/* Run file v2: the same for a v2 frame, also giving its *sender and *seq. */
+int columns_frame_v2(const uint8_t *buf, size_t len, const uint8_t **payload,
+                     size_t *payload_len, size_t *frame_len, enum columns_stop *stop,
+                     size_t *need, uint32_t *stored, uint32_t *computed, uint32_t *sender,
+                     uint64_t *seq);
+
+/* After damage: the offset >= from of the first good frame of version
+ * (1 or 2) wholly in buf[0..len) (sync word for v2, a Record's shape for v1,
+ * a length that fits, CRC), every offset tried.  -1 when there is none:
+ * *keep is the offset from which bytes must be kept to look again once more
+ * are read (a frame begun but not whole), *need the bytes from *keep it
+ * needs. */
+long columns_resync(unsigned version, const uint8_t *buf, size_t len, size_t from,
+                    size_t *keep, size_t *need);
 
 /* Reads a run header's run number.  0 or -1 (broken). */
 int columns_run_header(const uint8_t *p, size_t n, uint32_t *run);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_columns: the Python package's decoder (proto/darkdaq/columns.c) on
- * arbitrary bytes, framed as run file v1 and also taken as one Record:
- * no crash, no read outside the input, rows only within the room given. */
+ * arbitrary bytes, framed as run file v1 and v2 (with resynchronisation
+ * after a bad frame) and also taken as one Record: no crash, no read
+ * outside the input, rows only within the room given; a frame resync finds
+ * is whole in the input and good, and it is never before where it looked. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -48,6 +50,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         break;
                 s_record(pl, pn);
                 pos += fl;
+        }
+        /* v2, going on past every bad frame the way the package does */
+        for (unsigned version = 1; version <= 2; version++) {
+                pos = 0;
+                while (pos < size) {
+                        const uint8_t *pl;
+                        size_t pn, fl, need, keep;
+                        enum columns_stop stop;
+                        uint32_t stored, computed, sender;
+                        uint64_t seq;
+                        int r = version == 1 ?
+                                columns_frame_v1(data + pos, size - pos, &pl, &pn, &fl, &stop,
+                                                 &need, &stored, &computed) :
+                                columns_frame_v2(data + pos, size - pos, &pl, &pn, &fl, &stop,
+                                                 &need, &stored, &computed, &sender, &seq);
+                        if (r > 0) {
+                                if (fl > size - pos)
+                                        __builtin_trap();
+                                s_record(pl, pn);
+                                pos += fl;
+                                continue;
+                        }
+                        long q = columns_resync(version, data, size, pos + 1, &keep, &need);
+                        if (q < 0) {
+                                if (keep > size)
+                                        __builtin_trap();
+                                break;
+                        }
+                        if ((size_t)q <= pos || (size_t)q >= size)
+                                __builtin_trap();
+                        r = version == 1 ?
+                                columns_frame_v1(data + q, size - (size_t)q, &pl, &pn, &fl, &stop,
+                                                 &need, &stored, &computed) :
+                                columns_frame_v2(data + q, size - (size_t)q, &pl, &pn, &fl, &stop,
+                                                 &need, &stored, &computed, &sender, &seq);
+                        if (r <= 0)
+                                __builtin_trap();       /* resync found no good frame */
+                        pos = (size_t)q;
+                }
         }
         return 0;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzzes the run-file reader and darkdaq-dump's run-file printer on
  * arbitrary bytes: no crash, no leak, no read outside the input; the reader
- * always stops with a reason, at a frame boundary it reached, and the JSON
- * printer's every line is one object.  Half the inputs get a valid frame
- * header in front, so that the record parser is reached often. */
+ * always stops with a reason; every byte between the frames it returns is
+ * covered by a report (bad bytes skipped, or a duplicate frame); and the
+ * JSON printer's every line is one object.  The inputs are also tried as
+ * the payload of a valid v1 frame and of a v2 file's frame, so that the
+ * record parser is reached often. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +19,51 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Where the bytes read so far are accounted for up to. */
+struct cover {
+        const uint8_t *buf;
+        uint64_t to;                    /* every byte before is a frame or reported */
+        unsigned hb;                    /* frame header bytes */
+};
+
+static void s_cover(void *ctx, const struct runfile_report *rep)
+{
+        struct cover *c = ctx;
+        if (rep->reason[0] == '\0')
+                abort();
+        if (rep->kind == RUNFILE_REPORT_SKIPPED && rep->offset == c->to)
+                c->to += rep->skipped;
+        else if (rep->kind == RUNFILE_REPORT_DUPLICATE && rep->offset == c->to)
+                c->to += c->hb + ((uint64_t)c->buf[c->to + 4] | (uint64_t)c->buf[c->to + 5] << 8 |
+                                  (uint64_t)c->buf[c->to + 6] << 16 |
+                                  (uint64_t)c->buf[c->to + 7] << 24);
+}
+
 static void s_check_reader(const uint8_t *buf, size_t len)
 {
         runfile_reader_t *r = runfile_reader_new_mem(buf, len);
         const Darkdaq__Record *rec;
-        uint64_t off, prev_end = 0;
+        uint64_t off;
+        struct cover c = { .buf = buf };
         if (!r)
                 return;
+        runfile_reader_set_report(r, s_cover, &c);
+        bool first = true;
         while (runfile_reader_next(r, &rec, &off) > 0) {
-                if (off != prev_end || rec == NULL)
+                const struct runfile_frame *fr = runfile_reader_frame(r);
+                unsigned v = runfile_reader_version(r);
+                c.hb = v == 2 ? RUNFILE_FRAME2_HEADER : RUNFILE_FRAME_HEADER;
+                if (first && v == 2 && c.to == 0)
+                        c.to = RUNFILE_FILE_HEADER;
+                first = false;
+                if (off != c.to || rec == NULL || fr->offset != off)
                         abort();
-                /* The next frame starts after this one's 8 + length bytes. */
-                prev_end = off + 8 + ((uint64_t)buf[off] | (uint64_t)buf[off + 1] << 8 |
-                                      (uint64_t)buf[off + 2] << 16 |
-                                      (uint64_t)buf[off + 3] << 24);
-                if (prev_end > len)
+                c.to = off + c.hb + fr->size;
+                if (c.to > len)
                         abort();
         }
         const struct runfile_stop *st = runfile_reader_stop(r);
-        if (st->kind == RUNFILE_READING || st->offset != prev_end || st->reason[0] == '\0')
+        if (st->kind == RUNFILE_READING || st->reason[0] == '\0')
                 abort();
         if (st->kind == RUNFILE_END && st->offset != len)
                 abort();
@@ -80,5 +108,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_check_reader(framed, size + 8);
         s_check_dump(framed, size + 8, true);
         free(framed);
+
+        /* And as a v2 file: file header, one frame, the bytes again after it. */
+        size_t n2 = RUNFILE_FILE_HEADER + RUNFILE_FRAME2_HEADER + 2 * size;
+        uint8_t *v2 = malloc(n2);
+        if (!v2)
+                return 0;
+        runfile_file_header(v2);
+        memcpy(v2 + RUNFILE_FILE_HEADER + RUNFILE_FRAME2_HEADER, data, size);
+        runfile_frame2_header(v2 + RUNFILE_FILE_HEADER, v2 + RUNFILE_FILE_HEADER +
+                              RUNFILE_FRAME2_HEADER, (uint32_t)size, 1, size);
+        memcpy(v2 + RUNFILE_FILE_HEADER + RUNFILE_FRAME2_HEADER + size, data, size);
+        s_check_reader(v2, n2);
+        s_check_dump(v2, n2, size % 3 == 0);
+        free(v2);
         return 0;
 }

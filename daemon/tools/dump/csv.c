@@ -108,6 +108,11 @@ static void s_row(FILE *out, uint32_t run, const Darkdaq__Event *ev)
         fprintf(out, ",%d,%zu\n", tp != NULL, tp ? tp->n_diphoton_m_gev : 0);
 }
 
+static void s_on_report(void *ctx, const struct runfile_report *rep)
+{
+        fprintf(stderr, "darkdaq-dump: %s: %s\n", (const char *)ctx, rep->reason);
+}
+
 void dump_csv_header(FILE *out)
 {
         fputs(s_header, out);
@@ -125,6 +130,7 @@ int dump_csv_file(const char *path, FILE *out)
                 fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", path, strerror(-e));
                 return e;
         }
+        runfile_reader_set_report(r, s_on_report, (void *)path);
         while (runfile_reader_next(r, &rec, &offset) > 0) {
                 last_was_trailer = rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER;
                 if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER)
@@ -138,6 +144,7 @@ int dump_csv_file(const char *path, FILE *out)
                         PRIu64 " of %" PRIu64 "\n", path,
                         stop->kind != RUNFILE_END ? stop->reason : "no run trailer",
                         stop->frame, stop->offset, runfile_reader_size(r));
+        int damaged = runfile_reader_reports(r) > 0 || stop->kind != RUNFILE_END;
         runfile_reader_free(r);
-        return 0;
+        return damaged;
 }

@@ -18,19 +18,24 @@ bool dump_is_run_file(const uint8_t *head, size_t n);
  * A file cut short or without a run trailer is printed to its last whole
  * frame, then said so on stderr with the offset and reason, and, with json,
  * in a last line {"type":"end","complete":false,"offset":N,"frames":K,
- * "reason":"..."}.  Returns 0 if the file could be read (damaged or not),
- * -errno if it cannot be opened or read (message on stderr), as
- * dump_raw_file() does. */
+ * "reason":"..."}.  Damage the reader went past (a bad frame skipped, a seq
+ * missing or read twice, a second header, an early trailer, a trailer's
+ * count that differs) is said on stderr and, with json, as a line
+ * {"type":"damage","file":...,"kind":...,"offset":N,"skipped":K,"reason":...}
+ * where it was found.  Seqs are checked across the files of one run given
+ * in turn.  Returns 0 if the file was read whole and sound, 1 if it was
+ * read but damage was found (or it ends inside a frame), -errno if it
+ * cannot be opened or read (message on stderr), as dump_raw_file() does. */
 int dump_run_file(const char *path, FILE *out, bool json);
 
 /* The same over len bytes at buf, named name in messages, reporting damage
- * on err (for the fuzzer and tests).  Returns 0, or -ENOMEM. */
+ * on err (for the fuzzer and tests).  Returns 0, 1 (damage), or -ENOMEM. */
 int dump_run_mem(const uint8_t *buf, size_t len, const char *name, FILE *out,
                  FILE *err, bool json);
 
 /* The header line of --csv, then one row per event of the run file at path
  * (csv.c; the columns of the Python package's events()).  Damage is said
- * on stderr as dump_run_file() says it.  Returns 0, or -errno when the file
+ * on stderr as dump_run_file() says it.  Returns 0, 1 (damage), or -errno when the file
  * cannot be read (message on stderr). */
 void dump_csv_header(FILE *out);
 int dump_csv_file(const char *path, FILE *out);

@@ -262,3 +262,45 @@ out:
         close(fd);
         return r;
 }
+
+static int s_probe_item(void *ctx, const struct stream_item *it)
+{
+        (void)ctx;
+        return it->kind == STREAM_FRAGMENT;     /* non-zero stops the feed */
+}
+
+int dump_raw_probe(const char *path, uint64_t limit)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        uint64_t done = 0;
+        int r = 0;
+        if (fd < 0)
+                return -errno;
+        stream_t *s = stream_new();
+        uint8_t *buf = malloc(READ_BYTES);
+        if (!s || !buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        while (done < limit && r == 0) {
+                size_t want = limit - done < READ_BYTES ? (size_t)(limit - done) : READ_BYTES;
+                ssize_t n = read(fd, buf, want);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                done += (uint64_t)n;
+                r = stream_feed(s, buf, (size_t)n, s_probe_item, NULL, NULL);
+        }
+        if (r == 0)
+                r = stream_finish(s, s_probe_item, NULL);
+out:
+        free(buf);
+        stream_free(s);
+        close(fd);
+        return r < 0 ? r : r > 0;
+}

@@ -291,6 +291,8 @@ static void s_json_header(struct dump_state *st, const Darkdaq__RunHeader *h)
         s_string(out, h->config_hash);
         s_key(out, "config_text");
         s_string(out, h->config_text);
+        if (h->config_text_replaced)
+                fprintf(out, ",\"config_text_replaced\":%" PRIu32, h->config_text_replaced);
         fputs("}\n", out);
 }
 
@@ -639,24 +641,137 @@ static void s_tally(struct dump_state *st, const Darkdaq__Record *rec)
         }
 }
 
-static void s_dump(runfile_reader_t *r, const char *name, FILE *out, FILE *err, bool json)
+/* Where reports go while one file is printed. */
+struct dump_report_ctx {
+        struct dump_state *st;
+        const char *name;
+        FILE *err;
+};
+
+static const char *s_report_kind(enum runfile_report_kind k)
+{
+        switch (k) {
+        case RUNFILE_REPORT_SKIPPED: return "skipped";
+        case RUNFILE_REPORT_GAP: return "seq_gap";
+        case RUNFILE_REPORT_DUPLICATE: return "duplicate";
+        case RUNFILE_REPORT_RESYNC_SEQ: return "resync_seq";
+        case RUNFILE_REPORT_SECOND_HEADER: return "second_header";
+        case RUNFILE_REPORT_EARLY_TRAILER: return "early_trailer";
+        case RUNFILE_REPORT_COUNT: return "count";
+        }
+        return "?";
+}
+
+static void s_on_report(void *ctx, const struct runfile_report *rep)
+{
+        struct dump_report_ctx *c = ctx;
+        FILE *out = c->st->out;
+        fprintf(c->err, "darkdaq-dump: %s: %s\n", c->name, rep->reason);
+        if (c->st->json) {
+                s_begin(c->st, "damage");
+                s_key(out, "file");
+                s_string(out, c->name);
+                s_key(out, "kind");
+                s_string(out, s_report_kind(rep->kind));
+                fprintf(out, ",\"offset\":%" PRIu64 ",\"skipped\":%" PRIu64, rep->offset,
+                        rep->skipped);
+                s_key(out, "reason");
+                s_string(out, rep->reason);
+                fputs("}\n", out);
+        } else {
+                fprintf(out, "damage at byte %" PRIu64 ": %s\n", rep->offset, rep->reason);
+        }
+}
+
+/* Seq expectations carried from one file to the next of the same run, so a
+ * continuation file is checked against the file before it; and the events
+ * read in the run's files, for its last trailer's count. */
+static struct runfile_seqs s_seqs;
+static bool s_seqs_used;
+static uint32_t s_seqs_run;
+static bool s_run_from_start;   /* the run's first file was read */
+static uint64_t s_run_events;
+
+/* Chooses r's seq table: the one carried over when its first record is a
+ * run header of the run read last (peeked through a second reader over the
+ * same image), a fresh one otherwise. */
+static void s_pick_seqs(runfile_reader_t *r, const uint8_t *img, size_t len)
+{
+        runfile_reader_t *peek = runfile_reader_new_mem(img, len);
+        const Darkdaq__Record *rec = NULL;
+        bool same = false;
+        uint32_t run = 0;
+        if (peek && runfile_reader_next(peek, &rec, NULL) > 0 &&
+            rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER) {
+                run = rec->run_header->run;
+                same = s_seqs_used && run == s_seqs_run && rec->run_header->file_sequence > 0;
+        }
+        bool first = rec && !same && rec->body_case == DARKDAQ__RECORD__BODY_RUN_HEADER &&
+                     rec->run_header->file_sequence == 0;
+        runfile_reader_free(peek);
+        if (!same) {
+                memset(&s_seqs, 0, sizeof s_seqs);
+                s_run_from_start = first;
+                s_run_events = 0;
+        }
+        s_seqs_used = true;
+        s_seqs_run = run;
+        runfile_reader_set_seqs(r, &s_seqs);
+}
+
+/* The run's last trailer (the daemon's, not continued) against the events
+ * read in all of the run's files, when its first file was read: reported
+ * when its "events" count differs.  Returns 1 when reported. */
+static int s_check_run_events(struct dump_report_ctx *rc, const Darkdaq__RunTrailer *t,
+                              uint64_t offset)
+{
+        const Darkdaq__Count *events = NULL;
+        if (!t || t->continued || !s_run_from_start)
+                return 0;
+        for (size_t i = 0; i < t->n_counts; i++) {
+                if (!strcmp(t->counts[i]->name, "closed_by_store"))
+                        return 0;       /* the store's: the daemon's counts are not here */
+                if (!strcmp(t->counts[i]->name, "events"))
+                        events = t->counts[i];
+        }
+        if (!events || events->value == s_run_events)
+                return 0;
+        struct runfile_report rep = { .kind = RUNFILE_REPORT_COUNT, .offset = offset };
+        snprintf(rep.reason, sizeof rep.reason, "run trailer at byte %" PRIu64 " counts %"
+                 PRIu64 " events in the run, %" PRIu64 " read in its files", offset,
+                 events->value, s_run_events);
+        s_on_report(rc, &rep);
+        return 1;
+}
+
+/* Prints every record; returns 1 when damage was found, else 0. */
+static int s_dump(runfile_reader_t *r, const char *name, FILE *out, FILE *err, bool json)
 {
         struct dump_state st = { .out = out, .json = json };
+        struct dump_report_ctx rc = { .st = &st, .name = name, .err = err };
         const Darkdaq__Record *rec;
         uint64_t offset;
 
+        runfile_reader_set_report(r, s_on_report, &rc);
         if (!json)
                 fprintf(out, "%s: run file, %" PRIu64 " bytes\n", name,
                         runfile_reader_size(r));
+        uint64_t own_reports = 0;
         while (runfile_reader_next(r, &rec, &offset) > 0) {
                 s_tally(&st, rec);
                 if (json)
                         s_json_record(&st, rec);
                 else
                         s_text_record(&st, rec, offset);
+                if (rec->body_case == DARKDAQ__RECORD__BODY_EVENT)
+                        s_run_events++;
+                if (rec->body_case == DARKDAQ__RECORD__BODY_RUN_TRAILER)
+                        own_reports += s_check_run_events(&rc, rec->run_trailer, offset);
         }
         const struct runfile_stop *stop = runfile_reader_stop(r);
         bool complete = stop->kind == RUNFILE_END && st.last_was_trailer;
+        int damaged = runfile_reader_reports(r) > 0 || own_reports > 0 ||
+                      stop->kind != RUNFILE_END;
         char reason[192];
         if (stop->kind != RUNFILE_END)
                 snprintf(reason, sizeof reason, "%s", stop->reason);
@@ -666,7 +781,7 @@ static void s_dump(runfile_reader_t *r, const char *name, FILE *out, FILE *err, 
         if (!json)
                 s_text_summary(&st);
         if (complete)
-                return;
+                return damaged;
         fprintf(err, "darkdaq-dump: %s: %s; read %" PRIu64 " whole frames, up to byte %"
                 PRIu64 " of %" PRIu64 "\n",
                 name, reason, stop->frame, stop->offset, runfile_reader_size(r));
@@ -681,6 +796,7 @@ static void s_dump(runfile_reader_t *r, const char *name, FILE *out, FILE *err, 
                 fprintf(out, "end: incomplete at byte %" PRIu64 " (frame %" PRIu64 "): %s\n",
                         stop->offset, stop->frame, reason);
         }
+        return damaged;
 }
 
 bool dump_is_run_file(const uint8_t *head, size_t n)
@@ -696,9 +812,10 @@ int dump_run_mem(const uint8_t *buf, size_t len, const char *name, FILE *out,
                 fprintf(err, "darkdaq-dump: %s: out of memory\n", name);
                 return -ENOMEM;
         }
-        s_dump(r, name, out, err, json);
+        s_pick_seqs(r, buf, len);
+        int d = s_dump(r, name, out, err, json);
         runfile_reader_free(r);
-        return 0;
+        return d;
 }
 
 int dump_run_file(const char *path, FILE *out, bool json)
@@ -709,7 +826,8 @@ int dump_run_file(const char *path, FILE *out, bool json)
                 fprintf(stderr, "darkdaq-dump: %s: cannot read: %s\n", path, strerror(-e));
                 return e;
         }
-        s_dump(r, path, out, stderr, json);
+        s_pick_seqs(r, runfile_reader_data(r), runfile_reader_size(r));
+        int d = s_dump(r, path, out, stderr, json);
         runfile_reader_free(r);
-        return 0;
+        return d;
 }

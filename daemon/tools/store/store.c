@@ -3,12 +3,13 @@
  * darkdaq-store (store.h).  Records are written packed, as they came; only
  * headers (once per file) and trailers (once per file) are unpacked.
  *
- * What is on disk, by seq: a file's frames carry consecutive seqs (records
- * are written strictly in seq order; one that skips ahead is dropped and
- * the daemon is asked to send again), so NAME.part.seq, written when the
- * file is opened, maps every whole frame of a dead store's file to its seq.
- * The sidecar of each closed file keeps first_seq and last_seq, which is
- * how a run seen again after a restart continues without duplicates. */
+ * What is on disk, by seq: every frame of a run file (version 2) carries its
+ * record's (sender, seq), records are written strictly in seq order (one
+ * that skips ahead is dropped and the daemon is asked to send again), so a
+ * dead store's file says by itself which seqs it holds; recovery never
+ * infers a seq by counting frames.  The sidecar of each closed file keeps
+ * first_seq and last_seq, which is how a run seen again after a restart
+ * continues without duplicates. */
 #include "store.h"
 
 #include <dirent.h>
@@ -267,20 +268,12 @@ static int s_file_crc(int dir_fd, const char *name, uint32_t *crc, uint64_t *byt
         return r;
 }
 
-static bool s_store_made(const Darkdaq__RunTrailer *t)
-{
-        for (size_t i = 0; i < t->n_counts; i++)
-                if (!strcmp(t->counts[i]->name, "closed_by_store"))
-                        return true;
-        return false;
-}
-
 static void s_recover_one(store_t *s, const char *part)
 {
-        char path[4200], name[64], seqname[80], stop[200];
+        char path[4200], name[64], stop[200];
         uint32_t run, sequence, crc;
-        uint64_t bytes, header_seq = STORE_NO_SEQ, first_seq = STORE_NO_SEQ;
-        bool seq_file = false, store_trailer = false, trailer_last = false;
+        uint64_t bytes;
+        bool trailer_last = false;
         struct store_file_counters c = { .first_seq = STORE_NO_SEQ, .last_seq = STORE_NO_SEQ };
         Darkdaq__Record *hdr = NULL;
         char *end_reason = NULL;
@@ -290,20 +283,7 @@ static void s_recover_one(store_t *s, const char *part)
         if (s_parse_name(part, ".part", &run, &sequence) < 0)
                 return;
         snprintf(name, sizeof name, "%.*s", (int)(strlen(part) - 5), part);
-        snprintf(seqname, sizeof seqname, "%s.seq", part);
         snprintf(path, sizeof path, "%s/%s", s->cfg->dir, part);
-
-        FILE *sf = fdopen(openat(s->dir_fd, seqname, O_RDONLY | O_CLOEXEC), "r");
-        if (sf) {
-                char hs[24];
-                unsigned long long fs;
-                if (fscanf(sf, "header_seq=%23s first_seq=%llu", hs, &fs) == 2) {
-                        seq_file = true;
-                        header_seq = strcmp(hs, "none") ? strtoull(hs, NULL, 10) : STORE_NO_SEQ;
-                        first_seq = fs;
-                }
-                fclose(sf);
-        }
 
         int r = runfile_reader_open(&rd, path);
         if (r < 0) {
@@ -312,6 +292,13 @@ static void s_recover_one(store_t *s, const char *part)
                 return;
         }
         while (runfile_reader_next(rd, &rec, NULL) > 0) {
+                /* The seqs on disk are those the frames carry (version 2). */
+                uint64_t fseq = runfile_reader_frame(rd)->seq;
+                if (fseq != RUNFILE_NO_SEQ) {
+                        if (c.first_seq == STORE_NO_SEQ)
+                                c.first_seq = fseq;
+                        c.last_seq = fseq;
+                }
                 c.records++;
                 trailer_last = false;
                 switch (rec->body_case) {
@@ -331,7 +318,6 @@ static void s_recover_one(store_t *s, const char *part)
                 case DARKDAQ__RECORD__BODY_CORRUPT: c.corrupt++; break;
                 case DARKDAQ__RECORD__BODY_RUN_TRAILER:
                         trailer_last = true;
-                        store_trailer = s_store_made(rec->run_trailer);
                         free(end_reason);
                         end_reason = strdup(rec->run_trailer->end_reason);
                         break;
@@ -340,24 +326,13 @@ static void s_recover_one(store_t *s, const char *part)
         }
         const struct runfile_stop *st = runfile_reader_stop(rd);
         bool whole = st->kind == RUNFILE_END && trailer_last;
+        bool v2 = runfile_reader_version(rd) == 2;
         if (st->kind == RUNFILE_END)
                 snprintf(stop, sizeof stop, "every frame whole (%" PRIu64 " bytes)", st->offset);
         else
                 snprintf(stop, sizeof stop, "reading stopped at byte %" PRIu64 ": %s", st->offset,
                          st->reason);
         rd = runfile_reader_free(rd);
-
-        /* Frame i carries seq i when the header is record 0, else seq
-         * first_seq + i - 1; a trailer the store made carries none. */
-        uint64_t nseq = c.records;
-        if (header_seq != 0 && nseq > 0)
-                nseq--;
-        if (trailer_last && store_trailer && nseq > 0)
-                nseq--;
-        if (seq_file && nseq > 0) {
-                c.first_seq = header_seq == 0 ? 0 : first_seq;
-                c.last_seq = c.first_seq + nseq - 1;
-        }
 
         if (faccessat(s->dir_fd, name, F_OK, 0) == 0) {
                 store_log("restart recovery: %s: %s exists too; left as it is", path, name);
@@ -372,15 +347,14 @@ static void s_recover_one(store_t *s, const char *part)
                           path, strerror(errno));
                 goto out;
         }
-        unlinkat(s->dir_fd, seqname, 0);
         fsync(s->dir_fd);
-        char seqs[80];
+        char seqs[128];
         if (c.last_seq != STORE_NO_SEQ)
                 snprintf(seqs, sizeof seqs, "seq %" PRIu64 "..%" PRIu64, c.first_seq, c.last_seq);
         else
-                snprintf(seqs, sizeof seqs, "%s", seq_file ? "no seq" :
-                         "seq unknown (no .part.seq): records after the last ACK may be "
-                         "written again");
+                snprintf(seqs, sizeof seqs, "%s", v2 ? "no seq" :
+                         "seq unknown (a version 1 file: its frames carry none): records "
+                         "after the last ACK may be written again");
         store_log("restart recovery: %s, left by a store that stopped without closing it: "
                   "%" PRIu64 " whole records (%s), %s; renamed to %s %s; run %" PRIu32
                   " continues in a new file when the daemon sends again",
@@ -426,19 +400,6 @@ void store_recover(store_t *s)
                 free(parts[i]);
         }
         free(parts);
-        /* A .part.seq without its .part: the store died between the two. */
-        d = s_list(s);
-        while (d && (e = readdir(d))) {
-                uint32_t a, b;
-                char part[256];
-                if (s_parse_name(e->d_name, ".part.seq", &a, &b) < 0)
-                        continue;
-                snprintf(part, sizeof part, "%.*s", (int)(strlen(e->d_name) - 4), e->d_name);
-                if (faccessat(s->dir_fd, part, F_OK, 0) < 0)
-                        unlinkat(s->dir_fd, e->d_name, 0);
-        }
-        if (d)
-                closedir(d);
 }
 
 /* What dir already holds of run: the next file sequence, the highest seq
@@ -562,8 +523,9 @@ static int s_open(store_t *s, struct run_state *r, uint64_t header_seq, uint64_t
                 if (!buf)
                         return -ENOMEM;
                 darkdaq__record__pack(r->hdr, buf);
-                err = store_file_open(&r->f, s->dir_fd, r->run, r->next_sequence, buf, n,
-                                      header_seq, first_seq);
+                (void)first_seq;        /* the frames carry their seqs */
+                err = store_file_open_as(&r->f, s->dir_fd, r->run, r->next_sequence, buf, n,
+                                         header_seq, s->sender);
                 s->bytes_since_check += n + OPEN_ROOM;
                 if (err != 0 && err != -EEXIST)
                         break;          /* nothing made: the number is not burnt */

@@ -29,6 +29,7 @@ struct store_file {
         uint64_t bytes;                 /* file size, buf included */
         uint32_t crc;                   /* CRC-32C of the bytes so far */
         struct store_file_counters c;   /* what the file holds */
+        uint32_t sender;                /* the sender its frames name */
         int err;                        /* first write error; sticky */
         /* What the last successful sync made durable: on an error the file
          * is cut back to it (store_file_cut), so that nothing written after
@@ -133,17 +134,19 @@ static int s_flush(store_file_t *f)
         return r;
 }
 
-/* One frame; large records bypass the buffer rather than growing it. */
-static int s_frame(store_file_t *f, const uint8_t *rec, size_t len)
+/* One v2 frame carrying (sender, seq); large records bypass the buffer
+ * rather than growing it. */
+static int s_frame(store_file_t *f, const uint8_t *rec, size_t len, uint32_t sender,
+                   uint64_t seq)
 {
-        uint8_t hdr[RUNFILE_FRAME_HEADER];
+        uint8_t hdr[RUNFILE_FRAME2_HEADER];
         int r;
 
         if (f->err)
                 return f->err;
         if (len > RUNFILE_MAX_RECORD)
                 return -EMSGSIZE;
-        runfile_frame_header(hdr, rec, (uint32_t)len);
+        runfile_frame2_header(hdr, rec, (uint32_t)len, sender, seq);
         f->crc = crc32c(f->crc, hdr, sizeof hdr);
         f->crc = crc32c(f->crc, rec, len);
         f->bytes += sizeof hdr + len;
@@ -203,11 +206,12 @@ static int s_write_small(int dir_fd, const char *name, const char *text)
         return r;
 }
 
-int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
-                    const uint8_t *header, size_t header_len, uint64_t header_seq,
-                    uint64_t first_seq)
+int store_file_open_as(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
+                       const uint8_t *header, size_t header_len, uint64_t header_seq,
+                       uint32_t sender)
 {
-        char part[48], seqname[48], text[96];
+        char part[48];
+        uint8_t fh[RUNFILE_FILE_HEADER];
         int r;
         store_file_t *f = calloc(1, sizeof *f);
 
@@ -217,12 +221,12 @@ int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t seque
         f->dir_fd = dir_fd;
         f->run = run;
         f->sequence = sequence;
+        f->sender = sender;
         f->c.first_seq = f->c.last_seq = STORE_NO_SEQ;
         f->durable_c = f->c;
         if ((r = runfile_name(f->name, sizeof f->name, run, sequence)) < 0)
                 goto fail;
         snprintf(part, sizeof part, "%s.part", f->name);
-        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
         if (faccessat(dir_fd, f->name, F_OK, 0) == 0) {
                 r = -EEXIST;
                 goto fail;
@@ -232,33 +236,28 @@ int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t seque
                 r = -ENOMEM;
                 goto fail;
         }
-        if (header_seq == STORE_NO_SEQ)
-                snprintf(text, sizeof text, "header_seq=none first_seq=%" PRIu64 "\n", first_seq);
-        else
-                snprintf(text, sizeof text, "header_seq=%" PRIu64 " first_seq=%" PRIu64 "\n",
-                         header_seq, first_seq);
-        if ((r = s_write_small(dir_fd, seqname, text)) < 0) {
-                unlinkat(dir_fd, seqname, 0);   /* no empty NAME.part.seq left behind */
-                goto fail;
-        }
         f->fd = openat(dir_fd, part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (f->fd < 0) {
                 r = -errno;
-                unlinkat(dir_fd, seqname, 0);
                 goto fail;
         }
         if (fsync(dir_fd) < 0 && errno != EINVAL) {
                 r = -errno;
                 goto fail_unlink;
         }
-        if ((r = s_frame(f, header, header_len)) < 0)
+        /* The file header, then the run header as the first frame. */
+        runfile_file_header(fh);
+        memcpy(f->buf, fh, sizeof fh);
+        f->len = sizeof fh;
+        f->bytes = sizeof fh;
+        f->crc = crc32c(0, fh, sizeof fh);
+        if ((r = s_frame(f, header, header_len, sender, header_seq)) < 0)
                 goto fail_unlink;
         s_count(f, header, header_len, header_seq);
         *ret = f;
         return 0;
 fail_unlink:
         unlinkat(dir_fd, part, 0);
-        unlinkat(dir_fd, seqname, 0);
 fail:
         if (f->fd >= 0)
                 close(f->fd);
@@ -267,9 +266,17 @@ fail:
         return r;
 }
 
+int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
+                    const uint8_t *header, size_t header_len, uint64_t header_seq,
+                    uint64_t first_seq)
+{
+        (void)first_seq;        /* the frames carry their seqs */
+        return store_file_open_as(ret, dir_fd, run, sequence, header, header_len, header_seq, 0);
+}
+
 int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq)
 {
-        int r = s_frame(f, rec, len);
+        int r = s_frame(f, rec, len, f->sender, seq);
         if (r == 0)
                 s_count(f, rec, len, seq);
         return r;
@@ -360,11 +367,10 @@ static int s_close_content(store_file_t *f, const uint8_t *trailer, size_t len, 
 int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64_t seq,
                      const Darkdaq__RunHeader *header, const char *end_reason)
 {
-        char part[48], seqname[48];
+        char part[48];
         int r;
 
         snprintf(part, sizeof part, "%s.part", f->name);
-        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
         if (!f->content_done && (r = s_close_content(f, trailer, len, seq, end_reason)) < 0)
                 return r;
         if (!f->renamed) {
@@ -380,7 +386,6 @@ int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64
                         return r;
                 f->sidecar_done = true;
         }
-        unlinkat(f->dir_fd, seqname, 0);
         if (fsync(f->dir_fd) < 0 && errno != EINVAL)
                 return -errno;
         free(f->buf);
@@ -395,16 +400,14 @@ bool store_file_closed(const store_file_t *f)
 
 int store_file_remove(store_file_t *f)
 {
-        char part[48], seqname[48];
+        char part[48];
 
         snprintf(part, sizeof part, "%s.part", f->name);
-        snprintf(seqname, sizeof seqname, "%s.part.seq", f->name);
         if (f->fd >= 0) {
                 close(f->fd);
                 f->fd = -1;
         }
-        if ((unlinkat(f->dir_fd, part, 0) < 0 && errno != ENOENT) ||
-            (unlinkat(f->dir_fd, seqname, 0) < 0 && errno != ENOENT))
+        if (unlinkat(f->dir_fd, part, 0) < 0 && errno != ENOENT)
                 return -errno;
         if (fsync(f->dir_fd) < 0 && errno != EINVAL)
                 return -errno;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_file: one run file as darkdaq-store writes it: NAME.part in the
- * run directory, frames of packed Records (runfile.h's format) appended
+ * run directory, run file version 2 (runfile.h's format): every frame
+ * carries its record's (sender, seq), so that a restarted store knows from
+ * the frames alone what a dead one left on disk.  Frames are appended
  * through one reused buffer, the CRC-32C of every byte kept as they pass,
  * per-kind counts for the trailer and the sidecar; then trailer, fsync,
  * rename to NAME and NAME.json beside it.  After a write, fsync or close
- * error the file is cut back to its last durable frame.  NAME.part.seq, written at open,
- * says which seq its frames carry, so that a restarted store knows what a
- * dead one left on disk.  No logging: callers log what fails. */
+ * error the file is cut back to its last durable frame.  Each frame carries
+ * its record's (sender, seq), so that a restarted store knows what a dead
+ * one left on disk.  No logging: callers log what fails. */
 #ifndef DARKDAQ_STORE_FILE_H
 #define DARKDAQ_STORE_FILE_H
 
@@ -48,16 +50,23 @@ struct store_file_counters {
 
 typedef struct store_file store_file_t;
 
-/* Creates dir/NAME.part.seq (header_seq: 0 when the header is the run's
- * record 0, else STORE_NO_SEQ; first_seq: the seq of the frame after the
- * header), then dir/NAME.part with header (packed, file_sequence already
- * set) as its first frame.  Returns 0 and *ret or -errno (-EEXIST when NAME
- * or NAME.part exists). */
+/* Creates dir/NAME.part with header (packed, file_sequence already set) as
+ * its first frame, carrying (sender, header_seq): header_seq 0 when the
+ * header is the run's record 0, else STORE_NO_SEQ (the store's copy).  Every
+ * later frame names sender too.  Returns 0 and *ret or -errno (-EEXIST when
+ * NAME or NAME.part exists). */
+int store_file_open_as(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
+                       const uint8_t *header, size_t header_len, uint64_t header_seq,
+                       uint32_t sender);
+
+/* store_file_open_as() with sender 0; first_seq is no longer used (the
+ * frames carry their seqs). */
 int store_file_open(store_file_t **ret, int dir_fd, uint32_t run, uint32_t sequence,
                     const uint8_t *header, size_t header_len, uint64_t header_seq,
                     uint64_t first_seq);
 
-/* Appends one packed record that carries seq; counts it by kind.  Returns 0
+/* Appends one packed record that carries seq (STORE_NO_SEQ: one the store
+ * made) in a frame naming the file's sender; counts it by kind.  Returns 0
  * or -errno (sticky). */
 int store_file_append(store_file_t *f, const uint8_t *rec, size_t len, uint64_t seq);
 
@@ -77,7 +86,7 @@ int store_file_cut(store_file_t *f);
 /* Appends trailer (a packed run-trailer Record; seq STORE_NO_SEQ when the
  * store made it), fsyncs, closes, renames NAME.part to NAME, writes
  * NAME.json with end_reason and the header's software_version and
- * config_hash, removes NAME.part.seq and fsyncs the directory.  Returns 0
+ * config_hash and fsyncs the directory.  Returns 0
  * (f is freed) or the first -errno: f stays, to be closed again later (or
  * abandoned), and resumes where it stopped.  Until the close of the file
  * succeeded (store_file_closed()), a failure cuts the file back as
@@ -89,7 +98,7 @@ int store_file_close(store_file_t *f, const uint8_t *trailer, size_t len, uint64
  * fsync'd and closed), although renaming or the sidecar may be due still? */
 bool store_file_closed(const store_file_t *f);
 
-/* Removes NAME.part and NAME.part.seq (a file with nothing worth keeping)
+/* Removes NAME.part (a file with nothing worth keeping)
  * and fsyncs the directory.  Returns 0 (f is freed) or -errno (f stays). */
 int store_file_remove(store_file_t *f);
 
