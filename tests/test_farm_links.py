@@ -11,31 +11,12 @@ import os
 import signal
 import subprocess
 
-import pytest
-
 from conftest import program
-from netbed import NetBed, wait_until
+from netbed import wait_until
+from test_netbed import bed, keygen  # noqa: F401  (the bed fixture, key pairs)
 from test_live import replay_reference, summary
 
 TRIGGERS = int(os.environ.get("DARKDAQ_FARM_TRIGGERS", "20000"))
-
-
-@pytest.fixture
-def bed():
-    beds = []
-
-    def make(*hosts):
-        b = NetBed(hosts)
-        beds.append(b)
-        return b
-    yield make
-    for b in beds:
-        b.close()
-
-
-def keygen(tmp, *names):
-    subprocess.run([program("darkdaq-keygen")] + list(names), cwd=tmp, check=True,
-                   capture_output=True)
 
 
 def key_dir(tmp, name, *keys):
